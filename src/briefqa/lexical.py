@@ -1,0 +1,102 @@
+"""Texts -> stemmed terms, and the BM25 index over chunks (bm25s)."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+_TOKEN = re.compile(r"(?u)\b\w[\w'’-]*\w\b|\b\w\b")
+
+
+@lru_cache(maxsize=1)
+def _stemmer():  # type: ignore[no-untyped-def]
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+@lru_cache(maxsize=1)
+def stopwords() -> frozenset[str]:
+    from bm25s.stopwords import STOPWORDS_EN
+
+    return frozenset(STOPWORDS_EN) | {"s", "does", "did", "do", "has", "have", "had", "can", "could"}
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased word tokens; hyphenated and possessive forms are split into their parts."""
+    out: list[str] = []
+    for token in _TOKEN.findall(text.lower()):
+        token = token.replace("’", "'")
+        if token.endswith("'s"):
+            token = token[:-2]
+        out.extend(part for part in re.split(r"[-']", token) if part)
+    return out
+
+
+def terms(text: str) -> list[str]:
+    """Stemmed content terms (stopwords removed), in order: what BM25 and coverage compare."""
+    kept = [w for w in words(text) if w not in stopwords()]
+    return list(_stemmer().stemWords(kept)) if kept else []
+
+
+class LexicalIndex:
+    """BM25 over chunk texts, plus document frequencies for term weights."""
+
+    def __init__(self, retriever, doc_freq: dict[str, int], n_docs: int) -> None:  # type: ignore[no-untyped-def]
+        self._retriever = retriever
+        self.doc_freq = doc_freq
+        self.n_docs = n_docs
+
+    @classmethod
+    def build(cls, texts: Sequence[str]) -> LexicalIndex:
+        import bm25s
+
+        tokenized = [terms(t) or ["\x00"] for t in texts]  # bm25s rejects an empty document
+        retriever = bm25s.BM25()
+        retriever.index(tokenized, show_progress=False)
+        df: Counter[str] = Counter()
+        for toks in tokenized:
+            df.update(set(toks))
+        return cls(retriever, dict(df), len(texts))
+
+    def scores(self, query_terms: Sequence[str]) -> np.ndarray:
+        """BM25 score of every chunk for these terms (zeros when none is known)."""
+        known = [t for t in query_terms if t in self.doc_freq]
+        if not known:
+            return np.zeros(self.n_docs, dtype=np.float32)
+        return np.asarray(self._retriever.get_scores(known), dtype=np.float32)
+
+    def idf(self, term: str) -> float:
+        """Smoothed inverse document frequency; a term the corpus lacks weighs the most."""
+        return math.log(1.0 + (self.n_docs + 1) / (self.doc_freq.get(term, 0) + 0.5))
+
+    def save(self, folder: Path) -> None:
+        import json
+
+        self._retriever.save(str(folder / "bm25"))
+        (folder / "doc_freq.json").write_text(json.dumps({"n_docs": self.n_docs, "df": self.doc_freq}))
+
+    @classmethod
+    def load(cls, folder: Path) -> LexicalIndex:
+        import json
+
+        import bm25s
+
+        retriever = bm25s.BM25.load(str(folder / "bm25"), mmap=True)
+        data = json.loads((folder / "doc_freq.json").read_text())
+        return cls(retriever, data["df"], int(data["n_docs"]))
+
+
+def coverage(query_terms: Iterable[str], text_terms: set[str], weight) -> float:  # type: ignore[no-untyped-def]
+    """Share of the query's term weight that ``text_terms`` holds."""
+    qs = set(query_terms)
+    total = sum(weight(t) for t in qs)
+    if total <= 0:
+        return 0.0
+    return sum(weight(t) for t in qs if t in text_terms) / total

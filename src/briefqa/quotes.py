@@ -1,0 +1,84 @@
+"""Candidate passages -> quotes: score their sentences against the question, pick whole ones."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from .lexical import terms
+from .retrieve import Candidates
+from .store import IndexData
+
+# A sentence that opens by pointing back ("These reforms...", "As a result...") does not stand
+# alone; it is quoted together with the sentence before it.
+_BACK_REFERENCE = re.compile(
+    r"^(?:these|this|those|that|it|its|they|their|such|he|she|his|her|there|the latter|the former|"
+    r"as a result|nevertheless|nonetheless|however|yet|but|moreover|furthermore|consequently|"
+    r"therefore|thus|hence|instead|still|in turn|in contrast|similarly|likewise)\b",
+    re.I,
+)
+# Weights of the sentence score: the sentence's own meaning dominates; its passage and the
+# question's terms it repeats break ties between similar sentences.
+W_SENTENCE, W_PASSAGE, W_TERMS = 0.6, 0.2, 0.2
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    """A quotable span with the evidence behind its score."""
+
+    doc: int
+    start: int
+    end: int
+    chunk: int
+    score: float
+    sentence_sim: float
+    passage_sim: float
+    term_cover: float  # share of the question's term weight in the quote
+    passage_cover: float  # ... in the passage and its heading
+    fused_rank: int
+
+
+def score_sentences(data: IndexData, cand: Candidates, query_vector: np.ndarray,
+                    query_terms: list[str]) -> list[Scored]:
+    """Every sentence of the candidate chunks, scored, best first (back-references widened)."""
+    weight = data.lexical.idf
+    qset = set(query_terms)
+    qweight = sum(weight(t) for t in qset) or 1.0
+    out: list[Scored] = []
+    for rank, (cid, csim) in enumerate(zip(cand.chunks.tolist(), cand.dense.tolist(), strict=True)):
+        first, last = int(data.chunk_first[cid]), int(data.chunk_last[cid])
+        doc = data.documents[int(data.chunk_doc[cid])]
+        passage_terms = set(terms(data.chunk_heading[cid] + "\n" + doc.text[data.chunk_start[cid]:data.chunk_end[cid]]))
+        pcover = sum(weight(t) for t in qset & passage_terms) / qweight
+        svecs = np.asarray(data.sentence_vectors[first : last + 1], dtype=np.float32)
+        ssims = svecs @ query_vector.reshape(-1)
+        for offset, ssim in enumerate(ssims.tolist()):
+            sid = first + offset
+            start, end = _widen(data, doc.text, sid, first)
+            cover = sum(weight(t) for t in qset & set(terms(doc.text[start:end]))) / qweight
+            score = W_SENTENCE * ssim + W_PASSAGE * csim + W_TERMS * cover
+            out.append(Scored(int(data.chunk_doc[cid]), start, end, cid, score, ssim, csim, cover,
+                              pcover, rank))
+    out.sort(key=lambda s: -s.score)
+    return out
+
+
+def _widen(data: IndexData, text: str, sid: int, first: int) -> tuple[int, int]:
+    start, end = int(data.sent_start[sid]), int(data.sent_end[sid])
+    if sid > first and _BACK_REFERENCE.match(text[start:end]):
+        return int(data.sent_start[sid - 1]), end
+    return start, end
+
+
+def distinct(scored: list[Scored], k: int) -> list[Scored]:
+    """The best ``k`` whose spans do not overlap one already taken."""
+    taken: list[Scored] = []
+    for s in scored:
+        if any(t.doc == s.doc and s.start < t.end and t.start < s.end for t in taken):
+            continue
+        taken.append(s)
+        if len(taken) == k:
+            break
+    return taken

@@ -1,0 +1,92 @@
+"""The plain records that cross module lines. No I/O lives here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+BlockKind = Literal["heading", "paragraph", "item"]
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """One parsed source. Every offset elsewhere indexes ``text``."""
+
+    id: str
+    path: str
+    title: str
+    origin: str | None
+    text: str
+    content_hash: str
+    metadata: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """A line-level unit of a document: a heading, a paragraph or a list item."""
+
+    kind: BlockKind
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    """Whole sentence(s) of a document; ``text[start:end]`` is quotable as is."""
+
+    start: int
+    end: int
+    block: int
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """A passage of consecutive sentences, with the heading it sits under as context."""
+
+    start: int
+    end: int
+    heading: str
+    first_sentence: int
+    last_sentence: int  # inclusive
+
+
+@dataclass(frozen=True, slots=True)
+class Segmented:
+    """A document cut into blocks, sentences and chunks."""
+
+    blocks: tuple[Block, ...]
+    sentences: tuple[Sentence, ...]
+    chunks: tuple[Chunk, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceInfo:
+    id: str
+    title: str
+    origin: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """One answer candidate: a verbatim span of a source and the passage around it."""
+
+    rank: int
+    score: float
+    quote: str
+    passage: str
+    start: int
+    end: int
+    source: SourceInfo
+
+    @property
+    def url(self) -> str:
+        return f"/sources/{self.source.id}?hl={self.start}-{self.end}#q"
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What a search returns: the query actually searched, whether it is answered, the quotes."""
+
+    query: str
+    answered: bool
+    results: tuple[Quote, ...]

@@ -1,0 +1,328 @@
+"""The index on disk: versioned folders, a ``CURRENT`` pointer switched atomically, a build lock.
+
+Layout of ``BRIEFQA_INDEX``::
+
+    CURRENT                     name of the live version (replaced atomically)
+    versions/<name>/            one complete index: manifest.json, documents.json, spans.npz,
+                                chunk_vectors.npy, sentence_vectors.npy, dense.faiss, bm25/,
+                                doc_freq.json, abstain.json
+    sources/<model>/<hash>.npz  per-source cache of segmentation and vectors (incremental builds)
+    .lock                       held by the one build that may write
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import IndexBusyError, IndexMismatchError, IndexMissingError
+from .lexical import LexicalIndex
+from .records import Chunk, Document, Sentence
+
+FORMAT_VERSION = 1
+# Past this many chunks the dense index is approximate (HNSW); below it exact search is cheap.
+HNSW_THRESHOLD = 20_000
+KEEP_VERSIONS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class SourceEntry:
+    """What the manifest says of one source."""
+
+    id: str
+    path: str
+    hash: str
+    title: str = ""
+    chunks: int = 0
+    sentences: int = 0
+    error: str | None = None
+
+
+@dataclass(slots=True)
+class IndexData:
+    """One loaded index version, read-only once built; a searcher answers from exactly one."""
+
+    version: str
+    manifest: dict[str, Any]
+    documents: list[Document]
+    # Per sentence (global numbering): owning document, span, owning chunk.
+    sent_doc: np.ndarray
+    sent_start: np.ndarray
+    sent_end: np.ndarray
+    sent_chunk: np.ndarray
+    # Per chunk: owning document, span, first and last sentence (global numbering), heading.
+    chunk_doc: np.ndarray
+    chunk_start: np.ndarray
+    chunk_end: np.ndarray
+    chunk_first: np.ndarray
+    chunk_last: np.ndarray
+    chunk_heading: list[str]
+    chunk_vectors: np.ndarray
+    sentence_vectors: np.ndarray
+    dense: Any  # faiss.Index over chunk_vectors
+    lexical: LexicalIndex
+    abstain: dict[str, Any] = field(default_factory=dict)
+    doc_index: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.doc_index = {d.id: i for i, d in enumerate(self.documents)}
+
+    @property
+    def model(self) -> str:
+        return str(self.manifest["model"])
+
+    def document(self, doc_id: str) -> Document | None:
+        i = self.doc_index.get(doc_id)
+        return None if i is None else self.documents[i]
+
+
+def current_version(root: Path) -> str | None:
+    """Name of the live version, or None when nothing was ever built."""
+    try:
+        name = (root / "CURRENT").read_text().strip()
+    except FileNotFoundError:
+        return None
+    return name if name and (root / "versions" / name / "manifest.json").is_file() else None
+
+
+def read_manifest(root: Path) -> dict[str, Any] | None:
+    name = current_version(root)
+    if name is None:
+        return None
+    return json.loads((root / "versions" / name / "manifest.json").read_text())
+
+
+def new_version_dir(root: Path) -> Path:
+    """A fresh folder for a version being built; invisible to readers until ``publish``."""
+    name = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+    path = root / "versions" / f".building-{name}"
+    path.mkdir(parents=True)
+    return path
+
+
+def publish(root: Path, building: Path) -> str:
+    """Make a completely written version the live one, in one atomic rename of ``CURRENT``."""
+    name = building.name.removeprefix(".building-")
+    final = building.with_name(name)
+    _fsync_tree(building)
+    os.replace(building, final)
+    tmp = root / f".CURRENT.{uuid.uuid4().hex}"
+    with open(tmp, "w") as fh:
+        fh.write(name + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, root / "CURRENT")
+    _fsync_dir(root)
+    return name
+
+
+def collect_garbage(root: Path, keep: int = KEEP_VERSIONS) -> None:
+    """Drop unfinished builds and all but the newest ``keep`` versions (the live one always stays)."""
+    versions = root / "versions"
+    if not versions.is_dir():
+        return
+    live = current_version(root)
+    done = sorted(p for p in versions.iterdir() if p.is_dir() and not p.name.startswith("."))
+    stale = [p for p in versions.iterdir() if p.name.startswith(".building-")]
+    old = [p for p in done[:-keep] if p.name != live] if len(done) > keep else []
+    for path in stale + old:
+        shutil.rmtree(path, ignore_errors=True)
+    for tmp in root.glob(".CURRENT.*"):
+        tmp.unlink(missing_ok=True)
+
+
+def _fsync_tree(folder: Path) -> None:
+    for path in folder.rglob("*"):
+        if path.is_file():
+            with open(path, "rb") as fh:
+                os.fsync(fh.fileno())
+    _fsync_dir(folder)
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class BuildLock:
+    """The one lock a build holds while it writes; a second build waits up to ``timeout`` seconds."""
+
+    def __init__(self, root: Path, timeout: float = 600.0) -> None:
+        from filelock import FileLock
+
+        root.mkdir(parents=True, exist_ok=True)
+        self._lock = FileLock(str(root / ".lock"))
+        self._timeout = timeout
+        self._root = root
+
+    def __enter__(self) -> BuildLock:
+        from filelock import Timeout
+
+        try:
+            self._lock.acquire(timeout=self._timeout)
+        except Timeout:
+            raise IndexBusyError(
+                f"another build of {self._root} is still running (waited {self._timeout:.0f}s); "
+                "try again when it finishes"
+            ) from None
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.release()
+
+
+def model_key(model: str) -> str:
+    """A folder-safe name for a model, keying cached vectors."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", model)[-120:]
+
+
+def save_source_cache(path: Path, doc: Document, sentences: list[Sentence], chunks: list[Chunk],
+                      chunk_vectors: np.ndarray, sentence_vectors: np.ndarray) -> None:
+    """Cache one parsed, segmented, embedded source under its content hash."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    meta = {
+        "id": doc.id, "path": doc.path, "title": doc.title, "origin": doc.origin,
+        "text": doc.text, "hash": doc.content_hash, "metadata": doc.metadata,
+        "headings": [c.heading for c in chunks],
+    }
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.npz")
+    np.savez(
+        tmp,
+        meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
+        sentences=np.array([(s.start, s.end, s.block) for s in sentences], dtype=np.int64).reshape(-1, 3),
+        chunks=np.array([(c.start, c.end, c.first_sentence, c.last_sentence) for c in chunks],
+                        dtype=np.int64).reshape(-1, 4),
+        chunk_vectors=chunk_vectors,
+        sentence_vectors=sentence_vectors,
+    )
+    os.replace(tmp, path)
+
+
+def load_source_cache(path: Path) -> tuple[Document, list[Sentence], list[Chunk], np.ndarray, np.ndarray] | None:
+    """The cached source, or None if it is absent or unreadable (it is then rebuilt)."""
+    try:
+        with np.load(path) as data:
+            meta = json.loads(bytes(data["meta"]).decode())
+            sents = [Sentence(int(a), int(b), int(c)) for a, b, c in data["sentences"]]
+            heads = meta["headings"]
+            chunks = [Chunk(int(a), int(b), heads[i], int(f), int(la))
+                      for i, (a, b, f, la) in enumerate(data["chunks"])]
+            cv = np.array(data["chunk_vectors"], dtype=np.float32)
+            sv = np.array(data["sentence_vectors"], dtype=np.float32)
+    except (OSError, ValueError, KeyError, json.JSONDecodeError):
+        return None
+    doc = Document(id=meta["id"], path=meta["path"], title=meta["title"], origin=meta["origin"],
+                   text=meta["text"], content_hash=meta["hash"], metadata=meta["metadata"])
+    return doc, sents, chunks, cv, sv
+
+
+def write_version(folder: Path, manifest: dict[str, Any], documents: list[Document],
+                  spans: dict[str, np.ndarray], headings: list[str], chunk_vectors: np.ndarray,
+                  sentence_vectors: np.ndarray, lexical: LexicalIndex) -> None:
+    """Write every file of a version except ``abstain.json`` into ``folder``."""
+    import faiss
+
+    docs = [
+        {"id": d.id, "path": d.path, "title": d.title, "origin": d.origin, "text": d.text,
+         "hash": d.content_hash, "metadata": d.metadata}
+        for d in documents
+    ]
+    (folder / "documents.json").write_text(json.dumps({"documents": docs, "headings": headings}))
+    np.savez(folder / "spans.npz", **spans)
+    np.save(folder / "chunk_vectors.npy", chunk_vectors)
+    np.save(folder / "sentence_vectors.npy", sentence_vectors)
+    faiss.write_index(dense_index(chunk_vectors), str(folder / "dense.faiss"))
+    lexical.save(folder)
+    (folder / "manifest.json").write_text(json.dumps(manifest, indent=1))
+
+
+def dense_index(vectors: np.ndarray):  # type: ignore[no-untyped-def]
+    """Exact inner-product search for small corpora, HNSW past ``HNSW_THRESHOLD`` chunks."""
+    import faiss
+
+    dim = vectors.shape[1]
+    if len(vectors) > HNSW_THRESHOLD:
+        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = 80
+        index.hnsw.efSearch = 128
+    else:
+        index = faiss.IndexFlatIP(dim)
+    if len(vectors):
+        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    return index
+
+
+def load(root: Path, model: str | None = None, dimension: int | None = None) -> IndexData:
+    """The live version, checked against the model that will embed questions."""
+    name = current_version(root)
+    if name is None:
+        raise IndexMissingError(f"no index in {root}; run `briefqa index` to build it")
+    folder = root / "versions" / name
+    manifest = json.loads((folder / "manifest.json").read_text())
+    check_manifest(manifest, model, dimension)
+    return load_folder(folder, manifest)
+
+
+def load_folder(folder: Path, manifest: dict[str, Any]) -> IndexData:
+    """Read one version folder (already checked against the model)."""
+    import faiss
+
+    data = json.loads((folder / "documents.json").read_text())
+    documents = [
+        Document(id=d["id"], path=d["path"], title=d["title"], origin=d["origin"], text=d["text"],
+                 content_hash=d["hash"], metadata=d["metadata"])
+        for d in data["documents"]
+    ]
+    with np.load(folder / "spans.npz") as spans:
+        arrays = {k: np.array(spans[k]) for k in spans.files}
+    abstain_path = folder / "abstain.json"
+    abstain = json.loads(abstain_path.read_text()) if abstain_path.is_file() else {}
+    dense = faiss.read_index(str(folder / "dense.faiss"))
+    if hasattr(dense, "hnsw"):
+        dense.hnsw.efSearch = 128
+    return IndexData(
+        version=folder.name.removeprefix(".building-"),
+        manifest=manifest,
+        documents=documents,
+        sent_doc=arrays["sent_doc"], sent_start=arrays["sent_start"], sent_end=arrays["sent_end"],
+        sent_chunk=arrays["sent_chunk"],
+        chunk_doc=arrays["chunk_doc"], chunk_start=arrays["chunk_start"], chunk_end=arrays["chunk_end"],
+        chunk_first=arrays["chunk_first"], chunk_last=arrays["chunk_last"],
+        chunk_heading=list(data["headings"]),
+        chunk_vectors=np.load(folder / "chunk_vectors.npy", mmap_mode="r"),
+        sentence_vectors=np.load(folder / "sentence_vectors.npy", mmap_mode="r"),
+        dense=dense,
+        lexical=LexicalIndex.load(folder),
+        abstain=abstain,
+    )
+
+
+def check_manifest(manifest: dict[str, Any], model: str | None, dimension: int | None) -> None:
+    """Refuse an index of another format, model or dimension, saying what to run."""
+    if manifest.get("format") != FORMAT_VERSION:
+        raise IndexMismatchError(
+            f"the index has format {manifest.get('format')}, this briefqa reads format "
+            f"{FORMAT_VERSION}; run `briefqa index --full` to rebuild it"
+        )
+    if model is not None and manifest.get("model") != model:
+        raise IndexMismatchError(
+            f"the index was built with model {manifest.get('model')!r} but BRIEFQA_MODEL is "
+            f"{model!r}; run `briefqa index --full` to rebuild it with this model"
+        )
+    if dimension is not None and manifest.get("dimension") != dimension:
+        raise IndexMismatchError(
+            f"the index holds {manifest.get('dimension')}-dimensional vectors but the model gives "
+            f"{dimension}; run `briefqa index --full`"
+        )
