@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from collections import Counter
@@ -12,6 +13,9 @@ from pathlib import Path
 import numpy as np
 
 _TOKEN = re.compile(r"(?u)\b\w[\w'’-]*\w\b|\b\w\b")
+
+
+logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 
 @lru_cache(maxsize=1)

@@ -1,0 +1,141 @@
+"""Shared fixtures: the real model once per session, the brief's index, an app, a real server."""
+
+from __future__ import annotations
+
+import hashlib
+import socket
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = REPO / "corpus"
+SHARED = REPO.parent / "shared"
+EVAL_FILE = SHARED / "eval" / "brief_qa_dev.jsonl"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test reads the developer's BRIEFQA_* settings or writes ./index."""
+    for name in ("BRIEFQA_CORPUS", "BRIEFQA_MODEL", "BRIEFQA_ADMIN_TOKEN", "BRIEFQA_HOST", "BRIEFQA_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("BRIEFQA_INDEX", str(tmp_path / "index"))
+
+
+class FakeEmbedder:
+    """Deterministic bag-of-words vectors: for plumbing tests where the model is beside the point."""
+
+    name = "fake-embedder"
+    dimension = 64
+
+    def encode(self, texts: Sequence[str], progress=None) -> np.ndarray:  # type: ignore[no-untyped-def]
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for i, text in enumerate(texts):
+            for word in text.lower().split():
+                h = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=4).digest(), "little")
+                out[i, h % self.dimension] += 1.0
+            norm = np.linalg.norm(out[i]) or 1.0
+            out[i] /= norm
+        if progress:
+            progress(len(texts))
+        return out
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        return [len(t.split()) for t in texts]
+
+    def vocabulary(self) -> list[str]:
+        return ["zephyr", "quokka", "marzipan", "tundra", "xylophone", "sonnet", "glacier", "pelican"]
+
+
+@pytest.fixture
+def fake_embedder() -> FakeEmbedder:
+    return FakeEmbedder()
+
+
+@pytest.fixture(scope="session")
+def embedder():  # type: ignore[no-untyped-def]
+    from briefqa.embed import load_embedder
+    from briefqa.settings import DEFAULT_MODEL
+
+    return load_embedder(DEFAULT_MODEL)
+
+
+@pytest.fixture(scope="session")
+def brief_index(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:  # type: ignore[no-untyped-def]
+    """The default corpus indexed with the real model, once per session (read-only for tests)."""
+    from briefqa.build import build_index
+
+    root = tmp_path_factory.mktemp("brief-index")
+    build_index(CORPUS, root, embedder)
+    return root
+
+
+@pytest.fixture(scope="session")
+def live(brief_index: Path, embedder):  # type: ignore[no-untyped-def]
+    from briefqa.live import LiveIndex
+
+    index = LiveIndex(CORPUS, brief_index, embedder)
+    index.refresh()
+    return index
+
+
+@pytest.fixture(scope="session")
+def searcher(live):  # type: ignore[no-untyped-def]
+    return live.searcher
+
+
+@pytest.fixture(scope="session")
+def client(live):  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    from briefqa.api.app import create_app
+    from briefqa.settings import Settings
+
+    app = create_app(Settings(corpus=CORPUS, index=live.root), live)
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class RunningServer:
+    """A real uvicorn server on loopback, in a thread of the test process."""
+
+    def __init__(self, app, port: int) -> None:  # type: ignore[no-untyped-def]
+        import uvicorn
+
+        self.url = f"http://127.0.0.1:{port}"
+        self._server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+
+    def __enter__(self) -> RunningServer:
+        self._thread.start()
+        deadline = time.monotonic() + 30
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("server did not start")
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def server(live) -> Iterator[RunningServer]:  # type: ignore[no-untyped-def]
+    """The brief served over real HTTP; ``server.url`` is its base address."""
+    from briefqa.api.app import create_app
+    from briefqa.settings import Settings
+
+    app = create_app(Settings(corpus=CORPUS, index=live.root), live)
+    with RunningServer(app, free_port()) as running:
+        yield running
