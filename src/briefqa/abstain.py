@@ -123,4 +123,4 @@ def fit(x: np.ndarray, y: np.ndarray) -> tuple[Abstainer, dict[str, float]]:
     abstainer = Abstainer(mean, scale, model.coef_[0].astype(np.float64), float(model.intercept_[0]), best_t)
     pos_rate = float((probs[y == 1] >= best_t).mean()) if (y == 1).any() else 0.0
     neg_rate = float((probs[y == 0] < best_t).mean()) if (y == 0).any() else 0.0
-    return abstainer, {"probes": int(len(y)), "answer_rate": pos_rate, "abstain_rate": neg_rate}
+    return abstainer, {"probes": len(y), "answer_rate": pos_rate, "abstain_rate": neg_rate}

@@ -17,14 +17,13 @@ from typing import Any
 
 import numpy as np
 
-from . import probes, store
-from .abstain import FEATURES, fit
+from . import store
+from .calibrate import calibrate
 from .embed import Embedder
 from .errors import CorpusError, SourceError
 from .ingest import PARSER_VERSION, SourceFile, discover, parse
-from .lexical import LexicalIndex, terms
+from .lexical import LexicalIndex
 from .records import Chunk, Document, Sentence
-from .searcher import Searcher
 from .segment import SEGMENTER_VERSION, segment
 
 log = logging.getLogger("briefqa.build")
@@ -88,7 +87,7 @@ def build_index(corpus: Path, root: Path, embedder: Embedder, *, full: bool = Fa
         if previous is not None and not full:
             try:
                 store.check_manifest(previous, embedder.name, embedder.dimension)
-            except Exception as exc:  # noqa: BLE001 - a mismatch means: rebuild everything
+            except Exception as exc:
                 notes.append(f"full rebuild: {exc}")
                 full = True
         files = discover(corpus)
@@ -238,28 +237,6 @@ def _write(folder: Path, manifest: dict[str, Any], parsed: list[_Parsed]) -> Non
     sentence_vectors = np.vstack([p.sentence_vectors for p in parsed if p.sentence_vectors is not None])
     store.write_version(folder, manifest, [p.doc for p in parsed], spans, headings,
                         chunk_vectors, sentence_vectors, LexicalIndex.build(chunk_texts))
-
-
-def calibrate(data: store.IndexData, embedder: Embedder, folder: Path) -> dict[str, float]:
-    """Fit the abstention model on probes generated from this version; write ``abstain.json``."""
-    import json
-
-    vocabulary = getattr(embedder, "vocabulary", lambda: [])()
-    pairs = probes.generate(data, vocabulary)
-    labels = np.array([y for _, y in pairs])
-    if len(set(labels.tolist())) < 2:
-        return {}
-    searcher = Searcher(data, embedder)
-    vectors = embedder.encode([q for q, _ in pairs])
-    rows = []
-    for (question, _), vector in zip(pairs, vectors, strict=True):
-        query_terms = terms(question)
-        cand, scored = searcher.scored(query_terms, vector)
-        rows.append(searcher.signals(question, query_terms, cand, scored) if scored else np.zeros(len(FEATURES)))
-    model, figures = fit(np.vstack(rows), labels)
-    (folder / "abstain.json").write_text(json.dumps({**model.to_json(), "probe_figures": figures}, indent=1))
-    data.abstain = model.to_json()
-    return figures
 
 
 def _prune_cache(cache_dir: Path, keep: set[str]) -> None:

@@ -186,7 +186,7 @@ def eval_cmd(file: Annotated[Path, typer.Argument(help="eval questions, JSON lin
         bound = "" if target is None else f"  (target {'<=' if name == 'false_abstain' else '>='} {target})"
         typer.echo(f"{name:15s}{value:.3f}{bound}{mark}")
     for item in report["items"]:
-        if item["first_hit_rank"] != 1 and item["type"] != "unanswerable" or (
+        if (item["first_hit_rank"] != 1 and item["type"] != "unanswerable") or (
             item["type"] == "unanswerable" and item["answered"]
         ) or (item["type"] != "unanswerable" and not item["answered"]):
             typer.echo(f"  {item['id']}: answered={item['answered']} first_hit={item['first_hit_rank']}")

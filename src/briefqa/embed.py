@@ -11,14 +11,14 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from collections.abc import Callable, Sequence  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Protocol  # noqa: E402
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Protocol
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from .errors import ModelError  # noqa: E402
-from .settings import DEFAULT_MODEL  # noqa: E402
+from .errors import ModelError
+from .settings import DEFAULT_MODEL
 
 ProgressHook = Callable[[int], None]
 

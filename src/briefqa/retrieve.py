@@ -30,7 +30,7 @@ def retrieve(data: IndexData, query_vector: np.ndarray, query_terms: list[str], 
         empty = np.zeros(0)
         return Candidates(empty.astype(np.int64), empty, empty, empty, -1, -1)
     depth = min(total, max(4 * n, 50))
-    sims, ids = data.dense.search(np.ascontiguousarray(query_vector.reshape(1, -1), dtype=np.float32), depth)
+    _sims, ids = data.dense.search(np.ascontiguousarray(query_vector.reshape(1, -1), dtype=np.float32), depth)
     dense_ids = [int(i) for i in ids[0] if i >= 0]
     bm25 = data.lexical.scores(query_terms)
     if bm25.any():

@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 
-from .records import Block, Chunk, Segmented, Sentence
+from .records import Block, BlockKind, Chunk, Segmented, Sentence
 
 SEGMENTER_VERSION = "1"
 # all-MiniLM-L6-v2 truncates past 256 word pieces; the heading and special tokens take some.
@@ -57,7 +57,7 @@ def blocks_of(text: str) -> list[Block]:
         lead = len(raw_line) - len(raw_line.lstrip())
         start, end = line_start + lead, line_start + len(raw_line.rstrip())
         kind = _line_kind(raw_line, stripped)
-        if kind == "paragraph" and para_start >= 0 and not text[para_end - 1] in ".!?\"”’)":
+        if kind == "paragraph" and para_start >= 0 and text[para_end - 1] not in ".!?\"”’)":
             para_end = end
             continue
         if para_start >= 0:
@@ -72,7 +72,7 @@ def blocks_of(text: str) -> list[Block]:
     return out
 
 
-def _line_kind(raw_line: str, stripped: str) -> str:
+def _line_kind(raw_line: str, stripped: str) -> BlockKind:
     if _MD_HEADING.match(raw_line):
         return "heading"
     if _LIST_MARKER.match(raw_line):

@@ -240,7 +240,7 @@ def write_version(folder: Path, manifest: dict[str, Any], documents: list[Docume
         for d in documents
     ]
     (folder / "documents.json").write_text(json.dumps({"documents": docs, "headings": headings}))
-    np.savez(folder / "spans.npz", **spans)
+    np.savez(folder / "spans.npz", **spans)  # type: ignore[arg-type]
     np.save(folder / "chunk_vectors.npy", chunk_vectors)
     np.save(folder / "sentence_vectors.npy", sentence_vectors)
     faiss.write_index(dense_index(chunk_vectors), str(folder / "dense.faiss"))
@@ -253,6 +253,7 @@ def dense_index(vectors: np.ndarray):  # type: ignore[no-untyped-def]
     import faiss
 
     dim = vectors.shape[1]
+    index: Any
     if len(vectors) > HNSW_THRESHOLD:
         index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = 80

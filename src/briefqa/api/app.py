@@ -73,7 +73,7 @@ async def _watch_versions(live: LiveIndex, interval: float) -> None:
         await asyncio.sleep(interval)
         try:
             await asyncio.to_thread(live.refresh)
-        except Exception:  # noqa: BLE001 - the watcher must outlive a bad version
+        except Exception:
             log.exception("index refresh failed")
 
 
