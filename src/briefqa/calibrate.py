@@ -12,6 +12,7 @@ from .abstain import FEATURES, fit
 from .embed import Embedder
 from .lexical import terms
 from .searcher import Searcher
+from .store import IndexData
 
 
 def calibrate(data: IndexData, embedder: Embedder, folder: Path) -> dict[str, float]:
