@@ -11,6 +11,7 @@ itself (see ``probes``), never on evaluation questions.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from .answer_types import asked_type, holds_type
-from .lexical import LexicalIndex
+from .lexical import LexicalIndex, terms
 from .quotes import Scored
 from .retrieve import Candidates
 
@@ -29,33 +30,74 @@ FEATURES = (
     "passage_cover",
     "absent_share",
     "uncovered_max",
+    "ablation_drop",
+    "unknown_names",
     "type_missing",
+    "type_held",
     "agree",
     "margin",
 )
 
 
-def features(question: str, query_terms: Sequence[str], scored: Sequence[Scored], cand: Candidates,
-             lexical: LexicalIndex, quote_text: str, passage_terms: set[str]) -> np.ndarray:
+_NAME = re.compile(r"\b(?:[A-Z][A-Za-z0-9]*[A-Z0-9][A-Za-z0-9]*|[A-Z][a-z]+)\b")
+
+
+def unknown_names(question: str, lexical: LexicalIndex) -> int:
+    """How many names or acronyms the question uses that the corpus never does.
+
+    A capitalised word that does not open the question, or an acronym, whose stem the corpus
+    lacks, unless a corpus word shares its first five letters (demonyms: "American" for "America").
+    """
+    known = lexical.doc_freq
+    count = 0
+    for match in _NAME.finditer(question):
+        word = match.group(0)
+        if match.start() == 0 and not any(c.isupper() for c in word[1:]):
+            continue
+        stems = terms(word)
+        if not stems or stems[0] in known:
+            continue
+        if len(word) >= 5 and lexical.has_prefix(word.lower()[:5]):
+            continue
+        count += 1
+    return count
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """What the searcher knows of a question and its best quote, beyond the scores."""
+
+    question: str
+    query_terms: Sequence[str]
+    quote_text: str
+    passage_terms: set[str]
+    # For each question word the corpus lacks: similarity of question and quote, minus the same
+    # without that word. Positive when the word carries the match (a paraphrase).
+    ablation_drops: Sequence[float]
+
+
+def features(ev: Evidence, scored: Sequence[Scored], cand: Candidates, lexical: LexicalIndex) -> np.ndarray:
     """The signal vector (in ``FEATURES`` order) for the best quote of a question."""
     top = scored[0]
     second = scored[1].score if len(scored) > 1 else 0.0
-    qset = set(query_terms)
-    weights = {t: lexical.idf(t) for t in qset}
-    total = sum(weights.values()) or 1.0
+    qset = set(ev.query_terms)
+    absent = [t for t in qset if t not in lexical.doc_freq]
     max_idf = lexical.idf("\x00 absent \x00")
-    absent = sum(w for t, w in weights.items() if t not in lexical.doc_freq) / total
-    uncovered = [w / max_idf for t, w in weights.items() if t not in passage_terms]
-    kind = asked_type(question)
+    uncovered = [lexical.idf(t) / max_idf for t in qset if t not in ev.passage_terms]
+    kind = asked_type(ev.question)
+    held = holds_type(kind, ev.quote_text)
     return np.array(
         [
             top.sentence_sim,
             top.passage_sim,
             top.term_cover,
             top.passage_cover,
-            absent,
+            len(absent) / max(len(qset), 1),
             max(uncovered, default=0.0),
-            0.0 if holds_type(kind, quote_text) else 1.0,
+            min(ev.ablation_drops, default=0.0),
+            float(unknown_names(ev.question, lexical)),
+            0.0 if held else 1.0,
+            1.0 if kind is not None and held else 0.0,
             1.0 if cand.dense_top == cand.lexical_top and cand.dense_top >= 0 else 0.0,
             top.score - second,
         ],
@@ -98,11 +140,17 @@ class Abstainer:
                    float(data["intercept"]), float(data["threshold"]))
 
 
-def fit(x: np.ndarray, y: np.ndarray) -> tuple[Abstainer, dict[str, float]]:
-    """Fit the logistic model on probe features; the threshold maximises balanced accuracy.
+# The share of answerable probes that must be answered: the product's ceiling on false
+# abstention. The threshold is the highest one that still answers this many.
+ANSWER_RATE = 0.95
 
-    Returns the model and its figures on the probes (answer rate on answerable probes, abstain
-    rate on unanswerable ones).
+
+def fit(x: np.ndarray, y: np.ndarray) -> tuple[Abstainer, dict[str, float]]:
+    """Fit the logistic model on probe features and choose its threshold.
+
+    The threshold answers ``ANSWER_RATE`` of the answerable probes; whatever abstention that
+    leaves on the unanswerable probes is reported, not traded for more answers.
+    Returns the model and its figures on the probes.
     """
     from sklearn.linear_model import LogisticRegression
 
@@ -113,14 +161,9 @@ def fit(x: np.ndarray, y: np.ndarray) -> tuple[Abstainer, dict[str, float]]:
     model = LogisticRegression(C=1.0, class_weight="balanced", max_iter=1000)
     model.fit(z, y)
     probs = model.predict_proba(z)[:, 1]
-    best_t, best_acc = 0.5, -1.0
-    for t in np.unique(np.round(probs, 3)):
-        pos = float((probs[y == 1] >= t).mean()) if (y == 1).any() else 0.0
-        neg = float((probs[y == 0] < t).mean()) if (y == 0).any() else 0.0
-        acc = (pos + neg) / 2
-        if acc > best_acc:
-            best_t, best_acc = float(t), acc
-    abstainer = Abstainer(mean, scale, model.coef_[0].astype(np.float64), float(model.intercept_[0]), best_t)
-    pos_rate = float((probs[y == 1] >= best_t).mean()) if (y == 1).any() else 0.0
-    neg_rate = float((probs[y == 0] < best_t).mean()) if (y == 0).any() else 0.0
-    return abstainer, {"probes": len(y), "answer_rate": pos_rate, "abstain_rate": neg_rate}
+    positives = probs[y == 1]
+    threshold = float(np.quantile(positives, 1.0 - ANSWER_RATE)) if len(positives) else 0.5
+    abstainer = Abstainer(mean, scale, model.coef_[0].astype(np.float64), float(model.intercept_[0]), threshold)
+    answer_rate = float((positives >= threshold).mean()) if len(positives) else 0.0
+    abstain_rate = float((probs[y == 0] < threshold).mean()) if (y == 0).any() else 0.0
+    return abstainer, {"probes": int(len(y)), "answer_rate": answer_rate, "abstain_rate": abstain_rate}

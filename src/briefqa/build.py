@@ -21,7 +21,7 @@ from . import store
 from .calibrate import calibrate
 from .embed import Embedder
 from .errors import CorpusError, SourceError
-from .ingest import PARSER_VERSION, SourceFile, discover, parse
+from .ingest import PARSER_VERSION, SUFFIXES, SourceFile, discover, parse
 from .lexical import LexicalIndex
 from .records import Chunk, Document, Sentence
 from .segment import SEGMENTER_VERSION, segment
@@ -66,8 +66,15 @@ class _Parsed:
     sentence_vectors: np.ndarray | None = None
 
 
-def cache_key(content_hash: str) -> str:
-    return f"{content_hash[:40]}-p{PARSER_VERSION}s{SEGMENTER_VERSION}"
+# Sources are embedded in groups of about this many texts, and each group's sources are cached as
+# soon as it is done, so a build that is killed keeps most of its embedding work for the next one.
+EMBED_GROUP = 512
+
+
+def cache_key(source: SourceFile) -> str:
+    """The per-source cache entry: content, file kind (it picks the parser), parser and segmenter."""
+    kind = source.path.suffix.lower().lstrip(".")
+    return f"{source.content_hash[:40]}-{kind}-p{PARSER_VERSION}s{SEGMENTER_VERSION}"
 
 
 def chunk_text(doc_text: str, chunk: Chunk) -> str:
@@ -78,33 +85,35 @@ def chunk_text(doc_text: str, chunk: Chunk) -> str:
 
 def build_index(corpus: Path, root: Path, embedder: Embedder, *, full: bool = False,
                 progress: ProgressHook | None = None, lock_timeout: float = 600.0) -> BuildReport:
-    """Index ``corpus`` into ``root`` and publish the result; see the module docstring."""
+    """Index ``corpus`` into ``root`` and publish the result; see the module docstring.
+
+    Raises ``CorpusError`` when the corpus is missing, empty or has no source that parses, and
+    ``IndexBusyError`` when another build holds the lock past ``lock_timeout`` seconds; in both
+    cases the live version stays as it was. When nothing changed, nothing is published and the
+    report names the live version.
+    """
     started = time.perf_counter()
     notes: list[str] = []
     with store.BuildLock(root, timeout=lock_timeout):
+        # Under the lock nobody else is writing: what a killed build left behind can go.
         store.collect_garbage(root)
         previous = store.read_manifest(root)
-        if previous is not None and not full:
-            try:
-                store.check_manifest(previous, embedder.name, embedder.dimension)
-            except Exception as exc:
-                notes.append(f"full rebuild: {exc}")
-                full = True
+        if previous is not None and (reason := _incompatible(previous, embedder)):
+            notes.append(f"{reason}: re-indexing every source")
+            full = True
+        elif full:
+            notes.append("--full: re-indexing every source")
         files = discover(corpus)
         if not files:
-            raise CorpusError(f"no sources in {corpus} (looked for .md, .txt, .html, .pdf)")
+            raise CorpusError(f"no sources in {corpus} (looked for {', '.join(SUFFIXES)})")
+        if previous is not None and not full and _same_sources(previous, files):
+            return _unchanged_report(root, previous, started)
         cache_dir = root / "sources" / store.model_key(embedder.name)
         parsed, errors = _load_or_parse(files, cache_dir, embedder, full, progress)
         if not parsed:
             detail = "; ".join(f"{e['path']}: {e['error']}" for e in errors)
             raise CorpusError(f"no source in {corpus} could be indexed ({detail})")
-        _embed_new(parsed, embedder, progress)
-        for item in parsed:
-            path = cache_dir / f"{cache_key(item.doc.content_hash)}.npz"
-            if not path.exists():
-                assert item.chunk_vectors is not None and item.sentence_vectors is not None
-                store.save_source_cache(path, item.doc, item.sentences, item.chunks,
-                                        item.chunk_vectors, item.sentence_vectors)
+        _embed_new(parsed, embedder, cache_dir, progress)
         building = store.new_version_dir(root)
         manifest = _manifest(parsed, errors, embedder, building.name.removeprefix(".building-"))
         _write(building, manifest, parsed)
@@ -112,22 +121,62 @@ def build_index(corpus: Path, root: Path, embedder: Embedder, *, full: bool = Fa
         calibration = calibrate(data, embedder, building)
         version = store.publish(root, building)
         store.collect_garbage(root)
-        _prune_cache(cache_dir, {cache_key(p.doc.content_hash) for p in parsed})
-    prev_sources: dict[str, Any] = previous.get("sources", {}) if previous else {}
-    current = {p.doc.id: p.doc.content_hash for p in parsed}
-    failed_ids = {e["id"] for e in errors}
-    added = sorted(i for i in current if i not in prev_sources or prev_sources[i].get("error"))
-    updated = sorted(i for i in current if i in prev_sources and not prev_sources[i].get("error")
-                     and prev_sources[i]["hash"] != current[i])
-    removed = sorted(i for i, s in prev_sources.items()
-                     if i not in current and i not in failed_ids and not s.get("error"))
-    unchanged = len(current) - len(added) - len(updated)
+        _prune_cache(cache_dir, {cache_key(p.source) for p in parsed})
+    added, updated, removed = _changes(previous, parsed, errors)
     return BuildReport(
-        added=added, updated=updated, removed=removed, unchanged=unchanged,
+        added=added, updated=updated, removed=removed, unchanged=len(parsed) - len(added) - len(updated),
         errors=[{"path": e["path"], "error": e["error"]} for e in errors],
         documents=len(parsed), chunks=sum(len(p.chunks) for p in parsed),
         seconds=time.perf_counter() - started, version=version, notes=notes, calibration=calibration,
     )
+
+
+def _incompatible(previous: dict[str, Any], embedder: Embedder) -> str | None:
+    """Why the live version cannot lend its vectors to this build, or None if it can."""
+    if previous.get("format") != store.FORMAT_VERSION:
+        return f"the index has format {previous.get('format')}, this briefqa writes {store.FORMAT_VERSION}"
+    if previous.get("model") != embedder.name:
+        return f"the index was built with model {previous.get('model')!r}, not {embedder.name!r}"
+    if previous.get("dimension") != embedder.dimension:
+        return f"the index holds {previous.get('dimension')}-dimensional vectors, the model gives {embedder.dimension}"
+    return None
+
+
+def _same_sources(previous: dict[str, Any], files: list[SourceFile]) -> bool:
+    """Whether the live version was built from exactly these files by this parser and segmenter."""
+    if previous.get("parser") != PARSER_VERSION or previous.get("segmenter") != SEGMENTER_VERSION:
+        return False
+    indexed = {sid: (s["hash"], s["path"]) for sid, s in previous.get("sources", {}).items()}
+    return indexed == {f.id: (f.content_hash, f.relpath) for f in files}
+
+
+def _unchanged_report(root: Path, previous: dict[str, Any], started: float) -> BuildReport:
+    # Publishing an identical version would cost a calibration and make every server reload.
+    sources: dict[str, Any] = previous.get("sources", {})
+    errors = [{"path": s["path"], "error": s["error"]} for s in sources.values() if s.get("error")]
+    version = store.current_version(root) or str(previous.get("version"))
+    return BuildReport(
+        added=[], updated=[], removed=[], unchanged=len(sources) - len(errors), errors=errors,
+        documents=int(previous.get("documents", 0)), chunks=int(previous.get("chunks", 0)),
+        seconds=time.perf_counter() - started, version=version,
+        notes=[f"nothing changed since version {version}; the index is as it was"],
+    )
+
+
+def _changes(previous: dict[str, Any] | None, parsed: list[_Parsed],
+             errors: list[dict[str, str]]) -> tuple[list[str], list[str], list[str]]:
+    """(added, updated, removed) ids relative to the live version before this build."""
+    before: dict[str, Any] = {
+        sid: s for sid, s in (previous or {}).get("sources", {}).items() if not s.get("error")
+    }
+    now = {p.doc.id: p for p in parsed}
+    failed = {e["id"] for e in errors}
+    added = sorted(i for i in now if i not in before)
+    updated = sorted(i for i, p in now.items() if i in before
+                     and (before[i]["hash"], before[i]["path"]) != (p.doc.content_hash, p.doc.path))
+    # A source that now fails is reported among the failures, not as removed.
+    removed = sorted(i for i in before if i not in now and i not in failed)
+    return added, updated, removed
 
 
 def _load_or_parse(files: list[SourceFile], cache_dir: Path, embedder: Embedder, full: bool,
@@ -135,7 +184,7 @@ def _load_or_parse(files: list[SourceFile], cache_dir: Path, embedder: Embedder,
     parsed: list[_Parsed] = []
     errors: list[dict[str, str]] = []
     for n, source in enumerate(files, 1):
-        cached = None if full else store.load_source_cache(cache_dir / f"{cache_key(source.content_hash)}.npz")
+        cached = None if full else store.load_source_cache(cache_dir / f"{cache_key(source)}.npz")
         if cached is not None:
             doc, sents, chunks, cv, sv = cached
             # The id and path come from where the file is now (a moved file keeps its vectors).
@@ -149,38 +198,51 @@ def _load_or_parse(files: list[SourceFile], cache_dir: Path, embedder: Embedder,
                 if not seg.sentences:
                     raise SourceError(source.relpath, "no sentences to quote (only headings?)")
             except SourceError as exc:
-                log.warning("skipped %s", exc)
+                log.info("skipped %s", exc)
                 errors.append({"id": source.id, "path": source.relpath, "error": exc.reason,
                                "hash": source.content_hash})
             else:
                 parsed.append(_Parsed(source, doc, list(seg.sentences), list(seg.chunks)))
-                if (cache_dir / f"{cache_key(source.content_hash)}.npz").exists() and full:
-                    (cache_dir / f"{cache_key(source.content_hash)}.npz").unlink()
         if progress:
             progress("sources", n, len(files))
     return parsed, errors
 
 
-def _embed_new(parsed: list[_Parsed], embedder: Embedder, progress: ProgressHook | None) -> None:
-    """Embed the chunks and sentences of every source not taken from the cache, in one batch run."""
+def _embed_new(parsed: list[_Parsed], embedder: Embedder, cache_dir: Path,
+               progress: ProgressHook | None) -> None:
+    """Embed the chunks and sentences of every source not taken from the cache, and cache them."""
     fresh = [p for p in parsed if p.chunk_vectors is None]
-    if not fresh:
-        return
-    texts: list[str] = []
-    for p in fresh:
-        texts.extend(chunk_text(p.doc.text, c) for c in p.chunks)
-        texts.extend(p.doc.text[s.start : s.end] for s in p.sentences)
+    total = sum(len(p.chunks) + len(p.sentences) for p in fresh)
     done = 0
 
     def hook(n: int) -> None:
         nonlocal done
         done += n
         if progress:
-            progress("embedding", done, len(texts))
+            progress("embedding", done, total)
 
+    group: list[_Parsed] = []
+    size = 0
+    for i, p in enumerate(fresh):
+        group.append(p)
+        size += len(p.chunks) + len(p.sentences)
+        if size >= EMBED_GROUP or i == len(fresh) - 1:
+            _embed_group(group, embedder, hook)
+            for item in group:
+                assert item.chunk_vectors is not None and item.sentence_vectors is not None
+                store.save_source_cache(cache_dir / f"{cache_key(item.source)}.npz", item.doc, item.sentences,
+                                        item.chunks, item.chunk_vectors, item.sentence_vectors)
+            group, size = [], 0
+
+
+def _embed_group(group: list[_Parsed], embedder: Embedder, hook: Callable[[int], None]) -> None:
+    texts: list[str] = []
+    for p in group:
+        texts.extend(chunk_text(p.doc.text, c) for c in p.chunks)
+        texts.extend(p.doc.text[s.start : s.end] for s in p.sentences)
     vectors = embedder.encode(texts, progress=hook)
     at = 0
-    for p in fresh:
+    for p in group:
         p.chunk_vectors = vectors[at : at + len(p.chunks)]
         at += len(p.chunks)
         p.sentence_vectors = vectors[at : at + len(p.sentences)]
@@ -252,9 +314,7 @@ def is_stale(corpus: Path, root: Path, model: str) -> bool:
     manifest = store.read_manifest(root)
     if manifest is None or manifest.get("model") != model or manifest.get("format") != store.FORMAT_VERSION:
         return True
-    indexed = {sid: s["hash"] for sid, s in manifest.get("sources", {}).items()}
     try:
-        present = {f.id: f.content_hash for f in discover(corpus)}
+        return not _same_sources(manifest, discover(corpus))
     except CorpusError:
         return True
-    return present != indexed

@@ -10,25 +10,31 @@ import numpy as np
 from . import probes
 from .abstain import FEATURES, fit
 from .embed import Embedder
-from .lexical import terms
 from .searcher import Searcher
 from .store import IndexData
 
 
 def calibrate(data: IndexData, embedder: Embedder, folder: Path) -> dict[str, float]:
-    """Fit the abstention model on probes generated from this version; write ``abstain.json``."""
+    """Fit the abstention model on probes generated from this version; write ``abstain.json``.
+
+    Probes go through the searcher's own path (plan, embed, judge), so the model is fitted on
+    exactly the signals it will see.
+    """
     vocabulary: list[str] = getattr(embedder, "vocabulary", list)()
-    pairs = probes.generate(data, vocabulary)
+    pairs = probes.generate(data, vocabulary, lambda ws: embedder.encode(ws))
     labels = np.array([y for _, y in pairs])
     if len(set(labels.tolist())) < 2:
         return {}
     searcher = Searcher(data, embedder)
-    vectors = embedder.encode([q for q, _ in pairs])
+    plans = [searcher.plan(question) for question, _ in pairs]
+    texts = [t for plan in plans for t in plan.texts]
+    vectors = embedder.encode(texts)
     rows = []
-    for (question, _), vector in zip(pairs, vectors, strict=True):
-        query_terms = terms(question)
-        cand, scored = searcher.scored(query_terms, vector)
-        rows.append(searcher.signals(question, query_terms, cand, scored) if scored else np.zeros(len(FEATURES)))
+    at = 0
+    for (question, _), plan in zip(pairs, plans, strict=True):
+        judged = searcher.judge(question, plan, vectors[at : at + len(plan.texts)])
+        at += len(plan.texts)
+        rows.append(judged.signals if judged.signals is not None else np.zeros(len(FEATURES)))
     model, figures = fit(np.vstack(rows), labels)
     (folder / "abstain.json").write_text(json.dumps({**model.to_json(), "probe_figures": figures}, indent=1))
     data.abstain = model.to_json()

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from .errors import BriefqaError
+from .errors import BriefqaError, CorpusError
 from .settings import Settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -82,29 +82,38 @@ def index(corpus: CorpusOpt = None, index: IndexOpt = None,
     from .embed import load_embedder
 
     settings = _settings(corpus, index)
-    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    logging.basicConfig(level=logging.WARNING, format="briefqa: %(message)s")
     try:
         embedder = load_embedder(settings.model)
-        report = build_index(settings.corpus, settings.index, embedder, full=full, progress=_Progress())
-        _print_report(report)
-        if watch:
-            _watch(settings, embedder)
     except BriefqaError as exc:
         raise _fail(exc) from None
-    if report.errors:
+    report = None
+    try:
+        report = build_index(settings.corpus, settings.index, embedder, full=full, progress=_Progress())
+        _print_report(report)
+    except BriefqaError as exc:
+        if not watch:
+            raise _fail(exc) from None
+        # Watching an empty or broken corpus is how one waits for the first source to arrive.
+        typer.echo(f"briefqa: error: {exc}", err=True)
+    if watch:
+        _watch(settings, embedder)
+        return
+    if report is not None and report.errors:
         raise typer.Exit(1)
 
 
 def _watch(settings: Settings, embedder: Any) -> None:
-    from .build import build_index
-    from .watch import watch_corpus
+    from .watch import watch_and_rebuild
 
     typer.echo(f"watching {settings.corpus} (Ctrl-C to stop)")
-    for _ in watch_corpus(settings.corpus):
-        try:
-            _print_report(build_index(settings.corpus, settings.index, embedder, progress=_Progress()))
-        except BriefqaError as exc:
-            typer.echo(f"briefqa: error: {exc}", err=True)
+    try:
+        watch_and_rebuild(settings.corpus, settings.index, embedder, on_report=_print_report,
+                          on_error=lambda exc: typer.echo(f"briefqa: error: {exc}", err=True),
+                          progress=_Progress)
+    except KeyboardInterrupt:
+        # Ctrl-C is how a watch ends; an interrupted build left the live version as it was.
+        typer.echo("stopped watching")
 
 
 @app.command()
@@ -152,7 +161,14 @@ def serve(host: Annotated[str | None, typer.Option("--host")] = None,
         live = LiveIndex(settings.corpus, settings.index, embedder)
         if is_stale(settings.corpus, settings.index, embedder.name):
             typer.echo("index missing or stale: building it first")
-            _print_report(live.rebuild(progress=_Progress()))
+            try:
+                _print_report(live.rebuild(progress=_Progress()))
+            except CorpusError as exc:
+                # An index that exists still answers; the analyst can fix the corpus and rebuild.
+                live.refresh()
+                if not live.ready:
+                    raise
+                typer.echo(f"briefqa: warning: {exc}; serving the index as it is", err=True)
     except BriefqaError as exc:
         raise _fail(exc) from None
     uvicorn.run(create_app(settings, live), host=host or settings.host, port=port or settings.port,

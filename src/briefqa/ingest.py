@@ -15,7 +15,7 @@ from .errors import CorpusError, SourceError
 from .records import Document
 
 # Bumped whenever parsing changes what a source's text becomes, so cached sources are re-parsed.
-PARSER_VERSION = "1"
+PARSER_VERSION = "2"
 SUFFIXES = (".md", ".markdown", ".txt", ".html", ".htm", ".pdf")
 FRONT_MATTER_FIELDS = ("title", "origin", "date", "authors")
 
@@ -35,33 +35,47 @@ def slugify(relpath: str) -> str:
     stem = relpath.rsplit(".", 1)[0] if "." in Path(relpath).name else relpath
     folded = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", folded.lower()).strip("-")
-    return slug or "source"
+    # A name with no Latin letters or digits ("日本.md") still gets its own stable id.
+    return slug or f"source-{hashlib.sha256(relpath.encode()).hexdigest()[:8]}"
 
 
 def discover(corpus: Path) -> list[SourceFile]:
     """Every source under ``corpus`` (recursively), sorted by path; dot-names are skipped."""
-    if not corpus.is_dir():
+    if not corpus.exists():
         raise CorpusError(f"corpus folder {corpus} does not exist")
+    if not corpus.is_dir():
+        raise CorpusError(f"corpus {corpus} is not a folder")
     files: list[SourceFile] = []
     seen: set[str] = set()
-    for path in sorted(_walk(corpus)):
+    for path in sorted(_walk(corpus, set())):
         relpath = path.relative_to(corpus).as_posix()
         sid = slugify(relpath)
         if sid in seen:
             # Same name with another suffix: keep both, the later one (in path order) marked by it.
-            sid = f"{sid}-{path.suffix.lstrip('.').lower()}"
+            base = sid = f"{sid}-{path.suffix.lstrip('.').lower()}"
+            n = 2
+            while sid in seen:
+                sid, n = f"{base}-{n}", n + 1
         seen.add(sid)
-        digest = hashlib.sha256(PARSER_VERSION.encode() + b"\0" + path.read_bytes()).hexdigest()
+        try:
+            content = path.read_bytes()
+        except OSError as exc:  # unreadable: ``parse`` reports it, the other sources go on
+            content = f"unreadable: {exc}".encode()
+        digest = hashlib.sha256(PARSER_VERSION.encode() + b"\0" + content).hexdigest()
         files.append(SourceFile(path=path, relpath=relpath, id=sid, content_hash=digest))
     return files
 
 
-def _walk(folder: Path) -> Iterator[Path]:
+def _walk(folder: Path, visited: set[Path]) -> Iterator[Path]:
+    real = folder.resolve()
+    if real in visited:  # a symlink loop, or a folder linked in twice
+        return
+    visited.add(real)
     for entry in folder.iterdir():
         if entry.name.startswith("."):
             continue
         if entry.is_dir():
-            yield from _walk(entry)
+            yield from _walk(entry, visited)
         elif entry.is_file() and entry.suffix.lower() in SUFFIXES:
             yield entry
 
@@ -71,10 +85,12 @@ def parse(source: SourceFile) -> Document:
     suffix = source.path.suffix.lower()
     try:
         raw = source.path.read_bytes()
+        if not raw.strip():
+            raise _ParseProblem("the file is empty")
         if suffix == ".pdf":
             title, origin, text, meta = _parse_pdf(raw)
         elif suffix in (".html", ".htm"):
-            title, origin, text, meta = _parse_html(_decode(raw))
+            title, origin, text, meta = _parse_html(raw)
         else:
             title, origin, text, meta = _parse_text(_decode(raw), markdown=suffix != ".txt")
     except SourceError:
@@ -124,7 +140,10 @@ def _parse_text(text: str, *, markdown: bool) -> tuple[str, str | None, str, dic
         try:
             loaded = yaml.safe_load(match.group(1) or "") or {}
         except yaml.YAMLError as exc:
-            raise _ParseProblem(f"front matter is not valid YAML ({exc.__class__.__name__})") from None
+            mark = getattr(exc, "problem_mark", None)
+            problem = getattr(exc, "problem", None) or exc.__class__.__name__
+            where = f"line {mark.line + 2}: " if mark is not None else ""  # +2: 1-based, after "---"
+            raise _ParseProblem(f"front matter is not valid YAML ({where}{problem})") from None
         if not isinstance(loaded, dict):
             raise _ParseProblem("front matter must be a mapping of fields")
         meta = {k: _plain(v) for k, v in loaded.items() if isinstance(k, str)}
@@ -150,13 +169,26 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def _parse_html(html: str) -> tuple[str, str | None, str, dict[str, Any]]:
+def _parse_html(raw: bytes) -> tuple[str, str | None, str, dict[str, Any]]:
     import trafilatura
+    from trafilatura.utils import decode_file
 
-    text = trafilatura.extract(html, output_format="txt", include_comments=False, include_tables=True)
+    # UTF-8 first; a page saved in another encoding is decoded by its declared/guessed charset.
+    html = decode_file(raw)
+    if "\x00" in html:
+        raise _ParseProblem("binary content (NUL bytes) in an HTML file")
+    # Menus and footers are never the main text; without them a page of links has none.
+    text = trafilatura.extract(
+        html,
+        output_format="txt",
+        include_comments=False,
+        include_tables=True,
+        prune_xpath=["//nav", "//footer"],
+    )
     if not text or not text.strip():
         raise _ParseProblem("no main text found in the HTML")
-    meta_doc = trafilatura.extract_metadata(html)
+    # Not extensive: a date guessed from a copyright line is not the page's date.
+    meta_doc = trafilatura.extract_metadata(html, extensive=False)
     title = (meta_doc.title or "").strip() if meta_doc else ""
     origin = (meta_doc.url or None) if meta_doc else None
     meta: dict[str, Any] = {}
@@ -164,7 +196,7 @@ def _parse_html(html: str) -> tuple[str, str | None, str, dict[str, Any]]:
         meta["date"] = meta_doc.date
     if meta_doc and meta_doc.author:
         meta["authors"] = meta_doc.author
-    return title, origin, text.replace("\r\n", "\n"), meta
+    return title, origin, text.replace("\r\n", "\n").replace("\r", "\n"), meta
 
 
 def _parse_pdf(raw: bytes) -> tuple[str, str | None, str, dict[str, Any]]:
@@ -177,7 +209,10 @@ def _parse_pdf(raw: bytes) -> tuple[str, str | None, str, dict[str, Any]]:
         reader = PdfReader(io.BytesIO(raw))
         if reader.is_encrypted:
             raise _ParseProblem("the PDF is encrypted")
-        pages = [(page.extract_text() or "").strip() for page in reader.pages]
+        pages = [
+            (page.extract_text() or "").replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "").strip()
+            for page in reader.pages
+        ]
     except PdfReadError as exc:
         raise _ParseProblem(f"not a readable PDF ({exc})") from None
     text = "\n\n".join(p for p in pages if p)

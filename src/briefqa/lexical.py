@@ -27,9 +27,10 @@ def _stemmer():  # type: ignore[no-untyped-def]
 
 @lru_cache(maxsize=1)
 def stopwords() -> frozenset[str]:
-    from bm25s.stopwords import STOPWORDS_EN
+    from bm25s.stopwords import STOPWORDS_EN_PLUS
 
-    return frozenset(STOPWORDS_EN) | {"s", "does", "did", "do", "has", "have", "had", "can", "could"}
+    # Question words must not count as content: "how much" is no topic the corpus could lack.
+    return frozenset(STOPWORDS_EN_PLUS) | {"s", "much", "many", "else", "whose", "also", "would", "shall"}
 
 
 def words(text: str) -> list[str]:
@@ -56,6 +57,7 @@ class LexicalIndex:
         self._retriever = retriever
         self.doc_freq = doc_freq
         self.n_docs = n_docs
+        self._prefixes: set[str] | None = None
 
     @classmethod
     def build(cls, texts: Sequence[str]) -> LexicalIndex:
@@ -75,6 +77,12 @@ class LexicalIndex:
         if not known:
             return np.zeros(self.n_docs, dtype=np.float32)
         return np.asarray(self._retriever.get_scores(known), dtype=np.float32)
+
+    def has_prefix(self, prefix: str) -> bool:
+        """Whether some corpus term starts with ``prefix``."""
+        if self._prefixes is None:
+            self._prefixes = {t[:5] for t in self.doc_freq if len(t) >= 5}
+        return prefix in self._prefixes
 
     def idf(self, term: str) -> float:
         """Smoothed inverse document frequency; a term the corpus lacks weighs the most."""

@@ -9,7 +9,7 @@ from pathlib import Path
 from . import store
 from .build import BuildReport, ProgressHook, build_index
 from .embed import Embedder
-from .errors import IndexMissingError
+from .errors import IndexMismatchError, IndexMissingError
 from .searcher import Searcher
 
 log = logging.getLogger("briefqa.live")
@@ -44,25 +44,46 @@ class LiveIndex:
         return self._searcher is not None
 
     def refresh(self) -> bool:
-        """Load the published version if it is newer than the one served; True if it swapped."""
+        """Load the published version if it is not the one served; True if it swapped.
+
+        Safe to call from several threads; a version that fails to load leaves the old one serving.
+        """
         with self._refresh_lock:
             name = store.current_version(self.root)
             if name is None or (self._searcher is not None and self._searcher.version == name):
                 return False
             try:
-                data = store.load(self.root, self.embedder.name, self.embedder.dimension)
+                # Load the very version just read from CURRENT, not whatever CURRENT says by now,
+                # so the searcher's name always matches its data.
+                data = store.load(self.root, self.embedder.name, self.embedder.dimension, version=name)
+                searcher = Searcher(data, self.embedder)
             except Exception as exc:  # keep serving the old version; say why the new one is not used
-                self._load_error = str(exc)
-                log.error("index version %s not loaded: %s", name, exc)
+                message = f"index version {name} not loaded: {exc}"
+                # The server retries every second; one log line per failing version is enough.
+                if message != self._load_error:
+                    log.error("%s", message)
+                self._load_error = message
                 return False
-            self._searcher = Searcher(data, self.embedder)
+            # One reference assignment: a request holds either the old searcher or the new one.
+            self._searcher = searcher
             self._load_error = None
             log.info("serving index version %s", data.version)
             return True
 
+    @property
+    def load_error(self) -> str | None:
+        """Why the published version is not the one served, if it is not."""
+        return self._load_error
+
     def rebuild(self, *, full: bool = False, progress: ProgressHook | None = None) -> BuildReport:
-        """Build, publish, and swap the new version in before returning."""
+        """Build, publish, and swap the new version in before returning.
+
+        Raises the build's error (the old version keeps serving), or ``IndexMismatchError`` if the
+        published version cannot be loaded by this process.
+        """
         with self._build_lock:
             report = build_index(self.corpus, self.root, self.embedder, full=full, progress=progress)
             self.refresh()
+            if self._load_error is not None:
+                raise IndexMismatchError(self._load_error)
             return report

@@ -21,7 +21,7 @@ _BACK_REFERENCE = re.compile(
 )
 # Weights of the sentence score: the sentence's own meaning dominates; its passage and the
 # question's terms it repeats break ties between similar sentences.
-W_SENTENCE, W_PASSAGE, W_TERMS = 0.6, 0.2, 0.2
+W_SENTENCE, W_PASSAGE, W_TERMS = 0.6, 0.15, 0.25
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +29,7 @@ class Scored:
     """A quotable span with the evidence behind its score."""
 
     doc: int
+    sentence: int  # the scored sentence (the span may add the one before it)
     start: int
     end: int
     chunk: int
@@ -44,7 +45,9 @@ def score_sentences(data: IndexData, cand: Candidates, query_vector: np.ndarray,
                     query_terms: list[str]) -> list[Scored]:
     """Every sentence of the candidate chunks, scored, best first (back-references widened)."""
     weight = data.lexical.idf
-    qset = set(query_terms)
+    # Words the corpus never uses cannot tell its sentences apart; they would only shrink every
+    # sentence's coverage alike (abstention weighs them separately).
+    qset = {t for t in query_terms if t in data.lexical.doc_freq}
     qweight = sum(weight(t) for t in qset) or 1.0
     out: list[Scored] = []
     for rank, (cid, csim) in enumerate(zip(cand.chunks.tolist(), cand.dense.tolist(), strict=True)):
@@ -59,7 +62,7 @@ def score_sentences(data: IndexData, cand: Candidates, query_vector: np.ndarray,
             start, end = _widen(data, doc.text, sid, first)
             cover = sum(weight(t) for t in qset & set(terms(doc.text[start:end]))) / qweight
             score = W_SENTENCE * ssim + W_PASSAGE * csim + W_TERMS * cover
-            out.append(Scored(int(data.chunk_doc[cid]), start, end, cid, score, ssim, csim, cover,
+            out.append(Scored(int(data.chunk_doc[cid]), sid, start, end, cid, score, ssim, csim, cover,
                               pcover, rank))
     out.sort(key=lambda s: -s.score)
     return out

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 
-from .abstain import Abstainer, features
+from .abstain import Abstainer, Evidence, features
 from .conversation import resolve
 from .embed import Embedder
 from .errors import InputError
-from .lexical import terms
+from .lexical import stopwords, terms, words
 from .quotes import Scored, distinct, score_sentences
 from .records import Answer, Quote, SourceInfo
 from .retrieve import Candidates, retrieve
@@ -21,6 +23,7 @@ MAX_QUESTION = 1000
 MAX_HISTORY = 20
 MAX_K = 20
 CANDIDATE_CHUNKS = 8
+MAX_ABLATIONS = 4
 
 
 def validate(question: str, history: Sequence[str], k: int) -> None:
@@ -34,8 +37,27 @@ def validate(question: str, history: Sequence[str], k: int) -> None:
     if len(history) > MAX_HISTORY:
         raise InputError(f"history holds {len(history)} questions; at most {MAX_HISTORY}")
     for item in history:
+        if not isinstance(item, str):
+            raise InputError("history must be a list of strings")
         if len(item) > MAX_QUESTION:
             raise InputError(f"a history question is {len(item)} characters; at most {MAX_QUESTION}")
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What a query needs embedded: itself, then itself without each word the corpus lacks."""
+
+    query: str
+    texts: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Judged:
+    """A query's scored sentences and the abstention signals of the best one."""
+
+    candidates: Candidates
+    scored: list[Scored]
+    signals: np.ndarray | None
 
 
 class Searcher:
@@ -57,36 +79,56 @@ class Searcher:
         return self._cached(question.strip(), tuple(history), k)
 
     def _search(self, question: str, history: tuple[str, ...], k: int) -> Answer:
-        query = resolve(question, history)
-        vector = self.embedder.encode([query])[0]
-        return self.answer_for(question, query, vector, k)
+        plan = self.plan(resolve(question, history))
+        return self.answer(question, plan, self.embedder.encode(list(plan.texts)), k)
 
-    def answer_for(self, question: str, query: str, vector: np.ndarray, k: int) -> Answer:
-        """The answer for an already embedded query (batch callers embed many at once)."""
-        # The follow-up's own words weigh twice: they say what is new in the question.
-        query_terms = terms(query) + (terms(question) if query != question else [])
-        cand, scored = self.scored(query_terms, vector)
+    def plan(self, query: str) -> Plan:
+        """The texts to embed for ``query``: it, and it without each word the corpus never uses.
+
+        How much the match to a quote depends on such a word tells a paraphrase ("mutual" for
+        "reciprocal") from a question about something the sources lack ("GDP of Japan").
+        """
+        known = self.data.lexical.doc_freq
+        absent: list[str] = []
+        for word in dict.fromkeys(words(query)):
+            stems = terms(word)
+            if word not in stopwords() and stems and stems[0] not in known and len(absent) < MAX_ABLATIONS:
+                absent.append(word)
+        ablated = [re.sub(rf"(?i)(?<!\w){re.escape(w)}(?!\w)", "", query) for w in absent]
+        return Plan(query=query, texts=(query, *(" ".join(a.split()) for a in ablated)))
+
+    def judge(self, question: str, plan: Plan, vectors: np.ndarray) -> Judged:
+        """Score the sentences for an embedded plan and compute the abstention signals."""
+        query_terms = terms(plan.query) + (terms(question) if plan.query != question else [])
+        cand = retrieve(self.data, vectors[0], query_terms, n=CANDIDATE_CHUNKS)
+        scored = score_sentences(self.data, cand, vectors[0], query_terms)
         if not scored:
-            return Answer(query=query, answered=False, results=())
-        picked = distinct(scored, k)
-        answered = self.abstainer is None or self.abstainer.answers(
-            self.signals(query, query_terms, cand, scored)
-        )
-        return Answer(query=query, answered=answered, results=tuple(self._quote(s, i) for i, s in enumerate(picked)))
-
-    def scored(self, query_terms: list[str], vector: np.ndarray) -> tuple[Candidates, list[Scored]]:
-        """The candidate passages and their sentences, scored, best first."""
-        cand = retrieve(self.data, vector, query_terms, n=CANDIDATE_CHUNKS)
-        return cand, score_sentences(self.data, cand, vector, query_terms)
-
-    def signals(self, query: str, query_terms: list[str], cand: Candidates, scored: list[Scored]) -> np.ndarray:
-        """The abstention features of the best quote."""
+            return Judged(cand, scored, None)
         top = scored[0]
         doc = self.data.documents[top.doc]
         cid = top.chunk
-        passage = self.data.chunk_heading[cid] + "\n" + doc.text[self.data.chunk_start[cid]:self.data.chunk_end[cid]]
-        return features(query, query_terms, scored, cand, self.data.lexical,
-                        doc.text[top.start:top.end], set(terms(passage)))
+        passage = self.data.chunk_heading[cid] + "\n" + doc.text[self.data.chunk_start[cid] : self.data.chunk_end[cid]]
+        sentence_vector = np.asarray(self.data.sentence_vectors[top.sentence], dtype=np.float32)
+        evidence = Evidence(
+            question=plan.query,
+            query_terms=query_terms,
+            quote_text=doc.text[top.start : top.end],
+            passage_terms=set(terms(passage)),
+            ablation_drops=[float(vectors[0] @ sentence_vector - v @ sentence_vector) for v in vectors[1:]],
+        )
+        return Judged(cand, scored, features(evidence, scored, cand, self.data.lexical))
+
+    def answer(self, question: str, plan: Plan, vectors: np.ndarray, k: int) -> Answer:
+        """The answer for an embedded plan (batch callers embed many plans at once)."""
+        judged = self.judge(question, plan, vectors)
+        if not judged.scored:
+            return Answer(query=plan.query, answered=False, results=())
+        answered = self.abstainer is None or (
+            judged.signals is not None and self.abstainer.answers(judged.signals)
+        )
+        picked = distinct(judged.scored, k)
+        return Answer(query=plan.query, answered=answered,
+                      results=tuple(self._quote(s, i) for i, s in enumerate(picked)))
 
     def _quote(self, s: Scored, i: int) -> Quote:
         doc = self.data.documents[s.doc]

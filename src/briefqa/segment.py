@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 
 from .records import Block, BlockKind, Chunk, Segmented, Sentence
 
-SEGMENTER_VERSION = "1"
+SEGMENTER_VERSION = "2"
 # all-MiniLM-L6-v2 truncates past 256 word pieces; the heading and special tokens take some.
 CHUNK_TOKENS = 200
 HEADING_MAX_WORDS = 25
@@ -22,8 +23,38 @@ _NON_FINAL = re.compile(
 )
 _LIST_MARKER = re.compile(r"[ \t]*(?:[-*+•–]|\d{1,3}[.)])[ \t]+")
 _MD_HEADING = re.compile(r"[ \t]*#{1,6}[ \t]+")
-_FINAL_PUNCT = ".!;:,\"'”’)]…"
+_FINAL_PUNCT = ".!;:,\"'”’)]…。！；：，」』"
+_SENTENCE_END = '.!?"”’)…。！？」』'
+_SETEXT = re.compile(r"=+|-+")
 _WORD = re.compile(r"\w+")
+# A line ending in one of these is the start of a wrapped sentence, not a heading.
+_JOINING_WORDS = frozenset(
+    (
+        "a",
+        "an",
+        "and",
+        "as",
+        "at",
+        "but",
+        "by",
+        "for",
+        "from",
+        "in",
+        "into",
+        "nor",
+        "of",
+        "on",
+        "or",
+        "than",
+        "that",
+        "the",
+        "to",
+        "which",
+        "who",
+        "whose",
+        "with",
+    )
+)
 
 TokenCounter = Callable[[Sequence[str]], Sequence[int]]
 
@@ -38,58 +69,108 @@ def _segmenter():  # type: ignore[no-untyped-def]
 def blocks_of(text: str) -> list[Block]:
     """Headings, paragraphs and list items, in order.
 
-    A heading is a short standalone line without closing punctuation (or a markdown ``#`` line,
-    or a short standalone question such as a section title). Consecutive lines join into one
-    paragraph unless the earlier one ends a sentence, which keeps hard-wrapped text together.
+    A heading is a markdown ``#`` line (or a setext title underlined with ``===``/``---``), or a
+    short standalone line without closing punctuation (or a short standalone question such as a
+    section title). A short line is not a heading when it is plainly the first line of a wrapped
+    paragraph: it ends in a joining word or a hyphen, or the next line carries on in lower case.
+    In a document that marks its headings with ``#``, a plain line is a heading only when it
+    stands alone. Consecutive lines join into one paragraph unless the earlier one ends a
+    sentence, which keeps hard-wrapped text together; a list item takes in its indented (or
+    lower-case, unfinished) continuation lines. Lines without a letter or digit (``---``, ``***``)
+    separate blocks and belong to none.
     """
-    out: list[Block] = []
-    para_start = para_end = -1
+    lines: list[tuple[int, int, str, str]] = []  # content start, content end, raw line, stripped
     pos = 0
     for raw_line in text.split("\n"):
-        line_start, line_end = pos, pos + len(raw_line)
-        pos = line_end + 1
-        stripped = raw_line.strip()
-        if not stripped:
-            if para_start >= 0:
-                out.append(Block("paragraph", para_start, para_end))
-                para_start = -1
-            continue
         lead = len(raw_line) - len(raw_line.lstrip())
-        start, end = line_start + lead, line_start + len(raw_line.rstrip())
-        kind = _line_kind(raw_line, stripped)
-        if kind == "paragraph" and para_start >= 0 and text[para_end - 1] not in ".!?\"”’)":
-            para_end = end
+        lines.append((pos + lead, pos + len(raw_line.rstrip()), raw_line, raw_line.strip()))
+        pos += len(raw_line) + 1
+    marked = any(_MD_HEADING.match(raw) and _WORD.search(raw) for _, _, raw, _ in lines)
+    out: list[Block] = []
+    current: _Open | None = None  # the paragraph or list item being read
+
+    for i, (start, end, raw_line, stripped) in enumerate(lines):
+        if not _WORD.search(stripped):  # blank line, rule or setext underline
+            if (
+                current is not None
+                and _SETEXT.fullmatch(stripped)
+                and current.kind == "paragraph"
+                and current.lines == 1
+                and text[current.end - 1] not in _SENTENCE_END
+            ):
+                current.kind = "heading"
+            _close(current, out)
+            current = None
             continue
-        if para_start >= 0:
-            out.append(Block("paragraph", para_start, para_end))
-            para_start = -1
-        if kind == "paragraph":
-            para_start, para_end = start, end
+        if _MD_HEADING.match(raw_line):
+            _close(current, out)
+            current = None
+            out.append(Block("heading", start, end))
+            continue
+        if _LIST_MARKER.match(raw_line):
+            _close(current, out)
+            current = _Open("item", start, end)
+            continue
+        if current is not None and _continues(text, current, raw_line, stripped):
+            current.end = end
+            current.lines += 1
+            continue
+        _close(current, out)
+        current = None
+        following = lines[i + 1][3] if i + 1 < len(lines) else ""
+        if _is_heading(stripped, following, marked):
+            out.append(Block("heading", start, end))
         else:
-            out.append(Block(kind, start, end))
-    if para_start >= 0:
-        out.append(Block("paragraph", para_start, para_end))
+            current = _Open("paragraph", start, end)
+    _close(current, out)
     return out
 
 
-def _line_kind(raw_line: str, stripped: str) -> BlockKind:
-    if _MD_HEADING.match(raw_line):
-        return "heading"
-    if _LIST_MARKER.match(raw_line):
-        return "item"
-    words = len(stripped.split())
-    if words <= HEADING_MAX_WORDS and stripped[-1] not in _FINAL_PUNCT + "?":
-        return "heading"
-    if words <= 12 and stripped.endswith("?"):
-        return "heading"
-    return "paragraph"
+@dataclass(slots=True)
+class _Open:
+    """A paragraph or list item still taking in lines."""
+
+    kind: BlockKind
+    start: int
+    end: int
+    lines: int = 1
+
+
+def _close(current: _Open | None, out: list[Block]) -> None:
+    if current is not None:
+        out.append(Block(current.kind, current.start, current.end))
+
+
+def _continues(text: str, current: _Open, raw_line: str, stripped: str) -> bool:
+    """Whether a plain line carries on the open paragraph or list item."""
+    finished = text[current.end - 1] in _SENTENCE_END
+    if current.kind == "paragraph":
+        return not finished
+    indented = raw_line[:1].isspace()
+    return indented or (not finished and stripped[0].islower())
+
+
+def _is_heading(stripped: str, following: str, marked: bool) -> bool:
+    words = stripped.split()
+    if stripped.endswith(("?", "？")):
+        if len(words) > 12:
+            return False
+    elif len(words) > HEADING_MAX_WORDS or stripped[-1] in _FINAL_PUNCT + "-":
+        return False
+    if words[-1].lower() in _JOINING_WORDS:
+        return False
+    follows = bool(_WORD.search(following))
+    if follows and following[0].islower():
+        return False  # the first line of a wrapped paragraph
+    return not (marked and follows)
 
 
 def sentences_of(text: str, blocks: Sequence[Block]) -> list[Sentence]:
     """Whole sentences of the paragraphs and list items (headings are context, not sentences).
 
     Spans come from pysbd and are then repaired: a split after a non-final abbreviation is
-    undone, and a fragment of at most three words ("April 11, 2025.") joins its neighbour.
+    undone, and a fragment of at most three capitalised words or numbers ("April 11, 2025.")
+    joins its neighbour.
     """
     out: list[Sentence] = []
     for bi, block in enumerate(blocks):
@@ -106,7 +187,9 @@ def sentences_of(text: str, blocks: Sequence[Block]) -> list[Sentence]:
 
 
 def _spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    piece = text[start:end]
+    # pysbd ends a sentence at every line break; a block's line breaks are wrapping, so it reads
+    # them as spaces (one character for one, so offsets into ``piece`` still hold).
+    piece = text[start:end].replace("\n", " ")
     spans: list[tuple[int, int]] = []
     cursor = 0
     for sent in _segmenter().segment(piece):
@@ -127,17 +210,23 @@ def _spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
 def _repair(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     merged: list[list[int]] = []
     for s, e in spans:
-        if merged and (
-            _NON_FINAL.search(text[merged[-1][0] : merged[-1][1]])
-            or len(_WORD.findall(text[s:e])) <= FRAGMENT_MAX_WORDS
-        ):
+        if merged and (_NON_FINAL.search(text[merged[-1][0] : merged[-1][1]]) or _is_fragment(text[s:e])):
             merged[-1][1] = e
         else:
             merged.append([s, e])
-    if len(merged) > 1 and len(_WORD.findall(text[merged[0][0] : merged[0][1]])) <= FRAGMENT_MAX_WORDS:
+    if len(merged) > 1 and _is_fragment(text[merged[0][0] : merged[0][1]]):
         merged[1][0] = merged[0][0]
         merged.pop(0)
     return [(s, e) for s, e in merged]
+
+
+def _is_fragment(sentence: str) -> bool:
+    """A piece such as "April 11, 2025." or "Panel Discussion.": a few capitalised words or numbers.
+
+    A short sentence with a lower-case word ("Yet challenges remain.") stands on its own.
+    """
+    words = _WORD.findall(sentence)
+    return len(words) <= FRAGMENT_MAX_WORDS and all(w[0].isupper() or w[0].isdigit() for w in words)
 
 
 def chunks_of(
@@ -155,6 +244,7 @@ def chunks_of(
     if not sentences:
         return []
     heading_of = _headings(text, blocks)
+    section_of = _sections(blocks)
     lengths = list(count_tokens([text[s.start : s.end] for s in sentences]))
     chunks: list[Chunk] = []
     first = 0
@@ -162,7 +252,7 @@ def chunks_of(
     for i, sent in enumerate(sentences):
         if i > first:
             prev = sentences[i - 1]
-            new_section = heading_of[prev.block] != heading_of[sent.block]
+            new_section = section_of[prev.block] != section_of[sent.block]
             over = used + lengths[i] > budget
             para_break = prev.block != sent.block and used >= budget // 2
             if new_section or over or para_break:
@@ -190,6 +280,17 @@ def _headings(text: str, blocks: Sequence[Block]) -> list[str]:
     for block in blocks:
         if block.kind == "heading":
             current = _MD_HEADING.sub("", text[block.start : block.end]).strip().rstrip("#").strip()
+        out.append(current)
+    return out
+
+
+def _sections(blocks: Sequence[Block]) -> list[int]:
+    """For each block, the index of the nearest heading block above it (-1 before the first)."""
+    current = -1
+    out: list[int] = []
+    for i, block in enumerate(blocks):
+        if block.kind == "heading":
+            current = i
         out.append(current)
     return out
 

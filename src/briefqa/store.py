@@ -12,12 +12,14 @@ Layout of ``BRIEFQA_INDEX``::
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import logging
 import os
 import re
 import shutil
-import time
 import uuid
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,8 @@ import numpy as np
 from .errors import IndexBusyError, IndexMismatchError, IndexMissingError
 from .lexical import LexicalIndex
 from .records import Chunk, Document, Sentence
+
+log = logging.getLogger("briefqa.store")
 
 FORMAT_VERSION = 1
 # Past this many chunks the dense index is approximate (HNSW); below it exact search is cheap.
@@ -95,6 +99,7 @@ def current_version(root: Path) -> str | None:
 
 
 def read_manifest(root: Path) -> dict[str, Any] | None:
+    """The manifest of the live version, or None when nothing was ever built."""
     name = current_version(root)
     if name is None:
         return None
@@ -103,18 +108,36 @@ def read_manifest(root: Path) -> dict[str, Any] | None:
 
 def new_version_dir(root: Path) -> Path:
     """A fresh folder for a version being built; invisible to readers until ``publish``."""
-    name = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
-    path = root / "versions" / f".building-{name}"
+    # UTC to the microsecond first, so sorting names sorts versions by age (garbage collection
+    # relies on it) whatever the local clock does at a daylight-saving change.
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    path = root / "versions" / f".building-{stamp}-{uuid.uuid4().hex[:6]}"
     path.mkdir(parents=True)
     return path
 
 
 def publish(root: Path, building: Path) -> str:
-    """Make a completely written version the live one, in one atomic rename of ``CURRENT``."""
+    """Make a completely written version the live one; returns its name.
+
+    Two steps, each atomic: the finished folder loses its ``.building-`` prefix, then ``CURRENT``
+    is replaced. A crash between them leaves an unused complete folder and the old version live.
+    """
+    name = seal(building)
+    point_current(root, name)
+    return name
+
+
+def seal(building: Path) -> str:
+    """Flush a written version to disk and give it its final name (still not live)."""
     name = building.name.removeprefix(".building-")
-    final = building.with_name(name)
     _fsync_tree(building)
-    os.replace(building, final)
+    os.replace(building, building.with_name(name))
+    _fsync_dir(building.parent)
+    return name
+
+
+def point_current(root: Path, name: str) -> None:
+    """Make version ``name`` the live one: readers see the old name or the new, never a mix."""
     tmp = root / f".CURRENT.{uuid.uuid4().hex}"
     with open(tmp, "w") as fh:
         fh.write(name + "\n")
@@ -122,11 +145,15 @@ def publish(root: Path, building: Path) -> str:
         os.fsync(fh.fileno())
     os.replace(tmp, root / "CURRENT")
     _fsync_dir(root)
-    return name
 
 
 def collect_garbage(root: Path, keep: int = KEEP_VERSIONS) -> None:
-    """Drop unfinished builds and all but the newest ``keep`` versions (the live one always stays)."""
+    """Drop unfinished builds and all but the newest ``keep`` versions (the live one always stays).
+
+    Only a holder of ``BuildLock`` may call this: an unfinished build is someone's work in progress.
+    Servers still answering from a dropped version are unaffected, as they hold its data in memory
+    or memory-mapped (an unlinked file stays readable while mapped).
+    """
     versions = root / "versions"
     if not versions.is_dir():
         return
@@ -170,6 +197,13 @@ class BuildLock:
     def __enter__(self) -> BuildLock:
         from filelock import Timeout
 
+        try:
+            self._lock.acquire(timeout=0)
+            return self
+        except Timeout:
+            # Say so once: otherwise a second `briefqa index` looks hung while it waits.
+            log.warning("another build of %s is running; waiting up to %.0fs for it to finish",
+                        self._root, self._timeout)
         try:
             self._lock.acquire(timeout=self._timeout)
         except Timeout:
@@ -221,7 +255,11 @@ def load_source_cache(path: Path) -> tuple[Document, list[Sentence], list[Chunk]
                       for i, (a, b, f, la) in enumerate(data["chunks"])]
             cv = np.array(data["chunk_vectors"], dtype=np.float32)
             sv = np.array(data["sentence_vectors"], dtype=np.float32)
-    except (OSError, ValueError, KeyError, json.JSONDecodeError):
+    # A cache file is only ever renamed into place whole, but a disk error or a hand edit must
+    # cost a re-embedding, not the build.
+    except (OSError, ValueError, KeyError, IndexError, EOFError, zipfile.BadZipFile):
+        return None
+    if len(cv) != len(chunks) or len(sv) != len(sents):
         return None
     doc = Document(id=meta["id"], path=meta["path"], title=meta["title"], origin=meta["origin"],
                    text=meta["text"], content_hash=meta["hash"], metadata=meta["metadata"])
@@ -265,13 +303,17 @@ def dense_index(vectors: np.ndarray):  # type: ignore[no-untyped-def]
     return index
 
 
-def load(root: Path, model: str | None = None, dimension: int | None = None) -> IndexData:
-    """The live version, checked against the model that will embed questions."""
-    name = current_version(root)
+def load(root: Path, model: str | None = None, dimension: int | None = None,
+         version: str | None = None) -> IndexData:
+    """The live version (or the named one), checked against the model that will embed questions."""
+    name = version or current_version(root)
     if name is None:
         raise IndexMissingError(f"no index in {root}; run `briefqa index` to build it")
     folder = root / "versions" / name
-    manifest = json.loads((folder / "manifest.json").read_text())
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text())
+    except FileNotFoundError:
+        raise IndexMissingError(f"index version {name} is gone from {root}; run `briefqa index`") from None
     check_manifest(manifest, model, dimension)
     return load_folder(folder, manifest)
 

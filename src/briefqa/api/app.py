@@ -10,12 +10,16 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
 
 from ..errors import BriefqaError
 from ..live import LiveIndex
 from ..settings import Settings
-from . import routes_admin, routes_search, routes_sources
+from . import routes_admin, routes_pages, routes_search, routes_sources
+from .schemas import NONBLANK
+from .templating import STATIC, error_page, wants_html
 
 log = logging.getLogger("briefqa.api")
 
@@ -55,6 +59,8 @@ def create_app(settings: Settings | None = None, live: LiveIndex | None = None) 
     app.include_router(routes_search.router)
     app.include_router(routes_sources.router)
     app.include_router(routes_admin.router)
+    app.include_router(routes_pages.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _install_error_handlers(app)
 
     @app.middleware("http")
@@ -78,25 +84,45 @@ async def _watch_versions(live: LiveIndex, interval: float) -> None:
 
 
 def _install_error_handlers(app: FastAPI) -> None:
-    """The one mapping of errors to HTTP: every error is ``{"detail": ...}`` with its status."""
+    """The one mapping of errors to HTTP: every error is ``{"detail": ...}`` with its status.
+
+    A browser asking for a page gets the same detail as a readable page instead.
+    """
+
+    def reply(request: Request, status: int, detail: object, headers: dict[str, str] | None = None) -> Response:
+        if wants_html(request):
+            return error_page(request, status, detail, headers)
+        return JSONResponse({"detail": detail}, status_code=status, headers=headers)
 
     @app.exception_handler(BriefqaError)
-    async def briefqa_error(_: Request, exc: BriefqaError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=exc.http_status)
+    async def briefqa_error(request: Request, exc: BriefqaError) -> Response:
+        return reply(request, exc.http_status, str(exc))
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
-            for e in exc.errors()
-        ]
-        return JSONResponse({"detail": errors}, status_code=422)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        return reply(request, 422, [_issue(e) for e in exc.errors()])
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 400 and exc.detail == _UNPARSABLE_BODY:
+            # FastAPI's word for a body json.loads cannot even decode (bytes that are not UTF-8/16/32);
+            # the contract answers every malformed JSON body alike.
+            return reply(request, 422, "the request body is not valid JSON text")
+        return reply(request, exc.status_code, exc.detail, exc.headers)
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error")
         return JSONResponse({"detail": "internal error"}, status_code=500)
+
+
+_UNPARSABLE_BODY = "There was an error parsing the body"
+
+
+def _issue(error: dict[str, object]) -> dict[str, object]:
+    loc = error.get("loc", ())
+    msg = str(error.get("msg", ""))
+    ctx = error.get("ctx")
+    if error.get("type") == "string_pattern_mismatch" and isinstance(ctx, dict) and ctx.get("pattern") == NONBLANK:
+        msg = "must hold more than whitespace"  # the pattern itself reads as noise
+    return {"loc": list(loc) if isinstance(loc, (list, tuple)) else [], "msg": msg, "type": str(error.get("type", ""))}

@@ -8,12 +8,12 @@ from fastapi import APIRouter
 
 from ..errors import NotFoundError
 from .deps import SearcherDep
-from .schemas import SourceDetail, SourceList, SourceSummary
+from .schemas import SourceDetail, SourceList, SourceSummary, error_responses
 
 router = APIRouter(prefix="/api/sources", tags=["sources"])
 
 
-@router.get("", response_model=SourceList)
+@router.get("", response_model=SourceList, responses=error_responses(503))
 def list_sources(searcher: SearcherDep) -> SourceList:
     data = searcher.data
     chunks = Counter(int(d) for d in data.chunk_doc)
@@ -23,7 +23,7 @@ def list_sources(searcher: SearcherDep) -> SourceList:
     ])
 
 
-@router.get("/{source_id}", response_model=SourceDetail, responses={404: {"description": "unknown id"}})
+@router.get("/{source_id}", response_model=SourceDetail, responses=error_responses(404, 503))
 def get_source(searcher: SearcherDep, source_id: str) -> SourceDetail:
     doc = searcher.data.document(source_id)
     if doc is None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -10,12 +10,48 @@ from ..records import Answer
 from ..searcher import MAX_HISTORY, MAX_K, MAX_QUESTION
 
 
+# What Python's ``str.strip`` removes; a question must hold something else. Spelled out because
+# the schema's regex engine and JSON Schema's ``\s`` disagree with Python on a few characters
+# (U+001C..U+001F, U+0085), and the schema must promise exactly what the searcher accepts.
+_PY_SPACE = "\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+NONBLANK = f"[^{_PY_SPACE}]"
+
+Question = Annotated[str, Field(min_length=1, max_length=MAX_QUESTION, pattern=NONBLANK)]
+EarlierQuestion = Annotated[str, Field(max_length=MAX_QUESTION)]
+
+
 class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    question: str = Field(min_length=1, max_length=MAX_QUESTION)
-    history: list[str] = Field(default_factory=list, max_length=MAX_HISTORY)
+    question: Question
+    history: list[EarlierQuestion] = Field(default_factory=list, max_length=MAX_HISTORY)
     k: int = Field(default=5, ge=1, le=MAX_K)
+
+
+class ValidationIssue(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ErrorResponse(BaseModel):
+    """Every error: a sentence saying what is wrong, or the list of fields that broke the schema."""
+
+    detail: str | list[ValidationIssue]
+
+
+def error_responses(*codes: int, html: bool = False) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the error statuses a route may answer (pages may answer them as HTML)."""
+    reasons = {401: "missing or wrong bearer token", 403: "rebuilding over HTTP is off",
+               404: "unknown id", 409: "another build holds the index", 422: "input breaks a limit",
+               503: "no usable index yet"}
+    out: dict[int | str, dict[str, Any]] = {}
+    for code in codes:
+        entry: dict[str, Any] = {"model": ErrorResponse, "description": reasons[code]}
+        if html:
+            entry["content"] = {"text/html": {"schema": {"type": "string"}}}
+        out[code] = entry
+    return out
 
 
 class SourceRef(BaseModel):

@@ -1,0 +1,1 @@
+"""Benchmarks of briefqa against the embedding model's own speed (`make bench`)."""

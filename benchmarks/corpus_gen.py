@@ -1,0 +1,121 @@
+"""Generated corpora and distinct questions, made at run time from the brief's sentences.
+
+A generated source is a markdown file: a title, then ``passages`` sections, each a ``##``
+heading over one paragraph of ``sentences`` sentences. A chunk never crosses a heading, so each
+section is one passage and a corpus of ``n_sources * passages`` passages is exactly that many
+chunks. Sentences are the brief's own, recombined: a share of their content words swapped for
+random words, so every passage is distinct text with the brief's rhythm and length.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+_WORD = re.compile(r"[A-Za-z][A-Za-z’'-]*")
+_OPENERS = ("What", "How", "Which", "Why", "What does the brief say about", "Who", "When did")
+_STOP = frozenset(
+    "a an and are as at be been but by for from has have in into is it its of on or that the their "
+    "there these this those to was were which while who will with would not more than also".split()
+)
+
+
+def brief_sentences(text: str) -> list[str]:
+    """The brief's sentences (a plain split is enough to recombine them)."""
+    out = []
+    for line in text.splitlines():
+        for piece in re.split(r"(?<=[.!?])\s+(?=[A-Z“\"])", line.strip()):
+            if len(piece.split()) >= 8 and piece[-1] in ".!?":
+                out.append(piece)
+    return out
+
+
+def content_words(text: str) -> list[str]:
+    return [w for w in _WORD.findall(text) if w.lower() not in _STOP and len(w) > 2]
+
+
+@dataclass
+class Generator:
+    """Deterministic text made from the brief's sentences and a word list."""
+
+    sentences: Sequence[str]
+    vocabulary: Sequence[str]
+    seed: int = 7
+    swap: float = 0.35
+
+    def __post_init__(self) -> None:
+        self.rng = random.Random(self.seed)
+
+    def sentence(self) -> str:
+        base = self.rng.choice(self.sentences)
+
+        def swap(m: re.Match[str]) -> str:
+            word = m.group(0)
+            if word.lower() in _STOP or len(word) <= 3 or self.rng.random() > self.swap:
+                return word
+            new = self.rng.choice(self.vocabulary)
+            return new.capitalize() if word[0].isupper() else new
+
+        return _WORD.sub(swap, base)
+
+    def heading(self) -> str:
+        return " ".join(self.rng.choice(self.vocabulary) for _ in range(self.rng.randint(2, 4))).title()
+
+    def source(self, number: int, passages: int, sentences: int) -> str:
+        lines = [f"# Generated brief {number}: {self.heading()}", ""]
+        for _ in range(passages):
+            lines += [f"## {self.heading()}", "", " ".join(self.sentence() for _ in range(sentences)), ""]
+        return "\n".join(lines)
+
+
+def write_corpus(folder: Path, gen: Generator, n_sources: int, passages: int = 10, sentences: int = 2,
+                 start: int = 0) -> list[Path]:
+    """Write ``n_sources`` generated sources into ``folder`` (numbered from ``start``)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(start, start + n_sources):
+        path = folder / f"{i // 1000:03d}" / f"brief-{i:06d}.md"
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(gen.source(i, passages, sentences), encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+class QuestionPool:
+    """Distinct questions, handed out once each (the searcher caches by question text)."""
+
+    def __init__(self, seeds: Sequence[str], texts: Sequence[str], seed: int = 11) -> None:
+        self._rng = random.Random(seed)
+        self._seen: set[str] = set()
+        self._seeds = [q for q in seeds if self._fresh(q)]
+        self._texts = list(texts)
+
+    def _fresh(self, q: str) -> bool:
+        key = q.strip().lower()
+        if key in self._seen:
+            return False
+        self._seen.add(key)
+        return True
+
+    def _generated(self) -> Iterator[str]:
+        while True:
+            words = content_words(self._rng.choice(self._texts))
+            if len(words) < 4:
+                continue
+            n = min(len(words), self._rng.randint(3, 7))
+            picked = sorted(self._rng.sample(range(len(words)), n))
+            q = f"{self._rng.choice(_OPENERS)} {' '.join(words[i] for i in picked)}?"
+            if self._fresh(q):
+                yield q
+
+    def take(self, n: int) -> list[str]:
+        """``n`` questions never handed out before: the seed questions first, then generated ones."""
+        out = self._seeds[:n]
+        self._seeds = self._seeds[len(out):]
+        gen = self._generated()
+        while len(out) < n:
+            out.append(next(gen))
+        return out

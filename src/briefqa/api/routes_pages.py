@@ -1,0 +1,94 @@
+"""The HTML pages: the chat at ``/`` and the sources. Each renders the same objects as its JSON twin."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+from starlette.responses import Response
+
+from ..errors import NotFoundError
+from ..searcher import MAX_HISTORY, MAX_QUESTION
+from .deps import LiveDep, SearcherDep
+from .schemas import NONBLANK, EarlierQuestion, SearchResponse, SourceSummary, error_responses
+from .source_view import byline, parse_hl, safe_origin, shown_blocks
+from .templating import page
+
+router = APIRouter(tags=["pages"], default_response_class=HTMLResponse)
+
+# The page shows one answer and a couple more quotes under it; more would bury the answer.
+PAGE_K = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    question: str
+    response: SearchResponse
+
+
+@router.get("/", response_class=HTMLResponse, responses=error_responses(422, 503, html=True))
+def chat(
+    request: Request,
+    live: LiveDep,
+    question: Annotated[
+        str | None,
+        Query(min_length=1, max_length=MAX_QUESTION, pattern=NONBLANK,
+              description="ask this (the page works without JavaScript)"),
+    ] = None,
+    history: Annotated[
+        list[EarlierQuestion] | None, Query(max_length=MAX_HISTORY, description="earlier questions, oldest first")
+    ] = None,
+) -> Response:
+    """The chat page; with ``question`` it also renders the thread's answers, so no script is needed."""
+    asked = [*(history or ()), question] if question is not None else []
+    turns: list[Turn] = []
+    if asked:
+        searcher = live.searcher
+        for i, q in enumerate(asked):
+            if not q.strip():  # a blank earlier question is nothing to show
+                continue
+            earlier = asked[:i][-MAX_HISTORY:]
+            turns.append(Turn(q, SearchResponse.of(searcher.search(q, earlier, PAGE_K))))
+    # The next question's history: the questions asked so far, as the API counts them.
+    carried = [q for q in asked if q.strip()][-MAX_HISTORY:]
+    return page(request, "chat.html", {"turns": turns, "history": carried, "k": PAGE_K})
+
+
+@router.get("/sources", response_class=HTMLResponse, responses=error_responses(503, html=True))
+def sources_page(request: Request, searcher: SearcherDep) -> Response:
+    data = searcher.data
+    chunks = Counter(int(d) for d in data.chunk_doc)
+    sources = [
+        SourceSummary(id=d.id, title=d.title, origin=safe_origin(d.origin), chars=len(d.text), chunks=chunks[i])
+        for i, d in enumerate(data.documents)
+    ]
+    return page(request, "sources.html", {"sources": sources})
+
+
+@router.get("/sources/{source_id}", response_class=HTMLResponse, responses=error_responses(404, 422, 503, html=True))
+def source_page(
+    request: Request,
+    searcher: SearcherDep,
+    source_id: str,
+    hl: Annotated[str | None, Query(description="START-END: character offsets of the text to highlight")] = None,
+) -> Response:
+    """The source, paragraphs kept; ``hl`` wraps ``text[START:END]`` in ``<mark id="q">``."""
+    doc = searcher.data.document(source_id)
+    if doc is None:
+        raise NotFoundError(f"no source with id {source_id!r}")
+    span = parse_hl(hl, len(doc.text)) if hl is not None else None
+    date, authors = byline(doc.metadata)
+    blocks = shown_blocks(doc, span)
+    context = {
+        "doc": doc,
+        "origin": safe_origin(doc.origin),
+        "date": date,
+        "authors": authors,
+        "blocks": blocks,
+        "highlighted": span is not None,
+        "marked": any(p.marked for b in blocks for p in b.pieces),
+    }
+    return page(request, "source.html", context)

@@ -1,0 +1,212 @@
+// The chat thread: asks POST /api/ask with the earlier questions as history and draws each answer.
+// Without this script the form still works: it GETs /?question=...&history=... and the server
+// draws the same thread (templates/_turn.html holds the markup this file mirrors).
+"use strict";
+
+const MAX_HISTORY = 20;
+const PAGE_K = 3;
+const CONTEXT_CHARS = 280; // as templating.CONTEXT_CHARS
+const COPY_LABEL = "Copy quote with citation";
+
+const form = document.getElementById("ask-form");
+const input = form.elements.namedItem("question");
+const thread = document.getElementById("thread");
+const busy = document.getElementById("busy");
+const errorBox = document.getElementById("error");
+const announcer = document.getElementById("announce");
+const submit = form.querySelector("button[type=submit]");
+
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs || {})) {
+    if (name === "class") node.className = value;
+    else node.setAttribute(name, value);
+  }
+  for (const child of children) {
+    if (child !== null && child !== undefined) node.append(child); // strings become text, never markup
+  }
+  return node;
+}
+
+function around(passage, quote, width = CONTEXT_CHARS) {
+  const at = passage.indexOf(quote);
+  if (at < 0) return ["", ""];
+  let before = passage.slice(0, at);
+  let after = passage.slice(at + quote.length);
+  if (before.length > width) {
+    const cut = before.indexOf(" ", before.length - width);
+    before = "…" + (cut >= 0 ? before.slice(cut + 1) : before.slice(-width));
+  }
+  if (after.length > width) {
+    const cut = after.lastIndexOf(" ", width - 1);
+    after = after.slice(0, cut > 0 ? cut : width) + "…";
+  }
+  return [before, after];
+}
+
+function cite(result, linkClass) {
+  return el("p", { class: "cite" }, el("a", { class: linkClass, href: result.source.url }, result.source.title));
+}
+
+function copyButton(result) {
+  const button = el("button", { type: "button", class: "copy" }, COPY_LABEL);
+  button.dataset.quote = result.quote;
+  button.dataset.title = result.source.title;
+  button.dataset.url = result.source.url;
+  return button;
+}
+
+function answerView(response) {
+  const [top, ...rest] = response.results;
+  const [before, after] = around(top.passage, top.quote);
+  const view = el(
+    "div", { class: "answer" },
+    el("blockquote", { class: "quote", cite: top.source.url }, top.quote),
+    el("p", { class: "cite" }, el("a", { class: "source-link", href: top.source.url }, top.source.title), copyButton(top)),
+  );
+  if (before || after) {
+    view.append(el("p", { class: "passage" },
+      el("span", { class: "visually-hidden" }, "In context: "), before, el("span", { class: "here" }, top.quote), after));
+  }
+  if (rest.length) {
+    const more = el("details", { class: "more" }, el("summary", {}, `${rest.length} more from the sources`));
+    for (const r of rest) {
+      more.append(el("div", { class: "also" },
+        el("blockquote", { class: "also-quote", cite: r.source.url }, r.quote), cite(r, "also-link")));
+    }
+    view.append(more);
+  }
+  return view;
+}
+
+function noAnswerView(response) {
+  const view = el("div", { class: "no-answer" }, el("p", { class: "verdict" }, "The sources do not answer this."));
+  if (response.results.length) {
+    view.append(el("p", { class: "closest-label" }, "Closest, not an answer:"));
+    for (const r of response.results) {
+      view.append(el("div", { class: "closest" },
+        el("blockquote", { class: "closest-quote", cite: r.source.url }, r.quote), cite(r, "closest-link")));
+    }
+  }
+  return view;
+}
+
+function turnView(question, response) {
+  const answered = response.answered && response.results.length > 0;
+  return el(
+    "article", { class: "turn", id: "latest" },
+    el("p", { class: "asked" }, el("span", { class: "visually-hidden" }, "You asked: "), question),
+    answered ? answerView(response) : noAnswerView(response),
+  );
+}
+
+function historyInputs() {
+  return Array.from(form.querySelectorAll('input[type=hidden][name="history"]'));
+}
+
+// The questions asked so far, oldest first, as the hidden inputs carry them for the no-script form.
+function remember(question) {
+  form.append(el("input", { type: "hidden", name: "history", value: question }));
+  const inputs = historyInputs();
+  inputs.slice(0, Math.max(0, inputs.length - MAX_HISTORY)).forEach((node) => node.remove());
+  // A reload or the back button from a source redraws the same thread from the server.
+  const params = new URLSearchParams();
+  const asked = historyInputs().map((node) => node.value);
+  params.set("question", asked[asked.length - 1]);
+  for (const q of asked.slice(0, -1)) params.append("history", q);
+  history.replaceState(null, "", `/?${params}`);
+}
+
+function describe(detail, status) {
+  if (typeof detail === "string") return detail;
+  if (Array.isArray(detail)) {
+    return detail.map((issue) => `${(issue.loc || []).slice(1).join(".") || "request"}: ${issue.msg}`).join("; ");
+  }
+  return `The server answered ${status}.`;
+}
+
+function setBusy(on) {
+  busy.hidden = !on;
+  submit.disabled = on;
+  thread.setAttribute("aria-busy", on ? "true" : "false");
+}
+
+function showError(message) {
+  errorBox.textContent = message;
+  errorBox.hidden = !message;
+}
+
+async function ask(event) {
+  event.preventDefault();
+  if (!submit.disabled) {
+    const question = input.value.trim();
+    if (!question) {
+      showError("Type a question first.");
+      return;
+    }
+    showError("");
+    setBusy(true);
+    try {
+      const response = await fetch("/api/ask", {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Accept: "application/json" },
+        body: JSON.stringify({ question, history: historyInputs().map((n) => n.value).slice(-MAX_HISTORY), k: PAGE_K }),
+      });
+      const body = await response.json().catch(() => null);
+      if (!response.ok) {
+        showError(describe(body && body.detail, response.status));
+        return;
+      }
+      const previous = document.getElementById("latest");
+      if (previous) previous.removeAttribute("id");
+      const turn = turnView(question, body);
+      thread.append(turn);
+      document.querySelector(".intro")?.setAttribute("hidden", "");
+      input.placeholder = "Ask a follow-up";
+      remember(question);
+      input.value = "";
+      announcer.textContent = body.answered && body.results.length
+        ? `Answer from ${body.results[0].source.title}: ${body.results[0].quote}`
+        : "The sources do not answer this.";
+      turn.scrollIntoView({ block: "start", behavior: "smooth" });
+    } catch (err) {
+      showError("Could not reach the server. Check the connection and ask again.");
+    } finally {
+      setBusy(false);
+      input.focus({ preventScroll: true });
+    }
+  }
+}
+
+function fallbackCopy(text) {
+  const area = el("textarea", { readonly: "", class: "visually-hidden" });
+  area.value = text;
+  document.body.append(area);
+  area.select();
+  const ok = document.execCommand("copy");
+  area.remove();
+  return ok;
+}
+
+async function copy(button) {
+  const link = new URL(button.dataset.url, window.location.href).href;
+  const text = `“${button.dataset.quote}” — ${button.dataset.title}, ${link}`;
+  let ok = false;
+  try {
+    await navigator.clipboard.writeText(text);
+    ok = true;
+  } catch (err) {
+    ok = fallbackCopy(text);
+  }
+  button.textContent = ok ? "Copied" : "Copy failed";
+  announcer.textContent = ok ? "Quote and citation copied." : "Could not copy.";
+  setTimeout(() => { button.textContent = COPY_LABEL; }, 1800);
+}
+
+form.addEventListener("submit", ask);
+thread.addEventListener("click", (event) => {
+  const button = event.target.closest("button.copy");
+  if (button) copy(button);
+});
+// The server draws copy buttons hidden: they only work with this script.
+thread.querySelectorAll("button.copy").forEach((button) => { button.hidden = false; });

@@ -1,0 +1,35 @@
+import pytest
+
+from briefqa.answer_types import asked_type, holds_type
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("When did the panel discussion take place?", "date"),
+        ("In what year was the treaty signed?", "date"),
+        ("How many satellites does the US operate?", "quantity"),
+        ("How much does Japan spend on space?", "quantity"),
+        ("What share of satellites does the US operate?", "quantity"),
+        ("Who leads the Space Force?", "name"),
+        ("Why are the asymmetries amplified?", None),
+        ("What limits Tokyo's response to Russia?", None),
+    ],
+)
+def test_asked_type(question: str, kind: str | None) -> None:
+    assert asked_type(question) == kind
+
+
+def test_dates_and_quantities_are_recognised_in_quotes() -> None:
+    assert holds_type("date", "Panel Discussion. April 11, 2025.")
+    assert holds_type("date", "Japan's 2022 strategic documents")
+    assert not holds_type("date", "The war in Ukraine has functioned as a stress test.")
+    assert holds_type("quantity", "more than two-thirds of the world's active satellites")
+    assert holds_type("quantity", "a budget of $4 billion")
+    assert not holds_type("quantity", "Japan's role is gradually expanding.")
+    assert holds_type(None, "anything at all")
+
+
+def test_a_name_must_not_merely_open_the_quote() -> None:
+    assert not holds_type("name", "Despite decades of close partnership, asymmetries remain.")
+    assert holds_type("name", "The panel included Melissa Dalton.")

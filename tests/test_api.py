@@ -1,0 +1,235 @@
+"""The JSON API as the contract fixes it: shapes, offsets, links, limits and the one error shape."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+pytestmark = pytest.mark.slow
+
+QUESTION = "What challenges remain for the alliance?"
+URL = re.compile(r"/sources/(?P<id>[a-z0-9-]+)\?hl=(?P<start>\d+)-(?P<end>\d+)#q")
+RESULT_KEYS = {"rank", "score", "quote", "passage", "start", "end", "source"}
+
+
+def detail_of(response: Any) -> Any:
+    """The error body, after checking it is exactly ``{"detail": ...}`` served as JSON."""
+    assert response.headers["content-type"].startswith("application/json")
+    body = response.json()
+    assert set(body) == {"detail"}, body
+    assert body["detail"], "an error must say what is wrong"
+    return body["detail"]
+
+
+def reason(detail: Any) -> str:
+    return detail if isinstance(detail, str) else " ".join(f"{i['loc']} {i['msg']}" for i in detail)
+
+
+def test_healthz_reports_the_served_index(client: TestClient) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    body = response.json()
+    assert set(body) == {"status", "documents", "chunks", "model", "index_version"}
+    assert body["status"] == "ok"
+    assert body["documents"] == 1
+    assert body["chunks"] >= 1
+    assert body["model"] and body["index_version"]
+
+
+def test_search_results_quote_their_source_verbatim(client: TestClient) -> None:
+    response = client.get("/api/search", params={"q": QUESTION, "k": 3})
+    assert response.status_code == 200
+    body = response.json()
+    assert set(body) == {"query", "answered", "results"}
+    assert body["query"] == QUESTION
+    assert isinstance(body["answered"], bool)
+    results = body["results"]
+    assert 1 <= len(results) <= 3
+    assert [r["rank"] for r in results] == list(range(1, len(results) + 1))
+    texts: dict[str, str] = {}
+    for r in results:
+        assert set(r) == RESULT_KEYS
+        assert set(r["source"]) == {"id", "title", "url", "origin"}
+        source_id = r["source"]["id"]
+        if source_id not in texts:
+            texts[source_id] = client.get(f"/api/sources/{source_id}").json()["text"]
+        assert r["quote"] == texts[source_id][r["start"] : r["end"]]
+        assert r["quote"] in r["passage"]
+        link = URL.fullmatch(r["source"]["url"])
+        assert link, r["source"]["url"]
+        assert (link["id"], int(link["start"]), int(link["end"])) == (source_id, r["start"], r["end"])
+    scores = [r["score"] for r in results]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_search_returns_at_most_five_by_default(client: TestClient) -> None:
+    body = client.get("/api/search", params={"q": "space"}).json()
+    assert 1 <= len(body["results"]) <= 5
+
+
+def test_ask_resolves_a_follow_up_against_history(client: TestClient) -> None:
+    first = "Which missile defense programs is Japan part of?"
+    follow_up = "What else does Japan plan to deploy?"
+    response = client.post("/api/ask", json={"question": follow_up, "history": [first], "k": 2})
+    assert response.status_code == 200
+    body = response.json()
+    assert len(body["results"]) <= 2
+    # The searched text carries the thread, so the follow-up is not searched on its own words alone.
+    assert body["query"] != follow_up
+    assert "Japan" in body["query"]
+    alone = client.post("/api/ask", json={"question": follow_up}).json()
+    assert alone["query"] == follow_up
+
+
+def test_sources_lists_each_source_with_its_size(client: TestClient) -> None:
+    response = client.get("/api/sources")
+    assert response.status_code == 200
+    sources = response.json()["sources"]
+    assert [s["id"] for s in sources] == ["us-japan-space-alliance"]
+    only = sources[0]
+    assert set(only) == {"id", "title", "origin", "chars", "chunks"}
+    assert only["title"] == "Is the U.S.-Japan Space Alliance Entering a New Era?"
+    detail = client.get("/api/sources/us-japan-space-alliance").json()
+    assert set(detail) == {"id", "title", "origin", "text", "metadata"}
+    assert only["chars"] == len(detail["text"])
+    assert only["chunks"] >= 1
+
+
+LONG = "x" * 1001
+BAD_SEARCHES = [
+    ({}, "q"),
+    ({"q": ""}, "q"),
+    ({"q": "   "}, "q"),
+    ({"q": "\t\n"}, "q"),
+    ({"q": LONG}, "q"),
+    ({"q": "space", "k": 0}, "k"),
+    ({"q": "space", "k": 21}, "k"),
+    ({"q": "space", "k": -1}, "k"),
+    ({"q": "space", "k": "five"}, "k"),
+    ({"q": "space", "k": "1e3"}, "k"),
+]
+
+
+@pytest.mark.parametrize(("params", "field"), BAD_SEARCHES)
+def test_search_rejects_out_of_contract_input_with_a_reason(client: TestClient, params: dict, field: str) -> None:
+    response = client.get("/api/search", params=params)
+    assert response.status_code == 422
+    assert field in reason(detail_of(response))
+
+
+BAD_ASKS: list[tuple[Any, str]] = [
+    ({}, "question"),
+    ({"question": ""}, "question"),
+    ({"question": " \u3000 "}, "question"),
+    ({"question": LONG}, "question"),
+    ({"question": 42}, "question"),
+    ({"question": None}, "question"),
+    ({"question": "space", "history": ["earlier"] * 21}, "history"),
+    ({"question": "space", "history": [LONG]}, "history"),
+    ({"question": "space", "history": "not a list"}, "history"),
+    ({"question": "space", "history": [1, 2]}, "history"),
+    ({"question": "space", "k": 0}, "k"),
+    ({"question": "space", "k": 21}, "k"),
+    ({"question": "space", "k": 2.5}, "k"),
+    ({"question": "space", "surprise": True}, "surprise"),
+    ([], "body"),
+    ("a string", "body"),
+]
+
+
+@pytest.mark.parametrize(("body", "field"), BAD_ASKS)
+def test_ask_rejects_out_of_contract_input_with_a_reason(client: TestClient, body: Any, field: str) -> None:
+    response = client.post("/api/ask", json=body)
+    assert response.status_code == 422
+    assert field in reason(detail_of(response))
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b'{"question": "space",', b"not json at all", b"", b"\xff\xfe\x00", b'{"question": "space"}}', b"null"],
+)
+def test_ask_rejects_malformed_json(client: TestClient, raw: bytes) -> None:
+    response = client.post("/api/ask", content=raw, headers={"Content-Type": "application/json"})
+    assert response.status_code == 422
+    detail_of(response)
+
+
+def test_ask_accepts_the_limits_themselves(client: TestClient) -> None:
+    body = {"question": "space " * 166 + "sat", "history": ["q"] * 20, "k": 20}
+    assert len(body["question"]) <= 1000
+    response = client.post("/api/ask", json=body)
+    assert response.status_code == 200
+    assert len(response.json()["results"]) <= 20
+
+
+@pytest.mark.parametrize("source_id", ["no-such-source", "US-JAPAN-SPACE-ALLIANCE", "us-japan-space-alliance.txt"])
+def test_unknown_source_is_404_with_the_id_named(client: TestClient, source_id: str) -> None:
+    response = client.get(f"/api/sources/{source_id}")
+    assert response.status_code == 404
+    assert source_id in detail_of(response)
+
+
+@pytest.mark.parametrize("path", [
+        "/api/sources/..%2F..%2Fetc%2Fpasswd",
+        "/api/sources/%2Fetc%2Fpasswd",
+        "/api/sources/%2e%2e",
+        "/api/sources/..",
+        "/api/sources/us-japan-space-alliance/../../healthz/x",
+    ],)
+def test_path_like_ids_are_404(client: TestClient, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 404
+    detail_of(response)
+
+
+def test_rebuild_is_off_without_a_server_token(client: TestClient) -> None:
+    response = client.post("/api/index/rebuild", headers={"Authorization": "Bearer anything"})
+    assert response.status_code == 403
+    assert "BRIEFQA_ADMIN_TOKEN" in detail_of(response)
+
+
+@pytest.mark.parametrize("header", [None, "Bearer wrong", "Basic s3cret", "s3cret", "Bearer ", "Bearer s3cret-and-more"])
+def test_rebuild_needs_the_bearer_token(live: Any, header: str | None) -> None:
+    from briefqa.api.app import create_app
+    from briefqa.settings import Settings
+
+    app = create_app(Settings(corpus=live.corpus, index=live.root, admin_token="s3cret"), live)
+    guarded = TestClient(app)  # no lifespan: the session's live index is already loaded
+    headers = {"Authorization": header} if header is not None else {}
+    response = guarded.post("/api/index/rebuild", headers=headers)
+    assert response.status_code == 401
+    detail_of(response)
+
+
+ERRORS = [
+    ("GET", "/api/search", {"params": {"q": ""}}, 422),
+    ("POST", "/api/ask", {"content": b"{", "headers": {"Content-Type": "application/json"}}, 422),
+    ("GET", "/api/sources/nope", {}, 404),
+    ("GET", "/sources/nope", {}, 404),
+    ("GET", "/sources/us-japan-space-alliance", {"params": {"hl": "9-3"}}, 422),
+    ("GET", "/", {"params": {"question": " "}}, 422),
+    ("POST", "/api/index/rebuild", {}, 403),
+    ("DELETE", "/api/sources", {}, 405),
+    ("GET", "/no/such/page", {}, 404),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "kwargs", "status"), ERRORS)
+def test_every_error_has_one_json_shape(client: TestClient, method: str, path: str, kwargs: dict, status: int) -> None:
+    response = client.request(method, path, **kwargs)
+    assert response.status_code == status
+    detail_of(response)
+    assert response.headers["x-content-type-options"] == "nosniff"
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/api/sources", "/", "/sources", "/static/chat.js"])
+def test_responses_carry_the_security_headers(client: TestClient, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 200
+    assert response.headers["x-content-type-options"] == "nosniff"
+    csp = response.headers["content-security-policy"]
+    assert "script-src 'self'" in csp
+    assert "unsafe-inline" not in csp

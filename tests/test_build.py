@@ -1,0 +1,285 @@
+"""Incremental builds, the build report, the manifest, failures, empty corpora, the lock."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from briefqa import build, store
+from briefqa.build import build_index, is_stale
+from briefqa.errors import CorpusError, IndexBusyError
+from briefqa.searcher import Searcher
+
+from .conftest import FakeEmbedder
+
+PARAGRAPH = (
+    "The {topic} programme was launched in {year} by the ministry. It funds {topic} research across "
+    "twelve regions and reports to parliament every year. Critics argue that the {topic} budget is too "
+    "small for its goals. Supporters reply that the {topic} results so far justify a larger share."
+)
+
+
+def write_source(corpus: Path, name: str, topic: str, year: int = 2020) -> Path:
+    path = corpus / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"# The {topic} brief\n\n{PARAGRAPH.format(topic=topic, year=year)}\n")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _no_calibration(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Calibration (the abstention model) is beside the point of index plumbing, and slow."""
+    monkeypatch.setattr(build, "calibrate", lambda data, embedder, folder: {})
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    folder = tmp_path / "corpus"
+    for topic in ("fisheries", "railways", "glaciers"):
+        write_source(folder, f"{topic}.md", topic)
+    return folder
+
+
+class CountingEmbedder(FakeEmbedder):
+    """The fake embedder, counting the texts it was asked to embed (what incremental saves)."""
+
+    def __init__(self, name: str = "fake-embedder") -> None:
+        self.name = name
+        self.embedded: list[str] = []
+
+    def encode(self, texts: Sequence[str], progress=None) -> np.ndarray:  # type: ignore[no-untyped-def]
+        self.embedded.extend(texts)
+        return super().encode(texts, progress)
+
+    def sources_embedded(self) -> set[str]:
+        """Topics whose sentences were embedded (probe questions made of their words do not count)."""
+        pattern = re.compile(r"The (\w+) programme was launched in \d+ by the ministry\.")
+        return {m.group(1) for t in self.embedded if (m := pattern.fullmatch(t))}
+
+    def vocabulary(self) -> list[str]:
+        # Calibration skips a real vocabulary's first 1,500 entries (fragments) and draws absent
+        # words from the rest, so a fake one needs that shape too.
+        return ["##x"] * 1500 + [a + b + c for a in ("bra", "clo", "dre", "fli") for b in "aeiou"
+                                 for c in ("mp", "nd", "sk", "lt")]
+
+
+def test_first_build_adds_every_source_and_answers(corpus: Path, tmp_path: Path) -> None:
+    emb = CountingEmbedder()
+    report = build_index(corpus, tmp_path / "index", emb)
+    assert report.added == ["fisheries", "glaciers", "railways"]
+    assert (report.updated, report.removed, report.unchanged, report.errors) == ([], [], 0, [])
+    assert report.documents == 3 and report.chunks >= 3
+    assert report.version == store.current_version(tmp_path / "index")
+    answer = Searcher(store.load(tmp_path / "index", emb.name, emb.dimension), emb).search("glaciers budget")
+    assert answer.results and answer.results[0].source.id == "glaciers"
+
+
+def test_incremental_build_embeds_only_new_and_changed_sources(corpus: Path, tmp_path: Path) -> None:
+    root = tmp_path / "index"
+    build_index(corpus, root, CountingEmbedder())
+    write_source(corpus, "pensions.md", "pensions")  # added
+    write_source(corpus, "railways.md", "railways", year=1999)  # updated
+    (corpus / "glaciers.md").unlink()  # removed
+    emb = CountingEmbedder()
+    report = build_index(corpus, root, emb)
+    assert (report.added, report.updated, report.removed, report.unchanged) == (
+        ["pensions"], ["railways"], ["glaciers"], 1)
+    assert emb.sources_embedded() == {"pensions", "railways"}
+    assert {d.id for d in store.load(root).documents} == {"fisheries", "pensions", "railways"}
+
+
+def test_unchanged_corpus_publishes_nothing(corpus: Path, tmp_path: Path) -> None:
+    root = tmp_path / "index"
+    first = build_index(corpus, root, CountingEmbedder())
+    emb = CountingEmbedder()
+    again = build_index(corpus, root, emb)
+    assert emb.embedded == []
+    assert again.version == first.version == store.current_version(root)
+    assert (again.added, again.updated, again.removed, again.unchanged) == ([], [], [], 3)
+    assert any("nothing changed" in n for n in again.notes)
+
+
+def test_full_rebuild_embeds_everything_again(corpus: Path, tmp_path: Path) -> None:
+    root = tmp_path / "index"
+    first = build_index(corpus, root, CountingEmbedder())
+    emb = CountingEmbedder()
+    report = build_index(corpus, root, emb, full=True)
+    assert report.version != first.version
+    assert emb.sources_embedded() == {"fisheries", "railways", "glaciers"}
+
+
+def test_moved_source_keeps_its_vectors(corpus: Path, tmp_path: Path) -> None:
+    root = tmp_path / "index"
+    build_index(corpus, root, CountingEmbedder())
+    (corpus / "archive").mkdir()
+    (corpus / "glaciers.md").rename(corpus / "archive" / "glaciers.md")
+    emb = CountingEmbedder()
+    report = build_index(corpus, root, emb)
+    assert emb.sources_embedded() == set()
+    assert (report.added, report.removed) == (["archive-glaciers"], ["glaciers"])
+
+
+def test_changed_file_kind_is_parsed_again(corpus: Path, tmp_path: Path) -> None:
+    """Same bytes as .md and as .txt parse differently, so the cache must not hand one to the other."""
+    root = tmp_path / "index"
+    build_index(corpus, root, CountingEmbedder())
+    (corpus / "glaciers.md").rename(corpus / "glaciers.txt")
+    emb = CountingEmbedder()
+    report = build_index(corpus, root, emb)
+    assert report.updated == ["glaciers"]
+    assert emb.sources_embedded() == {"glaciers"}
+
+
+def test_manifest_records_model_format_and_each_source(corpus: Path, tmp_path: Path) -> None:
+    (corpus / "broken.md").write_bytes(b"\xff\xfe not utf-8 \x00")
+    root = tmp_path / "index"
+    build_index(corpus, root, CountingEmbedder())
+    manifest = store.read_manifest(root)
+    assert manifest is not None
+    assert manifest["format"] == store.FORMAT_VERSION
+    assert (manifest["model"], manifest["dimension"]) == ("fake-embedder", 64)
+    fish = manifest["sources"]["fisheries"]
+    assert fish["title"] == "The fisheries brief" and fish["chunks"] >= 1 and fish["error"] is None
+    assert len(fish["hash"]) == 64
+    broken = manifest["sources"]["broken"]
+    assert broken["chunks"] == 0 and "UTF-8" in broken["error"] and broken["path"] == "broken.md"
+
+
+def test_broken_source_is_reported_and_the_rest_indexed(corpus: Path, tmp_path: Path) -> None:
+    (corpus / "broken.md").write_text("---\ntitle: [unclosed\n---\nSome text here.\n")
+    (corpus / "empty.txt").write_text("   \n")
+    root = tmp_path / "index"
+    report = build_index(corpus, root, CountingEmbedder())
+    failed = {e["path"]: e["error"] for e in report.errors}
+    assert set(failed) == {"broken.md", "empty.txt"}
+    assert "YAML" in failed["broken.md"] and "empty" in failed["empty.txt"]
+    assert report.documents == 3
+    # Still failing on the next run: still reported (the CLI exits 1 each time), nothing rebuilt.
+    again = build_index(corpus, root, CountingEmbedder())
+    assert {e["path"] for e in again.errors} == {"broken.md", "empty.txt"}
+    # Fixed: it counts as added.
+    (corpus / "broken.md").write_text("---\ntitle: Fixed\n---\nThe fixed source has sentences now.\n")
+    fixed = build_index(corpus, root, CountingEmbedder())
+    assert fixed.added == ["broken"] and [e["path"] for e in fixed.errors] == ["empty.txt"]
+
+
+def test_source_that_starts_failing_drops_out(corpus: Path, tmp_path: Path) -> None:
+    root = tmp_path / "index"
+    build_index(corpus, root, CountingEmbedder())
+    (corpus / "glaciers.md").write_bytes(b"\x00\x01binary")
+    report = build_index(corpus, root, CountingEmbedder())
+    assert [e["path"] for e in report.errors] == ["glaciers.md"] and report.removed == []
+    assert "glaciers" not in {d.id for d in store.load(root).documents}
+
+
+@pytest.mark.parametrize("make_bad", ["empty", "all broken", "missing"])
+def test_unusable_corpus_raises_and_keeps_the_previous_index(corpus: Path, tmp_path: Path, make_bad: str) -> None:
+    root = tmp_path / "index"
+    first = build_index(corpus, root, CountingEmbedder())
+    for path in corpus.iterdir():
+        if make_bad == "all broken":
+            path.write_text("")
+        else:
+            path.unlink()
+    if make_bad == "missing":
+        corpus.rmdir()
+    with pytest.raises(CorpusError) as err:
+        build_index(corpus, root, CountingEmbedder())
+    assert str(corpus) in str(err.value)
+    assert store.current_version(root) == first.version
+    assert len(store.load(root).documents) == 3
+
+
+def test_model_change_forces_a_full_rebuild(corpus: Path, tmp_path: Path) -> None:
+    root = tmp_path / "index"
+    build_index(corpus, root, CountingEmbedder())
+    other = CountingEmbedder(name="other-model")
+    report = build_index(corpus, root, other)
+    assert any("'fake-embedder'" in n and "'other-model'" in n for n in report.notes)
+    assert other.sources_embedded() == {"fisheries", "railways", "glaciers"}
+    assert store.read_manifest(root)["model"] == "other-model"  # type: ignore[index]
+
+
+def test_format_change_forces_a_full_rebuild(corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = tmp_path / "index"
+    build_index(corpus, root, CountingEmbedder())
+    monkeypatch.setattr(store, "FORMAT_VERSION", store.FORMAT_VERSION + 1)
+    report = build_index(corpus, root, CountingEmbedder())
+    assert any("format" in n for n in report.notes)
+    assert report.version == store.current_version(root)
+
+
+def test_second_build_waits_for_the_lock_or_says_why_it_stopped(corpus: Path, tmp_path: Path) -> None:
+    root = tmp_path / "index"
+    with store.BuildLock(root), pytest.raises(IndexBusyError, match="another build"):
+        build_index(corpus, root, CountingEmbedder(), lock_timeout=0.2)
+    assert store.current_version(root) is None
+
+
+def test_concurrent_builds_both_finish_and_leave_one_consistent_index(corpus: Path, tmp_path: Path) -> None:
+    root = tmp_path / "index"
+    reports, failures = [], []
+
+    def run() -> None:
+        try:
+            reports.append(build_index(corpus, root, CountingEmbedder(), full=True))
+        except Exception as exc:  # pragma: no cover - the assertion below shows it
+            failures.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == [] and len(reports) == 3
+    assert store.current_version(root) in {r.version for r in reports}
+    assert len(store.load(root).documents) == 3
+    assert not list((root / "versions").glob(".building-*"))
+
+
+def test_old_versions_and_unused_cache_entries_are_collected(corpus: Path, tmp_path: Path) -> None:
+    root = tmp_path / "index"
+    for year in range(2000, 2006):
+        write_source(corpus, "railways.md", "railways", year=year)
+        build_index(corpus, root, CountingEmbedder())
+    versions = [p for p in (root / "versions").iterdir()]
+    assert len(versions) == store.KEEP_VERSIONS
+    assert store.current_version(root) in {p.name for p in versions}
+    cached = list((root / "sources" / "fake-embedder").glob("*.npz"))
+    assert len(cached) == 3, "one cache entry per current source"
+
+
+def test_corrupt_cache_entry_is_rebuilt(corpus: Path, tmp_path: Path) -> None:
+    root = tmp_path / "index"
+    build_index(corpus, root, CountingEmbedder())
+    for path in (root / "sources" / "fake-embedder").glob("*.npz"):
+        path.write_bytes(b"not a zip")
+    write_source(corpus, "pensions.md", "pensions")
+    emb = CountingEmbedder()
+    report = build_index(corpus, root, emb)
+    assert report.added == ["pensions"] and report.documents == 4
+    assert emb.sources_embedded() == {"fisheries", "railways", "glaciers", "pensions"}
+
+
+def test_progress_reports_sources_and_embedding(corpus: Path, tmp_path: Path) -> None:
+    calls: list[tuple[str, int, int]] = []
+    build_index(corpus, tmp_path / "index", CountingEmbedder(), progress=lambda *a: calls.append(a))
+    sources = [c for c in calls if c[0] == "sources"]
+    embedding = [c for c in calls if c[0] == "embedding"]
+    assert [c[1] for c in sources] == [1, 2, 3] and {c[2] for c in sources} == {3}
+    assert embedding and embedding[-1][1] == embedding[-1][2] > 0
+
+
+def test_is_stale_follows_the_corpus_and_the_model(corpus: Path, tmp_path: Path) -> None:
+    root = tmp_path / "index"
+    assert is_stale(corpus, root, "fake-embedder")
+    build_index(corpus, root, CountingEmbedder())
+    assert not is_stale(corpus, root, "fake-embedder")
+    assert is_stale(corpus, root, "another-model")
+    write_source(corpus, "pensions.md", "pensions")
+    assert is_stale(corpus, root, "fake-embedder")

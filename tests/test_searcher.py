@@ -1,0 +1,76 @@
+"""The engine end to end on the brief, with the real model."""
+
+import pytest
+
+from briefqa.errors import InputError
+
+pytestmark = pytest.mark.slow
+
+
+def _text(searcher, source_id: str) -> str:  # type: ignore[no-untyped-def]
+    doc = searcher.data.document(source_id)
+    assert doc is not None
+    return doc.text
+
+
+def test_quotes_are_verbatim_whole_sentences(searcher) -> None:  # type: ignore[no-untyped-def]
+    answer = searcher.search("What share of the world's active satellites does the United States operate?", k=5)
+    assert answer.answered
+    top = answer.results[0]
+    assert "more than two-thirds of the world’s active satellites" in top.quote
+    for r in answer.results:
+        text = _text(searcher, r.source.id)
+        assert text[r.start : r.end] == r.quote
+        assert r.quote in r.passage
+        assert r.quote[0].isupper() or r.quote[0] in "“\"'"
+        assert r.quote.rstrip("”\"')")[-1] in ".!?"
+        assert r.url == f"/sources/{r.source.id}?hl={r.start}-{r.end}#q"
+
+
+def test_results_are_distinct_ranked_and_at_most_k(searcher) -> None:  # type: ignore[no-untyped-def]
+    answer = searcher.search("How is Japan contributing to the alliance?", k=7)
+    assert 1 <= len(answer.results) <= 7
+    assert [r.rank for r in answer.results] == list(range(1, len(answer.results) + 1))
+    spans = [(r.start, r.end) for r in answer.results]
+    for i, (s1, e1) in enumerate(spans):
+        for s2, e2 in spans[i + 1 :]:
+            assert e1 <= s2 or e2 <= s1, "quotes overlap"
+    assert [r.score for r in answer.results] == sorted((r.score for r in answer.results), reverse=True)
+
+
+def test_abbreviations_do_not_cut_quotes(searcher) -> None:  # type: ignore[no-untyped-def]
+    answer = searcher.search("What are the three pillars of Japan's strategic vision?", k=1)
+    assert answer.results[0].quote.endswith("expanded cooperation with regional partners.")
+    assert "the strengthening of the U.S. alliance" in answer.results[0].quote
+
+
+def test_off_topic_question_is_not_answered(searcher) -> None:  # type: ignore[no-untyped-def]
+    answer = searcher.search("What is the capital of Australia?")
+    assert not answer.answered
+    assert answer.results, "closest passages are still listed"
+
+
+def test_question_about_a_missing_date_is_not_answered(searcher) -> None:  # type: ignore[no-untyped-def]
+    assert not searcher.search("When was the U.S.-Japan Security Treaty signed?").answered
+
+
+def test_followup_is_searched_with_its_thread(searcher) -> None:  # type: ignore[no-untyped-def]
+    answer = searcher.search("What else does Japan plan to deploy?", ["Which missile defense programs is Japan part of?"])
+    assert answer.query == "Which missile defense programs is Japan part of? What else does Japan plan to deploy?"
+    assert any("indigenous space domain awareness satellites" in r.quote for r in answer.results[:3])
+
+
+@pytest.mark.parametrize(
+    ("question", "history", "k", "reason"),
+    [
+        ("", [], 5, "empty"),
+        ("   ", [], 5, "empty"),
+        ("x" * 1001, [], 5, "1000"),
+        ("ok?", [], 0, "between 1 and 20"),
+        ("ok?", [], 21, "between 1 and 20"),
+        ("ok?", ["q"] * 21, 5, "at most 20"),
+    ],
+)
+def test_bad_input_is_refused_with_a_reason(searcher, question, history, k, reason) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(InputError, match=reason):
+        searcher.search(question, history, k)

@@ -1,0 +1,232 @@
+"""The versioned folder: atomic publishing, builds killed at any point, garbage collection, the lock."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from briefqa import build, store
+from briefqa.build import build_index
+from briefqa.errors import IndexMismatchError, IndexMissingError
+from briefqa.searcher import Searcher
+
+from .test_build import CountingEmbedder, write_source
+
+TESTS = Path(__file__).resolve().parent
+
+
+@pytest.fixture(autouse=True)
+def _no_calibration(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Calibration (the abstention model) is beside the point of index plumbing, and slow."""
+    monkeypatch.setattr(build, "calibrate", lambda data, embedder, folder: {})
+
+# A build in a child process that stops dead at one point (touching ``marker`` first) so the test
+# can SIGKILL it exactly there. The patching happens in the child only.
+CHILD = """
+import sys, time
+from pathlib import Path
+sys.path.insert(0, {repo!r})
+from tests.test_build import CountingEmbedder
+from briefqa import build, store
+
+corpus, root, point, marker = sys.argv[1:5]
+
+def pause():
+    Path(marker).touch()
+    time.sleep(600)
+
+def before(fn):
+    def wrapped(*args, **kwargs):
+        pause()
+        return fn(*args, **kwargs)
+    return wrapped
+
+def after(fn):
+    def wrapped(*args, **kwargs):
+        out = fn(*args, **kwargs)
+        pause()
+        return out
+    return wrapped
+
+calls = {{"sources": 0, "embedding": 0}}
+
+def progress(stage, done, total):
+    calls[stage] += 1
+    # "sources": after the first file; "embedding": after the first source's group was cached.
+    if stage == point and calls[stage] == (1 if stage == "sources" else 2):
+        pause()
+
+build.EMBED_GROUP = 1  # one source per group, so a kill mid-embedding leaves some cached
+build.calibrate = lambda data, embedder, folder: {{}}  # slow, and beside the point here
+if point == "write_version":
+    store.write_version = after(store.write_version)
+elif point == "calibrate":
+    build.calibrate = before(build.calibrate)
+elif point == "seal":
+    store.seal = before(store.seal)
+elif point == "point_current":
+    store.point_current = before(store.point_current)
+build.build_index(Path(corpus), Path(root), CountingEmbedder(), progress=progress)
+"""
+
+
+def _kill_build_at(point: str, corpus: Path, root: Path, tmp_path: Path) -> None:
+    marker = tmp_path / f"reached-{point}"
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD.format(repo=str(TESTS.parent)), str(corpus), str(root), point, str(marker)],
+        stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not marker.exists():
+            if child.poll() is not None:
+                pytest.fail(f"the build ended before reaching {point}: {child.stderr.read() if child.stderr else ''}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"the build never reached {point}")
+            time.sleep(0.02)
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.kill()
+        child.wait(timeout=10)
+    assert child.returncode == -signal.SIGKILL
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    folder = tmp_path / "corpus"
+    for topic in ("fisheries", "railways", "glaciers"):
+        write_source(folder, f"{topic}.md", topic)
+    return folder
+
+
+def _answers(root: Path, question: str) -> set[str]:
+    emb = CountingEmbedder()
+    return {r.source.id for r in Searcher(store.load(root, emb.name, emb.dimension), emb).search(question).results}
+
+
+@pytest.mark.parametrize("point", ["sources", "embedding", "write_version", "calibrate", "seal", "point_current"])
+def test_build_killed_at_any_point_leaves_the_old_index_and_the_next_build_recovers(
+    point: str, corpus: Path, tmp_path: Path
+) -> None:
+    root = tmp_path / "index"
+    old = build_index(corpus, root, CountingEmbedder())
+    for topic in ("pensions", "wildfire", "aquifers"):
+        write_source(corpus, f"{topic}.md", topic)
+
+    _kill_build_at(point, corpus, root, tmp_path)
+
+    assert store.current_version(root) == old.version
+    data = store.load(root)
+    assert data.version == old.version and {d.id for d in data.documents} == {"fisheries", "railways", "glaciers"}
+    assert "glaciers" in _answers(root, "glaciers budget")
+
+    emb = CountingEmbedder()
+    new = build_index(corpus, root, emb, lock_timeout=5)  # the killed build's lock died with it
+    assert new.added == ["aquifers", "pensions", "wildfire"]
+    assert store.current_version(root) == new.version
+    assert "pensions" in _answers(root, "pensions budget")
+    leftovers = [p.name for p in (root / "versions").iterdir() if p.name.startswith(".")]
+    leftovers += [p.name for p in root.glob(".CURRENT.*")]
+    leftovers += [p.name for p in (root / "sources").rglob(".*")]
+    assert leftovers == []
+    if point == "embedding":
+        # The first new source was cached before the kill; its embedding was not redone.
+        assert emb.sources_embedded() == {"pensions", "wildfire"}
+
+
+def test_readers_never_see_a_half_published_version(corpus: Path, tmp_path: Path) -> None:
+    root = tmp_path / "index"
+    build_index(corpus, root, CountingEmbedder())
+    stop = threading.Event()
+    seen: set[str] = set()
+    problems: list[str] = []
+
+    def read() -> None:
+        while not stop.is_set():
+            try:
+                data = store.load(root)
+            except Exception as exc:
+                problems.append(repr(exc))
+                continue
+            seen.add(data.version)
+            if len(data.documents) != data.manifest["documents"] or len(data.chunk_vectors) != data.manifest["chunks"]:
+                problems.append(f"{data.version} is incomplete")
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        for year in (2001, 2002, 2003):
+            write_source(corpus, "railways.md", "railways", year=year)
+            build_index(corpus, root, CountingEmbedder())
+    finally:
+        stop.set()
+        reader.join()
+    assert problems == []
+    assert len(seen) >= 2
+
+
+def test_a_second_build_waits_for_the_first(corpus: Path, tmp_path: Path) -> None:
+    root = tmp_path / "index"
+    held = threading.Event()
+
+    def first_build() -> None:
+        with store.BuildLock(root):
+            held.set()
+            time.sleep(0.5)
+
+    holder = threading.Thread(target=first_build)
+    holder.start()
+    held.wait(5)
+    started = time.monotonic()
+    report = build_index(corpus, root, CountingEmbedder(), lock_timeout=30)
+    holder.join()
+    assert time.monotonic() - started >= 0.4
+    assert report.version == store.current_version(root)
+
+
+def test_garbage_collection_keeps_the_live_version_even_when_old(corpus: Path, tmp_path: Path) -> None:
+    root = tmp_path / "index"
+    first = build_index(corpus, root, CountingEmbedder())
+    for year in (2001, 2002, 2003, 2004):
+        write_source(corpus, "railways.md", "railways", year=year)
+        build_index(corpus, root, CountingEmbedder())
+    store.point_current(root, first.version)  # rolled back by hand
+    (root / "versions" / ".building-crashed").mkdir()
+    (root / ".CURRENT.tmp").write_text("x")
+    store.collect_garbage(root, keep=1)
+    names = sorted(p.name for p in (root / "versions").iterdir())
+    assert first.version in names and len(names) == 2
+    assert not (root / ".CURRENT.tmp").exists()
+    assert store.load(root).version == first.version
+
+
+def test_current_pointing_at_a_missing_version_counts_as_no_index(tmp_path: Path) -> None:
+    root = tmp_path / "index"
+    root.mkdir()
+    (root / "CURRENT").write_text("20200101T000000000000Z-abcdef\n")
+    assert store.current_version(root) is None
+    with pytest.raises(IndexMissingError, match="briefqa index"):
+        store.load(root)
+
+
+def test_load_refuses_another_model_and_says_what_to_run(corpus: Path, tmp_path: Path) -> None:
+    root = tmp_path / "index"
+    build_index(corpus, root, CountingEmbedder())
+    with pytest.raises(IndexMismatchError, match=r"'fake-embedder'.*'other'.*briefqa index --full"):
+        store.load(root, "other", 64)
+    with pytest.raises(IndexMismatchError, match="64-dimensional"):
+        store.load(root, "fake-embedder", 384)
+
+
+def test_versions_sort_by_age(tmp_path: Path) -> None:
+    names = []
+    for _ in range(5):
+        names.append(store.new_version_dir(tmp_path).name)
+    assert names == sorted(names)
