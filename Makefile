@@ -21,7 +21,7 @@ setup: $(STAMP)
 
 # Debian's Chromium for the browser tests (Playwright's own browser download does not work here).
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
+	@test -x /usr/bin/chromium || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "install Debian's chromium (sudo apt-get install chromium)"; exit 1; fi; }
 

@@ -2,9 +2,10 @@
 
 A generated source is a markdown file: a title, then ``passages`` sections, each a ``##``
 heading over one paragraph of ``sentences`` sentences. A chunk never crosses a heading, so each
-section is one passage and a corpus of ``n_sources * passages`` passages is exactly that many
-chunks. Sentences are the brief's own, recombined: a share of their content words swapped for
-random words, so every passage is distinct text with the brief's rhythm and length.
+section is one passage and a corpus of ``n_sources * passages`` passages is that many chunks.
+Sentences are runs of 10-18 words of the brief's own sentences with a share of their content
+words swapped for random words from the model's vocabulary, so every passage is distinct text
+in the brief's register (short sentences keep the 10,000-passage build within the time budget).
 """
 
 from __future__ import annotations
@@ -50,7 +51,12 @@ class Generator:
         self.rng = random.Random(self.seed)
 
     def sentence(self) -> str:
-        base = self.rng.choice(self.sentences)
+        """A run of 10-18 words from a brief sentence, some swapped, closed as a sentence."""
+        words = self.rng.choice(self.sentences).split()
+        n = min(len(words), self.rng.randint(10, 18))
+        at = self.rng.randint(0, len(words) - n)
+        base = " ".join(words[at : at + n]).rstrip(".,;:!?—–-")
+        base = base[0].upper() + base[1:] + "."
 
         def swap(m: re.Match[str]) -> str:
             word = m.group(0)

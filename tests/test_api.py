@@ -172,13 +172,16 @@ def test_unknown_source_is_404_with_the_id_named(client: TestClient, source_id: 
     assert source_id in detail_of(response)
 
 
-@pytest.mark.parametrize("path", [
+@pytest.mark.parametrize(
+    "path",
+    [
         "/api/sources/..%2F..%2Fetc%2Fpasswd",
         "/api/sources/%2Fetc%2Fpasswd",
         "/api/sources/%2e%2e",
         "/api/sources/..",
         "/api/sources/us-japan-space-alliance/../../healthz/x",
-    ],)
+    ],
+)
 def test_path_like_ids_are_404(client: TestClient, path: str) -> None:
     response = client.get(path)
     assert response.status_code == 404
@@ -191,7 +194,9 @@ def test_rebuild_is_off_without_a_server_token(client: TestClient) -> None:
     assert "BRIEFQA_ADMIN_TOKEN" in detail_of(response)
 
 
-@pytest.mark.parametrize("header", [None, "Bearer wrong", "Basic s3cret", "s3cret", "Bearer ", "Bearer s3cret-and-more"])
+@pytest.mark.parametrize(
+    "header", [None, "Bearer wrong", "Basic s3cret", "s3cret", "Bearer ", "Bearer s3cret-and-more"]
+)
 def test_rebuild_needs_the_bearer_token(live: Any, header: str | None) -> None:
     from briefqa.api.app import create_app
     from briefqa.settings import Settings

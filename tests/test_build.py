@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from collections.abc import Sequence
@@ -11,6 +12,7 @@ import numpy as np
 import pytest
 
 from briefqa import build, store
+from briefqa.abstain import FEATURES
 from briefqa.build import build_index, is_stale
 from briefqa.errors import CorpusError, IndexBusyError
 from briefqa.searcher import Searcher
@@ -283,3 +285,36 @@ def test_is_stale_follows_the_corpus_and_the_model(corpus: Path, tmp_path: Path)
     assert is_stale(corpus, root, "another-model")
     write_source(corpus, "pensions.md", "pensions")
     assert is_stale(corpus, root, "fake-embedder")
+
+
+def test_abstention_model_is_refitted_only_after_enough_change(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Calibration dominates an incremental build of a large corpus, so small changes reuse it."""
+    fits: list[str] = []
+
+    def fake_calibrate(data, embedder, folder):  # type: ignore[no-untyped-def]
+        fits.append(data.version)
+        (folder / "abstain.json").write_text(json.dumps({"features": list(FEATURES), "fit": data.version,
+                                                         "probe_figures": {"probes": 1.0}}))
+        return {"probes": 1.0}
+
+    monkeypatch.setattr(build, "calibrate", fake_calibrate)
+    corpus, root = tmp_path / "corpus", tmp_path / "index"
+    for i in range(20):
+        write_source(corpus, f"s{i:02d}.md", f"topic{i:02d}")
+    first = build_index(corpus, root, CountingEmbedder())
+    assert fits == [first.version]
+
+    write_source(corpus, "extra1.md", "extraone")  # 1 of 21 changed: reuse
+    second = build_index(corpus, root, CountingEmbedder())
+    assert fits == [first.version]
+    assert json.loads((root / "versions" / second.version / "abstain.json").read_text())["fit"] == first.version
+    assert any(f"kept from version {first.version}" in n for n in second.notes)
+    assert second.calibration == {"probes": 1.0}
+
+    write_source(corpus, "extra2.md", "extratwo")
+    write_source(corpus, "s00.md", "topic00", year=1990)  # 3 of 22 changed since the fit: refit
+    third = build_index(corpus, root, CountingEmbedder())
+    assert fits == [first.version, third.version]
+
+    build_index(corpus, root, CountingEmbedder(), full=True)
+    assert len(fits) == 3, "--full always refits"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import lxml.html
@@ -43,7 +42,9 @@ def test_chat_page_has_the_contract_hooks(client: TestClient) -> None:
     assert not doc.cssselect(".answer, .no-answer")
 
 
-@pytest.mark.parametrize(("name", "kind"), [("chat.js", "javascript"), ("source.js", "javascript"), ("style.css", "css")])
+@pytest.mark.parametrize(
+    ("name", "kind"), [("chat.js", "javascript"), ("source.js", "javascript"), ("style.css", "css")]
+)
 def test_static_files_ship_with_the_package(client: TestClient, name: str, kind: str) -> None:
     response = client.get(f"/static/{name}")
     assert response.status_code == 200
@@ -89,6 +90,12 @@ def test_the_no_script_thread_keeps_at_most_twenty_questions(client: TestClient)
     doc = html_of(client.get("/", params={"question": "And launch vehicles?", "history": history}))
     carried = [i.get("value") for i in doc.cssselect('input[name="history"]')]
     assert carried == [*history[1:], "And launch vehicles?"]
+
+
+def test_the_no_script_thread_refuses_more_than_twenty_earlier_questions(client: TestClient) -> None:
+    response = client.get("/", params={"question": "And then?", "history": ["earlier"] * 21})
+    assert response.status_code == 422
+    assert "history" in str(response.json()["detail"])
 
 
 def test_an_unanswerable_question_says_so(client: TestClient) -> None:
@@ -156,8 +163,14 @@ def test_a_bad_highlight_is_422_with_a_reason(client: TestClient, hl: str) -> No
 
 @pytest.mark.parametrize(
     "path",
-    ["/sources/nope", "/sources/..%2F..%2Fetc%2Fpasswd", "/sources/%2e%2e", "/sources/..%5C..%5Cwindows",
-     "/sources/us-japan-space-alliance.txt", "/sources/%00"],
+    [
+        "/sources/nope",
+        "/sources/..%2F..%2Fetc%2Fpasswd",
+        "/sources/%2e%2e",
+        "/sources/..%5C..%5Cwindows",
+        "/sources/us-japan-space-alliance.txt",
+        "/sources/%00",
+    ],
 )
 def test_unknown_or_path_like_sources_are_404(client: TestClient, path: str) -> None:
     assert client.get(path).status_code == 404
@@ -193,6 +206,18 @@ cost more than launches "><svg onload=alert('attr')> today. A closing </textarea
 """
 
 
+PLAIN = """---
+title: Launch cadence
+origin: https://example.org/briefs/launch-cadence
+date: 2025-04-11
+authors: [Ann Author, Bo Writer]
+---
+## Cadence
+
+Launch cadence doubled in two years. Reusable boosters made it possible.
+"""
+
+
 @pytest.fixture(scope="module")
 def hostile_client(tmp_path_factory: pytest.TempPathFactory, embedder: Any) -> Iterator[TestClient]:
     from briefqa.api.app import create_app
@@ -204,6 +229,7 @@ def hostile_client(tmp_path_factory: pytest.TempPathFactory, embedder: Any) -> I
     corpus, index = root / "corpus", root / "index"
     corpus.mkdir()
     (corpus / "debris.md").write_text(HOSTILE, encoding="utf-8")
+    (corpus / "plain.md").write_text(PLAIN, encoding="utf-8")
     report = build_index(corpus, index, embedder)
     assert not report.errors, report.errors
     live = LiveIndex(corpus, index, embedder)
@@ -248,3 +274,14 @@ def test_a_hostile_source_is_plain_json(hostile_client: TestClient) -> None:
     assert response.headers["content-type"].startswith("application/json")
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.json()["origin"] == "javascript:alert('origin')"  # stored as given, never linked
+
+
+def test_a_source_page_shows_its_origin_date_and_authors(hostile_client: TestClient) -> None:
+    doc = html_of(hostile_client.get("/sources/plain"))
+    assert text(doc.cssselect("h1")[0]) == "Launch cadence"
+    byline = doc.cssselect(".byline")[0]
+    assert byline.cssselect("a.origin")[0].get("href") == "https://example.org/briefs/launch-cadence"
+    assert "2025-04-11" in text(byline)
+    assert "Ann Author, Bo Writer" in text(byline)
+    # The markdown "##" is markup: the heading reads as its words.
+    assert [text(h) for h in doc.cssselect("article.source h2")] == ["Cadence"]

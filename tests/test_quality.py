@@ -52,5 +52,5 @@ def test_eval_file_errors_name_the_line(tmp_path) -> None:  # type: ignore[no-un
     bad.write_text('{"question": "ok?"}\nnot json\n')
     from briefqa.errors import InputError
 
-    with pytest.raises(InputError, match="bad.jsonl:2"):
+    with pytest.raises(InputError, match=r"bad\.jsonl:2"):
         load_items(bad)

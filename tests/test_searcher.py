@@ -55,7 +55,8 @@ def test_question_about_a_missing_date_is_not_answered(searcher) -> None:  # typ
 
 
 def test_followup_is_searched_with_its_thread(searcher) -> None:  # type: ignore[no-untyped-def]
-    answer = searcher.search("What else does Japan plan to deploy?", ["Which missile defense programs is Japan part of?"])
+    history = ["Which missile defense programs is Japan part of?"]
+    answer = searcher.search("What else does Japan plan to deploy?", history)
     assert answer.query == "Which missile defense programs is Japan part of? What else does Japan plan to deploy?"
     assert any("indigenous space domain awareness satellites" in r.quote for r in answer.results[:3])
 

@@ -194,7 +194,7 @@ def test_a_second_build_waits_for_the_first(corpus: Path, tmp_path: Path) -> Non
 def test_garbage_collection_keeps_the_live_version_even_when_old(corpus: Path, tmp_path: Path) -> None:
     root = tmp_path / "index"
     first = build_index(corpus, root, CountingEmbedder())
-    for year in (2001, 2002, 2003, 2004):
+    for year in (2001, 2002):
         write_source(corpus, "railways.md", "railways", year=year)
         build_index(corpus, root, CountingEmbedder())
     store.point_current(root, first.version)  # rolled back by hand

@@ -166,4 +166,4 @@ def fit(x: np.ndarray, y: np.ndarray) -> tuple[Abstainer, dict[str, float]]:
     abstainer = Abstainer(mean, scale, model.coef_[0].astype(np.float64), float(model.intercept_[0]), threshold)
     answer_rate = float((positives >= threshold).mean()) if len(positives) else 0.0
     abstain_rate = float((probs[y == 0] < threshold).mean()) if (y == 0).any() else 0.0
-    return abstainer, {"probes": int(len(y)), "answer_rate": answer_rate, "abstain_rate": abstain_rate}
+    return abstainer, {"probes": len(y), "answer_rate": answer_rate, "abstain_rate": abstain_rate}

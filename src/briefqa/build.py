@@ -1,13 +1,16 @@
 """Corpus folder -> a published index version. The one place that wires the steps together.
 
-Incremental: a source whose content hash (and the parser, segmenter and model) is unchanged is
-taken from the per-source cache, so only new or changed sources are parsed and embedded. The new
-version is written beside the live one and published by one atomic rename; a build that fails
-or is killed leaves the live version as it was.
+Incremental: a source whose content hash (and file kind, parser, segmenter and model) is
+unchanged is taken from the per-source cache, so only new or changed sources are parsed and
+embedded; each is cached as soon as it is embedded, so a killed build's work is kept. A corpus
+that did not change publishes nothing. The new version is written beside the live one and
+published by one atomic rename; a build that fails or is killed leaves the live version as it
+was. The abstention model is refitted when enough of the corpus changed (``RECALIBRATE_SHARE``).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -18,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from . import store
+from .abstain import FEATURES
 from .calibrate import calibrate
 from .embed import Embedder
 from .errors import CorpusError, SourceError
@@ -69,6 +73,8 @@ class _Parsed:
 # Sources are embedded in groups of about this many texts, and each group's sources are cached as
 # soon as it is done, so a build that is killed keeps most of its embedding work for the next one.
 EMBED_GROUP = 512
+# Refit the abstention model once more than this share of the sources changed since its fit.
+RECALIBRATE_SHARE = 0.1
 
 
 def cache_key(source: SourceFile) -> str:
@@ -114,21 +120,61 @@ def build_index(corpus: Path, root: Path, embedder: Embedder, *, full: bool = Fa
             detail = "; ".join(f"{e['path']}: {e['error']}" for e in errors)
             raise CorpusError(f"no source in {corpus} could be indexed ({detail})")
         _embed_new(parsed, embedder, cache_dir, progress)
+        added, updated, removed = _changes(previous, parsed, errors)
         building = store.new_version_dir(root)
-        manifest = _manifest(parsed, errors, embedder, building.name.removeprefix(".building-"))
+        name = building.name.removeprefix(".building-")
+        drift = len(added) + len(updated) + len(removed) + _newly_failed(previous, errors)
+        kept = None if full else _reusable_calibration(root, previous, drift, len(parsed))
+        fitted = {"version": name, "drift": 0} if kept is None else kept[0]
+        manifest = _manifest(parsed, errors, embedder, name, fitted)
         _write(building, manifest, parsed)
-        data = store.load_folder(building, manifest)
-        calibration = calibrate(data, embedder, building)
+        if kept is None:
+            calibration = calibrate(store.load_folder(building, manifest), embedder, building)
+        else:
+            (building / "abstain.json").write_text(json.dumps(kept[1], indent=1))
+            calibration = dict(kept[1].get("probe_figures", {}))
+            notes.append(f"abstention model kept from version {fitted['version']} "
+                         f"({fitted['drift']} of {len(parsed)} sources changed since it was fitted)")
         version = store.publish(root, building)
         store.collect_garbage(root)
         _prune_cache(cache_dir, {cache_key(p.source) for p in parsed})
-    added, updated, removed = _changes(previous, parsed, errors)
     return BuildReport(
         added=added, updated=updated, removed=removed, unchanged=len(parsed) - len(added) - len(updated),
         errors=[{"path": e["path"], "error": e["error"]} for e in errors],
         documents=len(parsed), chunks=sum(len(p.chunks) for p in parsed),
         seconds=time.perf_counter() - started, version=version, notes=notes, calibration=calibration,
     )
+
+
+def _newly_failed(previous: dict[str, Any] | None, errors: list[dict[str, str]]) -> int:
+    before = (previous or {}).get("sources", {})
+    return sum(1 for e in errors if e["id"] in before and not before[e["id"]].get("error"))
+
+
+def _reusable_calibration(root: Path, previous: dict[str, Any] | None, changed: int,
+                          documents: int) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """The live version's abstention model and its lineage, if it still fits this corpus.
+
+    Calibration generates and answers a thousand or so probe questions: most of an incremental
+    build of a large corpus. Its model weighs relative signals (coverage, similarity, margins),
+    not corpus contents, so a model fitted on nearly the same corpus serves as well; it is
+    refitted once the sources changed since the fit pass ``RECALIBRATE_SHARE`` of the corpus,
+    on every --full build, and whenever its features are not the current ones.
+    """
+    version = store.current_version(root)
+    if previous is None or version is None:
+        return None
+    lineage = previous.get("calibrated") or {"version": version, "drift": 0}
+    drift = int(lineage.get("drift", 0)) + changed
+    if drift > RECALIBRATE_SHARE * documents:
+        return None
+    try:
+        model = json.loads((root / "versions" / version / "abstain.json").read_text())
+    except (OSError, ValueError):
+        return None
+    if model.get("features") != list(FEATURES):
+        return None
+    return {"version": str(lineage["version"]), "drift": drift}, model
 
 
 def _incompatible(previous: dict[str, Any], embedder: Embedder) -> str | None:
@@ -249,7 +295,8 @@ def _embed_group(group: list[_Parsed], embedder: Embedder, hook: Callable[[int],
         at += len(p.sentences)
 
 
-def _manifest(parsed: list[_Parsed], errors: list[dict[str, str]], embedder: Embedder, version: str) -> dict[str, Any]:
+def _manifest(parsed: list[_Parsed], errors: list[dict[str, str]], embedder: Embedder, version: str,
+              calibrated: dict[str, Any]) -> dict[str, Any]:
     sources: dict[str, Any] = {
         p.doc.id: {"path": p.doc.path, "hash": p.doc.content_hash, "title": p.doc.title,
                    "chunks": len(p.chunks), "sentences": len(p.sentences), "error": None}
@@ -270,6 +317,8 @@ def _manifest(parsed: list[_Parsed], errors: list[dict[str, str]], embedder: Emb
         "chunks": sum(len(p.chunks) for p in parsed),
         "sentences": sum(len(p.sentences) for p in parsed),
         "sources": sources,
+        # Which version's probes fitted the abstention model, and how many sources changed since.
+        "calibrated": calibrated,
     }
 
 

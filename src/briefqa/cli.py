@@ -29,6 +29,15 @@ def _settings(corpus: Path | None = None, index: Path | None = None) -> Settings
     return Settings(**overrides)
 
 
+def _log_to_stderr(level: int) -> None:
+    """Log lines of ``level`` and up on stderr, whatever level a library sets on its own logger."""
+    handler = logging.StreamHandler()
+    # On the handler, not only the root logger: bm25s sets its logger to DEBUG when imported.
+    handler.setLevel(level)
+    handler.setFormatter(logging.Formatter("briefqa: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler])
+
+
 def _fail(exc: BriefqaError) -> typer.Exit:
     """The one mapping of errors to the terminal: one line on stderr and the error's exit code."""
     typer.echo(f"briefqa: error: {exc}", err=True)
@@ -82,7 +91,7 @@ def index(corpus: CorpusOpt = None, index: IndexOpt = None,
     from .embed import load_embedder
 
     settings = _settings(corpus, index)
-    logging.basicConfig(level=logging.WARNING, format="briefqa: %(message)s")
+    _log_to_stderr(logging.WARNING)
     try:
         embedder = load_embedder(settings.model)
     except BriefqaError as exc:
@@ -155,7 +164,7 @@ def serve(host: Annotated[str | None, typer.Option("--host")] = None,
     from .live import LiveIndex
 
     settings = _settings()
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    _log_to_stderr(logging.INFO)
     try:
         embedder = load_embedder(settings.model)
         live = LiveIndex(settings.corpus, settings.index, embedder)

@@ -75,14 +75,17 @@ class LiveIndex:
         """Why the published version is not the one served, if it is not."""
         return self._load_error
 
-    def rebuild(self, *, full: bool = False, progress: ProgressHook | None = None) -> BuildReport:
+    def rebuild(self, *, full: bool = False, progress: ProgressHook | None = None,
+                lock_timeout: float = 600.0) -> BuildReport:
         """Build, publish, and swap the new version in before returning.
 
-        Raises the build's error (the old version keeps serving), or ``IndexMismatchError`` if the
+        Raises the build's error (the old version keeps serving; ``IndexBusyError`` when another
+        build holds the index past ``lock_timeout`` seconds), or ``IndexMismatchError`` if the
         published version cannot be loaded by this process.
         """
         with self._build_lock:
-            report = build_index(self.corpus, self.root, self.embedder, full=full, progress=progress)
+            report = build_index(self.corpus, self.root, self.embedder, full=full, progress=progress,
+                                 lock_timeout=lock_timeout)
             self.refresh()
             if self._load_error is not None:
                 raise IndexMismatchError(self._load_error)

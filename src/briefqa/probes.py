@@ -45,7 +45,7 @@ def absent_words(data: IndexData, vocabulary: Sequence[str], limit: int = 1500) 
 
 
 def generate(data: IndexData, vocabulary: Sequence[str], embed_words: WordEmbedder,
-             sentences: int = 200, seed: int = 13) -> list[tuple[str, int]]:
+             sentences: int = 120, seed: int = 13) -> list[tuple[str, int]]:
     """(question, 1 if the corpus answers it else 0) pairs, from about ``sentences`` draws.
 
     A small corpus is drawn from repeatedly (different word subsets each time) so that the fit

@@ -6,8 +6,13 @@ Layout of ``BRIEFQA_INDEX``::
     versions/<name>/            one complete index: manifest.json, documents.json, spans.npz,
                                 chunk_vectors.npy, sentence_vectors.npy, dense.faiss, bm25/,
                                 doc_freq.json, abstain.json
-    sources/<model>/<hash>.npz  per-source cache of segmentation and vectors (incremental builds)
+    versions/.building-<name>/  a version being written (or left by a killed build; collected)
+    sources/<model>/<key>.npz   per-source cache of segmentation and vectors (incremental builds),
+                                keyed by content hash, file kind, parser and segmenter versions
     .lock                       held by the one build that may write
+
+Names of versions sort by age (UTC timestamps). Readers never see a version before ``CURRENT``
+names it, and ``CURRENT`` only ever names a complete one.
 """
 
 from __future__ import annotations

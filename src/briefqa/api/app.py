@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -52,8 +52,12 @@ def create_app(settings: Settings | None = None, live: LiveIndex | None = None) 
         finally:
             watcher.cancel()
 
-    app = FastAPI(title="briefqa", version="0.1.0", lifespan=lifespan,
-                  description="Answers questions with sentences quoted verbatim from policy briefs.")
+    app = FastAPI(
+        title="briefqa",
+        version="0.1.0",
+        lifespan=lifespan,
+        description="Answers questions with sentences quoted verbatim from policy briefs.",
+    )
     app.state.settings = settings
     app.state.live = live
     app.include_router(routes_search.router)
@@ -89,7 +93,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     A browser asking for a page gets the same detail as a readable page instead.
     """
 
-    def reply(request: Request, status: int, detail: object, headers: dict[str, str] | None = None) -> Response:
+    def reply(request: Request, status: int, detail: object, headers: Mapping[str, str] | None = None) -> Response:
         if wants_html(request):
             return error_page(request, status, detail, headers)
         return JSONResponse({"detail": detail}, status_code=status, headers=headers)

@@ -14,12 +14,16 @@ router = APIRouter(tags=["admin"])
 @router.get("/healthz", response_model=Health, responses=error_responses(503))
 def healthz(searcher: SearcherDep) -> Health:
     m = searcher.data.manifest
-    return Health(status="ok", documents=len(searcher.data.documents), chunks=len(searcher.data.chunk_start),
-                  model=str(m["model"]), index_version=searcher.version)
+    return Health(
+        status="ok",
+        documents=len(searcher.data.documents),
+        chunks=len(searcher.data.chunk_start),
+        model=str(m["model"]),
+        index_version=searcher.version,
+    )
 
 
-@router.post("/api/index/rebuild", response_model=RebuildResponse,
-             responses=error_responses(401, 403, 409, 503))
+@router.post("/api/index/rebuild", response_model=RebuildResponse, responses=error_responses(401, 403, 409, 503))
 async def rebuild(_: AdminDep, live: LiveDep) -> RebuildResponse:
     """Incremental re-index; replies once the new version is the one answering."""
     report = await run_in_threadpool(live.rebuild)

@@ -8,16 +8,20 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
+from pydantic.json_schema import SkipJsonSchema
 from starlette.responses import Response
 
 from ..errors import NotFoundError
-from ..searcher import MAX_HISTORY, MAX_QUESTION
+from ..searcher import MAX_HISTORY
 from .deps import LiveDep, SearcherDep
-from .schemas import NONBLANK, EarlierQuestion, SearchResponse, SourceSummary, error_responses
+from .schemas import History, Question, SearchResponse, SourceSummary, error_responses
 from .source_view import byline, parse_hl, safe_origin, shown_blocks
 from .templating import page
 
 router = APIRouter(tags=["pages"], default_response_class=HTMLResponse)
+
+# Optional query parameters are typed ``X | SkipJsonSchema[None]``: a query string has no null, and
+# a schema saying "string or null" lets fuzzers send a "null" that is, once serialized, a valid string.
 
 # The page shows one answer and a couple more quotes under it; more would bury the answer.
 PAGE_K = 3
@@ -34,12 +38,10 @@ def chat(
     request: Request,
     live: LiveDep,
     question: Annotated[
-        str | None,
-        Query(min_length=1, max_length=MAX_QUESTION, pattern=NONBLANK,
-              description="ask this (the page works without JavaScript)"),
+        Question | SkipJsonSchema[None], Query(description="ask this (the page works without JavaScript)")
     ] = None,
     history: Annotated[
-        list[EarlierQuestion] | None, Query(max_length=MAX_HISTORY, description="earlier questions, oldest first")
+        History | SkipJsonSchema[None], Query(description="earlier questions, oldest first (at most 20)")
     ] = None,
 ) -> Response:
     """The chat page; with ``question`` it also renders the thread's answers, so no script is needed."""
@@ -73,7 +75,9 @@ def source_page(
     request: Request,
     searcher: SearcherDep,
     source_id: str,
-    hl: Annotated[str | None, Query(description="START-END: character offsets of the text to highlight")] = None,
+    hl: Annotated[
+        str | SkipJsonSchema[None], Query(description="START-END: character offsets of the text to highlight")
+    ] = None,
 ) -> Response:
     """The source, paragraphs kept; ``hl`` wraps ``text[START:END]`` in ``<mark id="q">``."""
     doc = searcher.data.document(source_id)

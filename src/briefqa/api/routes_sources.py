@@ -17,10 +17,12 @@ router = APIRouter(prefix="/api/sources", tags=["sources"])
 def list_sources(searcher: SearcherDep) -> SourceList:
     data = searcher.data
     chunks = Counter(int(d) for d in data.chunk_doc)
-    return SourceList(sources=[
-        SourceSummary(id=d.id, title=d.title, origin=d.origin, chars=len(d.text), chunks=chunks[i])
-        for i, d in enumerate(data.documents)
-    ])
+    return SourceList(
+        sources=[
+            SourceSummary(id=d.id, title=d.title, origin=d.origin, chars=len(d.text), chunks=chunks[i])
+            for i, d in enumerate(data.documents)
+        ]
+    )
 
 
 @router.get("/{source_id}", response_model=SourceDetail, responses=error_responses(404, 503))

@@ -9,7 +9,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..records import Answer
 from ..searcher import MAX_HISTORY, MAX_K, MAX_QUESTION
 
-
 # What Python's ``str.strip`` removes; a question must hold something else. Spelled out because
 # the schema's regex engine and JSON Schema's ``\s`` disagree with Python on a few characters
 # (U+001C..U+001F, U+0085), and the schema must promise exactly what the searcher accepts.
@@ -18,13 +17,14 @@ NONBLANK = f"[^{_PY_SPACE}]"
 
 Question = Annotated[str, Field(min_length=1, max_length=MAX_QUESTION, pattern=NONBLANK)]
 EarlierQuestion = Annotated[str, Field(max_length=MAX_QUESTION)]
+History = Annotated[list[EarlierQuestion], Field(max_length=MAX_HISTORY)]
 
 
 class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     question: Question
-    history: list[EarlierQuestion] = Field(default_factory=list, max_length=MAX_HISTORY)
+    history: History = Field(default_factory=list)
     k: int = Field(default=5, ge=1, le=MAX_K)
 
 
@@ -42,15 +42,27 @@ class ErrorResponse(BaseModel):
 
 def error_responses(*codes: int, html: bool = False) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries for the error statuses a route may answer (pages may answer them as HTML)."""
-    reasons = {401: "missing or wrong bearer token", 403: "rebuilding over HTTP is off",
-               404: "unknown id", 409: "another build holds the index", 422: "input breaks a limit",
-               503: "no usable index yet"}
+    reasons = {
+        401: "missing or wrong bearer token",
+        403: "rebuilding over HTTP is off",
+        404: "unknown id",
+        409: "another build holds the index",
+        422: "input breaks a limit",
+        503: "no usable index yet",
+    }
     out: dict[int | str, dict[str, Any]] = {}
     for code in codes:
-        entry: dict[str, Any] = {"model": ErrorResponse, "description": reasons[code]}
         if html:
-            entry["content"] = {"text/html": {"schema": {"type": "string"}}}
-        out[code] = entry
+            # Spelled out: with ``model``, FastAPI would file the JSON schema under the page's text/html.
+            out[code] = {
+                "description": reasons[code],
+                "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}},
+                    "text/html": {"schema": {"type": "string"}},
+                },
+            }
+        else:
+            out[code] = {"model": ErrorResponse, "description": reasons[code]}
     return out
 
 
@@ -82,9 +94,15 @@ class SearchResponse(BaseModel):
             query=answer.query,
             answered=answer.answered,
             results=[
-                Result(rank=q.rank, score=q.score, quote=q.quote, passage=q.passage, start=q.start,
-                       end=q.end, source=SourceRef(id=q.source.id, title=q.source.title, url=q.url,
-                                                   origin=q.source.origin))
+                Result(
+                    rank=q.rank,
+                    score=q.score,
+                    quote=q.quote,
+                    passage=q.passage,
+                    start=q.start,
+                    end=q.end,
+                    source=SourceRef(id=q.source.id, title=q.source.title, url=q.url, origin=q.source.origin),
+                )
                 for q in answer.results
             ],
         )

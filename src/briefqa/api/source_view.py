@@ -65,10 +65,10 @@ def shown_blocks(doc: Document, hl: tuple[int, int] | None) -> list[ShownBlock]:
         touched = hl is not None and hl[0] < end and start < hl[1]
         if i == 0 and block.kind == "heading" and not touched and text[start:end].strip() == doc.title.strip():
             continue
-        if block.kind == "heading" and (prefix := _MD_HEADING.match(text, start)):
-            # The markdown "##" is markup, not words; keep it only when the highlight starts inside it.
-            if hl is None or hl[0] >= prefix.end() or hl[1] <= start:
-                start = prefix.end()
+        prefix = _MD_HEADING.match(text, start) if block.kind == "heading" else None
+        # The markdown "##" is markup, not words; keep it only when the highlight starts inside it.
+        if prefix and (hl is None or hl[0] >= prefix.end() or hl[1] <= start):
+            start = prefix.end()
         pieces = _cut(text, start, end, hl, first=not marked_yet)
         marked_yet = marked_yet or any(p.marked for p in pieces)
         out.append(ShownBlock(kind=block.kind, anchor=f"at-{block.start}", pieces=pieces))

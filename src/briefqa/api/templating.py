@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ _env = Environment(
 templates = Jinja2Templates(env=_env)
 
 # How much of the passage on each side of the quote the chat shows; the source page has the rest.
-CONTEXT_CHARS = 280
+CONTEXT_CHARS = 200
 
 
 def around(passage: str, quote: str, width: int = CONTEXT_CHARS) -> tuple[str, str]:
@@ -38,17 +39,25 @@ def around(passage: str, quote: str, width: int = CONTEXT_CHARS) -> tuple[str, s
     before, after = passage[:at], passage[at + len(quote) :]
     if len(before) > width:
         cut = before.find(" ", len(before) - width)
-        before = "…" + before[cut + 1 :] if cut >= 0 else "…" + before[-width:]
+        before = "… " + (before[cut + 1 :] if cut >= 0 else before[-width:])
     if len(after) > width:
         cut = after.rfind(" ", 0, width)
-        after = after[: cut if cut > 0 else width] + "…"
+        after = after[: cut if cut > 0 else width] + " …"
     return before, after
 
 
 _env.globals["around"] = around
 
-_TITLES = {400: "Bad request", 401: "Not signed in", 403: "Not allowed", 404: "Not found",
-           405: "Method not allowed", 409: "Busy", 422: "Cannot read that request", 503: "Not ready yet"}
+_TITLES = {
+    400: "Bad request",
+    401: "Not signed in",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Busy",
+    422: "Cannot read that request",
+    503: "Not ready yet",
+}
 
 
 def page(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Response:
@@ -63,7 +72,7 @@ def wants_html(request: Request) -> bool:
     return "text/html" in request.headers.get("accept", "")
 
 
-def error_page(request: Request, status_code: int, detail: Any, headers: dict[str, str] | None = None) -> Response:
+def error_page(request: Request, status_code: int, detail: Any, headers: Mapping[str, str] | None = None) -> Response:
     if isinstance(detail, list):  # validation issues: say which field and why, one line each
         lines = [f"{'.'.join(str(p) for p in i.get('loc', ())[1:]) or 'request'}: {i.get('msg', '')}" for i in detail]
     else:

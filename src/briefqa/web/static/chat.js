@@ -5,7 +5,7 @@
 
 const MAX_HISTORY = 20;
 const PAGE_K = 3;
-const CONTEXT_CHARS = 280; // as templating.CONTEXT_CHARS
+const CONTEXT_CHARS = 200; // as templating.CONTEXT_CHARS
 const COPY_LABEL = "Copy quote with citation";
 
 const form = document.getElementById("ask-form");
@@ -35,11 +35,11 @@ function around(passage, quote, width = CONTEXT_CHARS) {
   let after = passage.slice(at + quote.length);
   if (before.length > width) {
     const cut = before.indexOf(" ", before.length - width);
-    before = "…" + (cut >= 0 ? before.slice(cut + 1) : before.slice(-width));
+    before = "… " + (cut >= 0 ? before.slice(cut + 1) : before.slice(-width));
   }
   if (after.length > width) {
     const cut = after.lastIndexOf(" ", width - 1);
-    after = after.slice(0, cut > 0 ? cut : width) + "…";
+    after = after.slice(0, cut > 0 ? cut : width) + " …";
   }
   return [before, after];
 }

@@ -1,0 +1,218 @@
+"""The chat and source pages in Debian's Chromium, driven by Playwright, against a real server."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = "/usr/bin/chromium"
+# Headless as root on a closed network: without the background-networking flags Chromium keeps
+# trying Google's hosts and fills the log with refused connections.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "screenshot.png"
+
+FIRST = "Which missile defense programs is Japan part of?"
+FOLLOW_UP = "What else does Japan plan to deploy?"
+ANSWERED = "What challenges remain for the alliance?"
+UNANSWERABLE = "Who won the 2024 World Series?"
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):  # a skip in CI would pass the run without a single page tested
+            pytest.fail(f"{CHROMIUM} is missing: run `make browser` before the tests")
+        pytest.skip("Debian's chromium is not installed (make browser)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+class Page:
+    """A fresh page that records console errors and every /api/ask request it sends."""
+
+    def __init__(self, browser: Any, base: str, **context: Any) -> None:
+        self.base = base
+        self.context = browser.new_context(base_url=base, **context)
+        self.page = self.context.new_page()
+        self.errors: list[str] = []
+        self.asks: list[dict[str, Any]] = []
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("request", self._record)
+
+    def _record(self, request: Any) -> None:
+        if request.url.endswith("/api/ask"):
+            self.asks.append(json.loads(request.post_data or "{}"))
+
+    def ask(self, question: str) -> Any:
+        """Type the question, press Enter, and wait for its turn; returns the new turn."""
+        turns = self.page.locator("#thread article.turn")
+        before = turns.count()
+        box = self.page.locator('#ask-form input[name="question"]')
+        box.fill(question)
+        box.press("Enter")
+        turns.nth(before).wait_for()
+        return turns.nth(before)
+
+
+@pytest.fixture
+def chat(browser: Any, server: Any) -> Iterator[Page]:
+    page = Page(browser, server.url, viewport={"width": 1000, "height": 900})
+    page.page.goto("/")
+    yield page
+    page.context.close()
+    assert page.errors == [], "the page logged errors"
+
+
+def api_ask(chat: Page, body: dict[str, Any]) -> dict[str, Any]:
+    response = chat.page.request.post(f"{chat.base}/api/ask", data=body)
+    assert response.ok
+    return dict(response.json())
+
+
+def test_asking_shows_the_quote_with_its_source(chat: Page) -> None:
+    # Watch the busy indicator from inside the page: it must show while the request is out.
+    chat.page.evaluate(
+        """() => {
+            window.busySeen = false;
+            const busy = document.getElementById("busy");
+            new MutationObserver(() => { if (!busy.hidden) window.busySeen = true; })
+                .observe(busy, { attributes: true });
+        }"""
+    )
+    turn = chat.ask(ANSWERED)
+    expected = api_ask(chat, {"question": ANSWERED, "k": 3})
+    assert expected["answered"], "the engine abstains on a question the brief answers"
+    top = expected["results"][0]
+    assert turn.locator(".answer blockquote.quote").inner_text() == top["quote"]
+    link = turn.locator(".answer a.source-link")
+    assert link.get_attribute("href") == top["source"]["url"]
+    assert link.inner_text() == top["source"]["title"]
+    assert top["quote"] in turn.locator(".answer .passage").inner_text()
+    assert chat.page.evaluate("window.busySeen") is True
+    assert chat.page.locator("#busy").is_hidden()
+    announce = chat.page.locator("#announce")
+    assert announce.get_attribute("aria-live") == "polite"
+    assert top["quote"] in announce.inner_text()
+    assert chat.asks == [{"question": ANSWERED, "history": [], "k": 3}]
+
+
+def test_a_follow_up_is_asked_with_the_thread(chat: Page) -> None:
+    chat.ask(FIRST)
+    second = chat.ask(FOLLOW_UP)
+    assert chat.asks[1]["history"] == [FIRST]
+    assert chat.asks[1]["question"] == FOLLOW_UP
+    shown = second.locator("blockquote").all_inner_texts()
+    assert any("indigenous space domain awareness satellites" in q for q in shown)
+    # The address now holds the thread, so a reload (or the back button) redraws it from the server,
+    # and the server draws exactly what the script drew.
+    drawn_by_script = chat.page.locator("#thread article.turn").all_inner_texts()
+    chat.page.reload()
+    asked = [t.replace("You asked: ", "").strip() for t in chat.page.locator("#thread .asked").all_text_contents()]
+    assert asked == [FIRST, FOLLOW_UP]
+    assert chat.page.locator("#thread article.turn").all_inner_texts() == drawn_by_script
+
+
+def test_an_unanswerable_question_shows_no_answer(chat: Page) -> None:
+    turn = chat.ask(UNANSWERABLE)
+    verdict = turn.locator(".no-answer")
+    assert verdict.is_visible()
+    assert "The sources do not answer this." in verdict.inner_text()
+    assert turn.locator(".answer").count() == 0
+    if turn.locator(".closest").count():
+        assert "closest, not an answer" in verdict.inner_text().lower()
+    assert "do not answer" in chat.page.locator("#announce").inner_text()
+
+
+def test_a_quote_link_opens_the_source_with_the_quote_in_view(chat: Page) -> None:
+    turn = chat.ask(ANSWERED)
+    quote = turn.locator(".answer blockquote.quote").inner_text()
+    turn.locator(".answer a.source-link").click()
+    chat.page.wait_for_url("**/sources/**")
+    assert "hl=" in chat.page.url and chat.page.url.endswith("#q")
+    mark = chat.page.locator("mark#q")
+    assert mark.inner_text() == quote
+    box = mark.bounding_box()
+    viewport = chat.page.viewport_size
+    assert box is not None and viewport is not None
+    assert box["y"] >= 0 and box["y"] + min(box["height"], viewport["height"]) <= viewport["height"]
+    # Back to the conversation: the thread is still there.
+    chat.page.go_back()
+    chat.page.locator("#thread article.turn").first.wait_for()
+    assert chat.page.locator(".answer blockquote.quote").first.inner_text() == quote
+
+
+def test_copy_puts_the_quote_title_and_an_absolute_link_on_the_clipboard(chat: Page) -> None:
+    chat.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=chat.base)
+    turn = chat.ask(ANSWERED)
+    quote = turn.locator(".answer blockquote.quote").inner_text()
+    href = turn.locator(".answer a.source-link").get_attribute("href")
+    button = turn.locator("button.copy")
+    button.click()
+    chat.page.wait_for_function("() => document.querySelector('button.copy').textContent === 'Copied'")
+    copied = chat.page.evaluate("navigator.clipboard.readText()")
+    assert quote in copied
+    assert "Is the U.S.-Japan Space Alliance Entering a New Era?" in copied
+    assert f"{chat.base}{href}" in copied
+
+
+def test_the_page_fits_a_phone(browser: Any, server: Any) -> None:
+    phone = Page(browser, server.url, viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True)
+    try:
+        phone.page.goto("/")
+        phone.ask(ANSWERED)
+        phone.ask(UNANSWERABLE)
+        widths = phone.page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        assert widths[0] <= widths[1], f"horizontal overflow: {widths}"
+        phone.page.locator(".answer a.source-link").first.click()
+        phone.page.locator("mark#q").wait_for()
+        widths = phone.page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        assert widths[0] <= widths[1], f"horizontal overflow on the source page: {widths}"
+        assert phone.errors == []
+    finally:
+        phone.context.close()
+
+
+def test_the_form_works_with_javascript_off(browser: Any, server: Any) -> None:
+    page = Page(browser, server.url, java_script_enabled=False)
+    try:
+        page.page.goto("/")
+        page.ask(FIRST)
+        second = page.ask(FOLLOW_UP)
+        assert page.asks == []  # the server drew both turns
+        shown = second.locator("blockquote").all_inner_texts()
+        assert any("indigenous space domain awareness satellites" in q for q in shown)
+        assert f"history={FIRST.split()[0]}" in page.page.url
+    finally:
+        page.context.close()
+
+
+def test_screenshot_of_a_conversation(chat: Page) -> None:
+    """docs/screenshot.png for the README: a real thread, answered and unanswered."""
+    chat.ask(FIRST)
+    chat.ask(FOLLOW_UP)
+    chat.ask(UNANSWERABLE)
+    chat.page.evaluate("window.scrollTo(0, 0)")
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    chat.page.screenshot(path=str(SCREENSHOT), full_page=True)
+    assert SCREENSHOT.stat().st_size > 10_000
