@@ -6,9 +6,11 @@ import fcntl
 import os
 import pty
 import shutil
+import signal
 import struct
 import subprocess
 import termios
+import threading
 import time
 from pathlib import Path
 
@@ -107,36 +109,54 @@ def test_plain_progress_lines_when_not_on_a_terminal(capsys: pytest.CaptureFixtu
 
 
 @pytest.mark.slow
-def test_server_serves_what_a_cli_build_publishes_without_a_failed_request(
+def test_watching_cli_publishes_what_a_running_server_picks_up_without_a_failed_request(
     brief_index: Path, embedder, brief_corpus: Path, tmp_path: Path  # type: ignore[no-untyped-def]
 ) -> None:
     root = tmp_path / "index"
     shutil.copytree(brief_index, root)
     live = LiveIndex(brief_corpus, root, embedder)
     live.refresh()
-    (brief_corpus / "lunar.md").write_text(
-        "---\ntitle: Lunar water\n---\nThe Shackleton crater survey found water ice in permanently shadowed "
-        "regions. The quokka rover mapped the deposits over three months.\n"
-    )
-    statuses: list[int] = []
+    before = store.current_version(root)
     app = create_app(Settings(corpus=brief_corpus, index=root), live)
-    with RunningServer(app, free_port()) as server, httpx.Client(base_url=server.url, timeout=30) as client:
-        def ask() -> httpx.Response:
-            reply = client.get("/api/search", params={"q": "What did the quokka rover map?"})
-            statuses.append(reply.status_code)
-            return reply
+    watcher = subprocess.Popen([str(BRIEFQA), "index", "--corpus", str(brief_corpus), "--index", str(root), "--watch"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines: list[str] = []
 
-        ask()
-        proc = subprocess.Popen([str(BRIEFQA), "index", "--corpus", str(brief_corpus), "--index", str(root)],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        while proc.poll() is None and len(statuses) < 2000:
-            ask()
-        out, err = proc.communicate(timeout=300)
-        assert proc.returncode == 0, out + err
-        assert "added: lunar" in out
-        published = time.monotonic()
-        while "lunar" not in {r["source"]["id"] for r in ask().json()["results"]}:
-            assert time.monotonic() - published < 3, "the server did not pick up the CLI's version"
-            time.sleep(0.05)
-        assert client.get("/healthz").json()["index_version"] == store.current_version(root)
+    def read() -> None:
+        assert watcher.stdout is not None
+        for line in watcher.stdout:
+            lines.append(line)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    statuses: list[int] = []
+    try:
+        with RunningServer(app, free_port()) as server, httpx.Client(base_url=server.url, timeout=30) as client:
+            def ask() -> set[str]:
+                reply = client.get("/api/search", params={"q": "What did the quokka rover map?"})
+                statuses.append(reply.status_code)
+                return {r["source"]["id"] for r in reply.json()["results"]} if reply.status_code == 200 else set()
+
+            deadline = time.monotonic() + 120
+            while not any("watching" in line for line in lines):
+                assert time.monotonic() < deadline and watcher.poll() is None, lines
+                ask()
+            (brief_corpus / "lunar.md").write_text(
+                "---\ntitle: Lunar water\n---\nThe Shackleton crater survey found water ice in permanently "
+                "shadowed regions. The quokka rover mapped the deposits over three months.\n"
+            )
+            while store.current_version(root) == before:  # the watcher rebuilds while readers ask
+                assert time.monotonic() < deadline, lines
+                ask()
+            published = time.monotonic()
+            while "lunar" not in ask():
+                assert time.monotonic() - published < 3, "the server did not pick up the CLI's version"
+                time.sleep(0.05)
+            assert client.get("/healthz").json()["index_version"] == store.current_version(root)
+    finally:
+        watcher.send_signal(signal.SIGINT)
+        watcher.wait(timeout=30)
+        reader.join(timeout=5)
     assert set(statuses) == {200}
+    assert watcher.returncode == 0
+    assert "added: lunar\n" in lines and "stopped watching\n" in lines

@@ -6,12 +6,6 @@ def test_standalone_question_is_searched_as_is() -> None:
     assert resolve(q, ["Which command did Japan establish?"]) == q
 
 
-def test_and_x_followup_carries_the_previous_question() -> None:
-    assert resolve("And Japan?", ["How many satellites does the US operate?"]) == (
-        "How many satellites does the US operate? And Japan?"
-    )
-
-
 def test_pronoun_followup_is_resolved() -> None:
     history = ["What are the obstacles to cooperation?"]
     assert resolve("Why do they matter?", history).startswith("What are the obstacles to cooperation?")
@@ -32,3 +26,15 @@ def test_followup_shapes() -> None:
     assert is_followup("What about China?")
     assert is_followup("What else does Japan plan to deploy?")
     assert not is_followup("Which strategic documents did Japan publish in 2022?")
+
+
+def test_and_x_swaps_the_name_in_the_previous_question() -> None:
+    assert resolve("And Japan?", ["How many satellites does the US operate?"]) == (
+        "How many satellites does Japan operate?"
+    )
+    assert resolve("What about China?", ["What limits Russia's response?"]) == "What limits China's response?"
+
+
+def test_and_x_without_a_single_name_to_swap_keeps_the_thread() -> None:
+    history = ["How do the United States and Japan cooperate?"]
+    assert resolve("And China?", history) == "How do the United States and Japan cooperate? And China?"

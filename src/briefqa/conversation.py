@@ -1,8 +1,11 @@
 """A question and the user's earlier questions -> the text actually searched.
 
-No generative model: a follow-up ("And Japan?", "Why do they matter?", "What else ...?") is
-recognised by its shape and searched together with the question it follows, itself resolved
-the same way.
+No generative model. A follow-up is recognised by its shape:
+
+- "And Japan?" / "What about Japan?" asks the previous question again about something else: the
+  name in the previous question is replaced ("How many satellites does Japan operate?").
+- Anything else that leans on the thread ("Why do they matter?", "What else ...?") is searched
+  together with the question it follows, itself resolved the same way.
 """
 
 from __future__ import annotations
@@ -18,6 +21,12 @@ _BACK = re.compile(
     r"also|too|the same|the latter|the former|either|both)\b",
     re.I,
 )
+_ELLIPSIS = re.compile(
+    r"^\s*(?:and|(?:and\s+)?(?:what|how)\s+about)\s+(?:for\s+|in\s+)?(?P<topic>[^?]+?)\s*\??\s*$", re.I
+)
+# A name in a question: capitalised words (or acronyms, "U.S.") not opening the question.
+_NAME = re.compile(r"(?<!^)(?<![\w.])(?:the\s+)?(?:[A-Z][\w.-]*)(?:\s+(?:of\s+)?[A-Z][\w.-]*)*")
+_WH = re.compile(r"\b(?:what|which|who|whom|whose|when|where|why|how)\b", re.I)
 MAX_DEPTH = 3
 
 
@@ -29,7 +38,7 @@ def is_followup(question: str) -> bool:
 
 
 def resolve(question: str, history: Sequence[str]) -> str:
-    """The searched text: the question, preceded by the question it follows when it is a follow-up."""
+    """The searched text: the question made standalone against the thread when it is a follow-up."""
     return _resolve(question.strip(), [h.strip() for h in history if h.strip()], MAX_DEPTH)
 
 
@@ -37,4 +46,20 @@ def _resolve(question: str, history: list[str], depth: int) -> str:
     if not history or depth == 0 or not is_followup(question):
         return question
     previous = _resolve(history[-1], history[:-1], depth - 1)
-    return f"{previous} {question}"
+    swapped = _swap_topic(question, previous)
+    return swapped if swapped is not None else f"{previous} {question}"
+
+
+def _swap_topic(question: str, previous: str) -> str | None:
+    """"And X?" against "... Y ...?" -> "... X ...?" when the previous question names one thing."""
+    ellipsis = _ELLIPSIS.match(question)
+    if not ellipsis:
+        return None
+    topic = ellipsis.group("topic").strip()
+    if _WH.search(topic) or _BACK.search(topic):
+        return None
+    names = [m for m in _NAME.finditer(previous) if m.group(0).strip() and topic.lower() not in m.group(0).lower()]
+    if len(names) != 1:
+        return None
+    name = names[0]
+    return previous[: name.start()] + topic + previous[name.end() :]

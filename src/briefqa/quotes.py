@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,23 +45,25 @@ class Scored:
 def score_sentences(data: IndexData, cand: Candidates, query_vector: np.ndarray,
                     query_terms: list[str]) -> list[Scored]:
     """Every sentence of the candidate chunks, scored, best first (back-references widened)."""
-    weight = data.lexical.idf
     # Words the corpus never uses cannot tell its sentences apart; they would only shrink every
-    # sentence's coverage alike (abstention weighs them separately).
-    qset = {t for t in query_terms if t in data.lexical.doc_freq}
-    qweight = sum(weight(t) for t in qset) or 1.0
+    # sentence's coverage alike (abstention weighs them separately). A term repeated in the
+    # query (a follow-up's own words) weighs as often as it appears.
+    counts = Counter(t for t in query_terms if t in data.lexical.doc_freq)
+    weights = {t: data.lexical.idf(t) * n for t, n in counts.items()}
+    qweight = sum(weights.values()) or 1.0
     out: list[Scored] = []
     for rank, (cid, csim) in enumerate(zip(cand.chunks.tolist(), cand.dense.tolist(), strict=True)):
         first, last = int(data.chunk_first[cid]), int(data.chunk_last[cid])
         doc = data.documents[int(data.chunk_doc[cid])]
         passage_terms = set(terms(data.chunk_heading[cid] + "\n" + doc.text[data.chunk_start[cid]:data.chunk_end[cid]]))
-        pcover = sum(weight(t) for t in qset & passage_terms) / qweight
+        pcover = sum(w for t, w in weights.items() if t in passage_terms) / qweight
         svecs = np.asarray(data.sentence_vectors[first : last + 1], dtype=np.float32)
         ssims = svecs @ query_vector.reshape(-1)
         for offset, ssim in enumerate(ssims.tolist()):
             sid = first + offset
             start, end = _widen(data, doc.text, sid, first)
-            cover = sum(weight(t) for t in qset & set(terms(doc.text[start:end]))) / qweight
+            quote_terms = set(terms(doc.text[start:end]))
+            cover = sum(w for t, w in weights.items() if t in quote_terms) / qweight
             score = W_SENTENCE * ssim + W_PASSAGE * csim + W_TERMS * cover
             out.append(Scored(int(data.chunk_doc[cid]), sid, start, end, cid, score, ssim, csim, cover,
                               pcover, rank))

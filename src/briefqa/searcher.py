@@ -9,10 +9,10 @@ from functools import lru_cache
 
 import numpy as np
 
-from .abstain import Abstainer, Evidence, features
+from .abstain import FEATURES, Abstainer, Evidence, features
 from .conversation import resolve
 from .embed import Embedder
-from .errors import InputError
+from .errors import IndexMismatchError, InputError
 from .lexical import stopwords, terms, words
 from .quotes import Scored, distinct, score_sentences
 from .records import Answer, Quote, SourceInfo
@@ -24,6 +24,7 @@ MAX_HISTORY = 20
 MAX_K = 20
 CANDIDATE_CHUNKS = 8
 MAX_ABLATIONS = 4
+UNCALIBRATED_MIN_SIMILARITY = 0.6
 
 
 def validate(question: str, history: Sequence[str], k: int) -> None:
@@ -67,6 +68,12 @@ class Searcher:
         self.data = data
         self.embedder = embedder
         self.abstainer = Abstainer.from_json(data.abstain) if data.abstain else None
+        if data.abstain and self.abstainer is None:
+            # Answering without the abstainer would quote loosely related sentences as answers.
+            raise IndexMismatchError(
+                f"index version {data.version} was calibrated with other abstention signals; "
+                "run `briefqa index --full` to rebuild it"
+            )
         self._cached = lru_cache(maxsize=256)(self._search)
 
     @property
@@ -123,12 +130,18 @@ class Searcher:
         judged = self.judge(question, plan, vectors)
         if not judged.scored:
             return Answer(query=plan.query, answered=False, results=())
-        answered = self.abstainer is None or (
-            judged.signals is not None and self.abstainer.answers(judged.signals)
-        )
+        answered = judged.signals is not None and self._answers(judged.signals)
         picked = distinct(judged.scored, k)
         return Answer(query=plan.query, answered=answered,
                       results=tuple(self._quote(s, i) for i, s in enumerate(picked)))
+
+    def _answers(self, signals: np.ndarray) -> bool:
+        if self.abstainer is not None:
+            return self.abstainer.answers(signals)
+        # No model: the corpus was too small to generate both kinds of probe. Answer only a
+        # close match that holds the kind of answer asked for.
+        named = dict(zip(FEATURES, signals.tolist(), strict=True))
+        return named["sentence_sim"] >= UNCALIBRATED_MIN_SIMILARITY and named["type_missing"] == 0.0
 
     def _quote(self, s: Scored, i: int) -> Quote:
         doc = self.data.documents[s.doc]
