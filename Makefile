@@ -38,9 +38,12 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy
 
+# Benchmarks (issue 5): prints the tables and writes benchmarks/RESULTS.md; about 15 minutes on
+# 2 cores. BENCH_FLAGS=--full adds a real 100,000-passage build (an hour or more).
+BENCH_FLAGS ?=
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[test,bench]'
-	$(BIN)/python -m benchmarks.run
+	$(BIN)/python -m benchmarks.run $(BENCH_FLAGS)
 
 clean:
 	rm -rf $(VENV) index

@@ -103,6 +103,7 @@ def test_unchanged_corpus_publishes_nothing(corpus: Path, tmp_path: Path) -> Non
     assert emb.embedded == []
     assert again.version == first.version == store.current_version(root)
     assert (again.added, again.updated, again.removed, again.unchanged) == ([], [], [], 3)
+    assert again.published is False and first.published is True
     assert any("nothing changed" in n for n in again.notes)
 
 

@@ -45,7 +45,7 @@ def batches(corpus: Path) -> Iterator[queue.Queue[set[str]]]:
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
-    time.sleep(0.5)  # let the watcher settle before the test changes anything
+    assert out.get(timeout=10) == set(), "the first yield says the watch is live"
     yield out
     stop.set()
     thread.join(timeout=10)
@@ -92,7 +92,7 @@ def test_watch_rebuilds_and_survives_a_failed_build(corpus: Path, tmp_path: Path
                                       "stop_event": stop})
     thread.start()
     try:
-        time.sleep(0.5)
+        # Written before the watch is live: caught up on when it is.
         write_source(corpus, "railways.md", "railways")
         first = reports.get(timeout=15)
         assert isinstance(first, BuildReport) and first.added == ["railways"]

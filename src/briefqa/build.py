@@ -51,6 +51,8 @@ class BuildReport:
     version: str
     notes: list[str] = field(default_factory=list)
     calibration: dict[str, float] = field(default_factory=dict)
+    # False when the corpus had not changed and the live version was left as it was.
+    published: bool = True
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -205,7 +207,7 @@ def _unchanged_report(root: Path, previous: dict[str, Any], started: float) -> B
         added=[], updated=[], removed=[], unchanged=len(sources) - len(errors), errors=errors,
         documents=int(previous.get("documents", 0)), chunks=int(previous.get("chunks", 0)),
         seconds=time.perf_counter() - started, version=version,
-        notes=[f"nothing changed since version {version}; the index is as it was"],
+        notes=[f"nothing changed since version {version}; the index is as it was"], published=False,
     )
 
 

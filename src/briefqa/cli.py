@@ -115,10 +115,10 @@ def index(corpus: CorpusOpt = None, index: IndexOpt = None,
 def _watch(settings: Settings, embedder: Any) -> None:
     from .watch import watch_and_rebuild
 
-    typer.echo(f"watching {settings.corpus} (Ctrl-C to stop)")
     try:
         watch_and_rebuild(settings.corpus, settings.index, embedder, on_report=_print_report,
                           on_error=lambda exc: typer.echo(f"briefqa: error: {exc}", err=True),
+                          on_ready=lambda: typer.echo(f"watching {settings.corpus} (Ctrl-C to stop)"),
                           progress=_Progress)
     except KeyboardInterrupt:
         # Ctrl-C is how a watch ends; an interrupted build left the live version as it was.

@@ -57,6 +57,10 @@ class SentenceTransformerEmbedder:
             raise ModelError(f"model {name!r}: no such folder {target}")
         try:
             from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as hf_logging
+
+            # The weight-loading bar is noise on every start of every command.
+            hf_logging.disable_progress_bar()
 
             self._model = SentenceTransformer(target, device="cpu", local_files_only=True)
         except Exception as exc:

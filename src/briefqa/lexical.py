@@ -15,7 +15,13 @@ import numpy as np
 _TOKEN = re.compile(r"(?u)\b\w[\w'’-]*\w\b|\b\w\b")
 
 
-logging.getLogger("bm25s").setLevel(logging.WARNING)
+@lru_cache(maxsize=1)
+def _bm25s():  # type: ignore[no-untyped-def]
+    import bm25s
+
+    # bm25s sets its logger to DEBUG when first imported; its per-build chatter is not ours to print.
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    return bm25s
 
 
 @lru_cache(maxsize=1)
@@ -61,8 +67,7 @@ class LexicalIndex:
 
     @classmethod
     def build(cls, texts: Sequence[str]) -> LexicalIndex:
-        import bm25s
-
+        bm25s = _bm25s()
         tokenized = [terms(t) or ["\x00"] for t in texts]  # bm25s rejects an empty document
         retriever = bm25s.BM25()
         retriever.index(tokenized, show_progress=False)
@@ -98,8 +103,7 @@ class LexicalIndex:
     def load(cls, folder: Path) -> LexicalIndex:
         import json
 
-        import bm25s
-
+        bm25s = _bm25s()
         retriever = bm25s.BM25.load(str(folder / "bm25"), mmap=True)
         data = json.loads((folder / "doc_freq.json").read_text())
         return cls(retriever, data["df"], int(data["n_docs"]))

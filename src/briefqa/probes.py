@@ -82,12 +82,12 @@ def generate(data: IndexData, vocabulary: Sequence[str], embed_words: WordEmbedd
                 probes.append((f"{opener} {' '.join(keep)}?", 0))
         entities = [m.group(0) for m in _ENTITY.finditer(text) if m.start() > 0]
         subject = rng.choice(entities) if entities else max(content, key=len)
-        attribute = " ".join(rng.sample(absent, rng.choice((1, 1, 2))))
+        attribute = " ".join(rng.choices(absent, k=rng.choice((1, 1, 2))))
         probes.append((f"What is the {attribute} of {subject}?", 0))
         stranger = rng.choice(absent).capitalize()
         probes.append((f"{rng.choice(_WH)} {stranger} {' '.join(keep[: max(2, len(keep) // 2)])}?", 0))
     for _ in range(max(5, len(probes) // 12)):
-        probes.append((_ask(rng, rng.sample(absent, 3)), 0))
+        probes.append((_ask(rng, rng.choices(absent, k=3)), 0))
     return probes
 
 

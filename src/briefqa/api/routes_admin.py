@@ -8,6 +8,8 @@ from fastapi.concurrency import run_in_threadpool
 from .deps import AdminDep, LiveDep, SearcherDep
 from .schemas import Health, RebuildResponse, error_responses
 
+REBUILD_LOCK_WAIT = 30.0
+
 router = APIRouter(tags=["admin"])
 
 
@@ -26,5 +28,6 @@ def healthz(searcher: SearcherDep) -> Health:
 @router.post("/api/index/rebuild", response_model=RebuildResponse, responses=error_responses(401, 403, 409, 503))
 async def rebuild(_: AdminDep, live: LiveDep) -> RebuildResponse:
     """Incremental re-index; replies once the new version is the one answering."""
-    report = await run_in_threadpool(live.rebuild)
+    # A CLI build may hold the lock; answer 409 after a short wait rather than hang the client.
+    report = await run_in_threadpool(lambda: live.rebuild(lock_timeout=REBUILD_LOCK_WAIT))
     return RebuildResponse.model_validate(report.to_json())
