@@ -76,6 +76,14 @@ class Evidence:
     ablation_drops: Sequence[float]
 
 
+# Drops beyond this say nothing more about a word; clamping keeps one odd drop from dominating.
+DROP_LIMIT = 0.1
+
+
+def clamp_drop(drop: float) -> float:
+    return max(-DROP_LIMIT, min(DROP_LIMIT, drop))
+
+
 def features(ev: Evidence, scored: Sequence[Scored], cand: Candidates, lexical: LexicalIndex) -> np.ndarray:
     """The signal vector (in ``FEATURES`` order) for the best quote of a question."""
     top = scored[0]
@@ -94,7 +102,7 @@ def features(ev: Evidence, scored: Sequence[Scored], cand: Candidates, lexical: 
             top.passage_cover,
             len(absent) / max(len(qset), 1),
             max(uncovered, default=0.0),
-            min(ev.ablation_drops, default=0.0),
+            clamp_drop(min(ev.ablation_drops, default=0.0)),
             float(unknown_names(ev.question, lexical)),
             0.0 if held else 1.0,
             1.0 if kind is not None and held else 0.0,

@@ -160,13 +160,13 @@ def serve(host: Annotated[str | None, typer.Option("--host")] = None,
 
     from .api.app import create_app
     from .build import is_stale
-    from .embed import load_embedder
+    from .embed import load_serving_embedder
     from .live import LiveIndex
 
     settings = _settings()
     _log_to_stderr(logging.INFO)
     try:
-        embedder = load_embedder(settings.model)
+        embedder = load_serving_embedder(settings.model)
         live = LiveIndex(settings.corpus, settings.index, embedder)
         if is_stale(settings.corpus, settings.index, embedder.name):
             typer.echo("index missing or stale: building it first")

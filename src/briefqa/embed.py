@@ -12,6 +12,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Protocol
 
@@ -121,3 +122,69 @@ class SentenceTransformerEmbedder:
 def load_embedder(name: str) -> SentenceTransformerEmbedder:
     """The model named by ``name`` (``BRIEFQA_MODEL``), loaded offline; ``ModelError`` if it can't be."""
     return SentenceTransformerEmbedder(name)
+
+
+def load_serving_embedder(name: str) -> CoalescingEmbedder:
+    """The model for a server: concurrent questions share forward passes."""
+    return CoalescingEmbedder(SentenceTransformerEmbedder(name))
+
+
+class CoalescingEmbedder:
+    """Merges encodes from concurrent threads into one model call.
+
+    A server answers questions on many threads; one forward pass over eight questions costs far
+    less than eight passes, and on two cores parallel passes only fight over them. The first
+    caller to find the model idle encodes everything queued meanwhile, batch after batch, until
+    the queue is empty; the others wait for their rows. Calls with a progress hook or many
+    texts (builds) go straight to the model.
+    """
+
+    def __init__(self, inner: SentenceTransformerEmbedder, max_batch: int = 64) -> None:
+        import threading
+
+        self.inner = inner
+        self.name = inner.name
+        self.dimension = inner.dimension
+        self.max_batch = max_batch
+        self._lock = threading.Lock()
+        self._queue: list[tuple[list[str], Future[np.ndarray]]] = []
+        self._busy = False
+        self.model_calls = 0
+
+    def encode(self, texts: Sequence[str], progress: ProgressHook | None = None) -> np.ndarray:
+        if progress is not None or len(texts) > self.max_batch:
+            return self.inner.encode(texts, progress)
+        future: Future[np.ndarray] = Future()
+        with self._lock:
+            self._queue.append((list(texts), future))
+            lead = not self._busy
+            self._busy = True
+        if lead:
+            self._drain()
+        return future.result()
+
+    def _drain(self) -> None:
+        while True:
+            with self._lock:
+                batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch :]
+                if not batch:
+                    self._busy = False
+                    return
+            texts = [t for part, _ in batch for t in part]
+            try:
+                vectors = self.inner.encode(texts)
+                self.model_calls += 1
+            except Exception as exc:  # every waiter must hear of the failure, not hang
+                for _, future in batch:
+                    future.set_exception(exc)
+                continue
+            at = 0
+            for part, future in batch:
+                future.set_result(vectors[at : at + len(part)])
+                at += len(part)
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        return self.inner.count_tokens(texts)
+
+    def vocabulary(self) -> list[str]:
+        return self.inner.vocabulary()

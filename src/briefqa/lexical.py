@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-_TOKEN = re.compile(r"(?u)\b\w[\w'’-]*\w\b|\b\w\b")
+_PART = re.compile(r"[^\W_]+")
+_POSSESSIVE = re.compile(r"(?<=\w)'s\b")
 
 
 @lru_cache(maxsize=1)
@@ -41,19 +42,20 @@ def stopwords() -> frozenset[str]:
 
 def words(text: str) -> list[str]:
     """Lower-cased word tokens; hyphenated and possessive forms are split into their parts."""
-    out: list[str] = []
-    for token in _TOKEN.findall(text.lower()):
-        token = token.replace("’", "'")
-        if token.endswith("'s"):
-            token = token[:-2]
-        out.extend(part for part in re.split(r"[-']", token) if part)
-    return out
+    return _PART.findall(_POSSESSIVE.sub("", text.lower().replace("’", "'")))
 
 
 def terms(text: str) -> list[str]:
     """Stemmed content terms (stopwords removed), in order: what BM25 and coverage compare."""
-    kept = [w for w in words(text) if w not in stopwords()]
+    stop = stopwords()
+    kept = [w for w in words(text) if w not in stop]
     return list(_stemmer().stemWords(kept)) if kept else []
+
+
+@lru_cache(maxsize=65536)
+def term_set(text: str) -> frozenset[str]:
+    """The distinct terms of a text, cached: candidate passages recur across questions."""
+    return frozenset(terms(text))
 
 
 class LexicalIndex:

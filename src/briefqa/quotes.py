@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .lexical import terms
+from .lexical import term_set
 from .retrieve import Candidates
 from .store import IndexData
 
@@ -55,14 +55,14 @@ def score_sentences(data: IndexData, cand: Candidates, query_vector: np.ndarray,
     for rank, (cid, csim) in enumerate(zip(cand.chunks.tolist(), cand.dense.tolist(), strict=True)):
         first, last = int(data.chunk_first[cid]), int(data.chunk_last[cid])
         doc = data.documents[int(data.chunk_doc[cid])]
-        passage_terms = set(terms(data.chunk_heading[cid] + "\n" + doc.text[data.chunk_start[cid]:data.chunk_end[cid]]))
+        passage_terms = term_set(data.chunk_heading[cid] + "\n" + doc.text[data.chunk_start[cid]:data.chunk_end[cid]])
         pcover = sum(w for t, w in weights.items() if t in passage_terms) / qweight
         svecs = np.asarray(data.sentence_vectors[first : last + 1], dtype=np.float32)
         ssims = svecs @ query_vector.reshape(-1)
         for offset, ssim in enumerate(ssims.tolist()):
             sid = first + offset
             start, end = _widen(data, doc.text, sid, first)
-            quote_terms = set(terms(doc.text[start:end]))
+            quote_terms = term_set(doc.text[start:end])
             cover = sum(w for t, w in weights.items() if t in quote_terms) / qweight
             score = W_SENTENCE * ssim + W_PASSAGE * csim + W_TERMS * cover
             out.append(Scored(int(data.chunk_doc[cid]), sid, start, end, cid, score, ssim, csim, cover,

@@ -13,7 +13,7 @@ from .abstain import FEATURES, Abstainer, Evidence, features
 from .conversation import resolve
 from .embed import Embedder
 from .errors import IndexMismatchError, InputError
-from .lexical import stopwords, terms, words
+from .lexical import stopwords, term_set, terms, words
 from .quotes import Scored, distinct, score_sentences
 from .records import Answer, Quote, SourceInfo
 from .retrieve import Candidates, retrieve
@@ -87,6 +87,8 @@ class Searcher:
 
     def _search(self, question: str, history: tuple[str, ...], k: int) -> Answer:
         plan = self.plan(resolve(question, history))
+        # One batched pass for the question and its ablations: on a CPU it costs far less than
+        # a second pass would (measured: deciding first, then embedding, was slower overall).
         return self.answer(question, plan, self.embedder.encode(list(plan.texts)), k)
 
     def plan(self, query: str) -> Plan:
@@ -99,7 +101,9 @@ class Searcher:
         absent: list[str] = []
         for word in dict.fromkeys(words(query)):
             stems = terms(word)
-            if word not in stopwords() and stems and stems[0] not in known and len(absent) < MAX_ABLATIONS:
+            # A number cannot be a paraphrase of what a quote says, so removing it tells nothing.
+            if (word not in stopwords() and not word.isdigit() and stems and stems[0] not in known
+                    and len(absent) < MAX_ABLATIONS):
                 absent.append(word)
         ablated = [re.sub(rf"(?i)(?<!\w){re.escape(w)}(?!\w)", "", query) for w in absent]
         return Plan(query=query, texts=(query, *(" ".join(a.split()) for a in ablated)))
@@ -120,14 +124,16 @@ class Searcher:
             question=plan.query,
             query_terms=query_terms,
             quote_text=doc.text[top.start : top.end],
-            passage_terms=set(terms(passage)),
+            passage_terms=set(term_set(passage)),
             ablation_drops=[float(vectors[0] @ sentence_vector - v @ sentence_vector) for v in vectors[1:]],
         )
         return Judged(cand, scored, features(evidence, scored, cand, self.data.lexical))
 
     def answer(self, question: str, plan: Plan, vectors: np.ndarray, k: int) -> Answer:
-        """The answer for an embedded plan (batch callers embed many plans at once)."""
-        judged = self.judge(question, plan, vectors)
+        """The answer for a fully embedded plan (batch callers embed many plans at once)."""
+        return self._answer(plan, self.judge(question, plan, vectors), k)
+
+    def _answer(self, plan: Plan, judged: Judged, k: int) -> Answer:
         if not judged.scored:
             return Answer(query=plan.query, answered=False, results=())
         answered = judged.signals is not None and self._answers(judged.signals)

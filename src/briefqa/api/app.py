@@ -41,9 +41,9 @@ def create_app(settings: Settings | None = None, live: LiveIndex | None = None) 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if getattr(app.state, "live", None) is None:
-            from ..embed import load_embedder
+            from ..embed import load_serving_embedder
 
-            embedder = await asyncio.to_thread(load_embedder, settings.model)
+            embedder = await asyncio.to_thread(load_serving_embedder, settings.model)
             app.state.live = LiveIndex(settings.corpus, settings.index, embedder)
         await asyncio.to_thread(app.state.live.refresh)
         watcher = asyncio.create_task(_watch_versions(app.state.live, settings.reload_interval))
