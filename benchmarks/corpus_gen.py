@@ -19,8 +19,50 @@ from pathlib import Path
 _WORD = re.compile(r"[A-Za-z][A-Za-z’'-]*")
 _OPENERS = ("What", "How", "Which", "Why", "What does the brief say about", "Who", "When did")
 _STOP = frozenset(
-    "a an and are as at be been but by for from has have in into is it its of on or that the their "
-    "there these this those to was were which while who will with would not more than also".split()
+    {
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "been",
+        "but",
+        "by",
+        "for",
+        "from",
+        "has",
+        "have",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "of",
+        "on",
+        "or",
+        "that",
+        "the",
+        "their",
+        "there",
+        "these",
+        "this",
+        "those",
+        "to",
+        "was",
+        "were",
+        "which",
+        "while",
+        "who",
+        "will",
+        "with",
+        "would",
+        "not",
+        "more",
+        "than",
+        "also",
+    }
 )
 
 
@@ -77,8 +119,9 @@ class Generator:
         return "\n".join(lines)
 
 
-def write_corpus(folder: Path, gen: Generator, n_sources: int, passages: int = 10, sentences: int = 2,
-                 start: int = 0) -> list[Path]:
+def write_corpus(
+    folder: Path, gen: Generator, n_sources: int, passages: int = 10, sentences: int = 2, start: int = 0
+) -> list[Path]:
     """Write ``n_sources`` generated sources into ``folder`` (numbered from ``start``)."""
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
@@ -90,21 +133,55 @@ def write_corpus(folder: Path, gen: Generator, n_sources: int, passages: int = 1
     return paths
 
 
+# Variants of a seed question that change its text (the searcher's cache key) but not its content
+# words: openers that are stopwords, the first letter's case (the model is uncased), the mark.
+_PREFIXES = ("", "So, ", "Now, ", "Then, ", "So then, ", "And now, ")
+_ENDINGS = ("?", " ?", "")
+
+
+def variants(question: str) -> Iterator[str]:
+    """Distinct texts of ``question``: the question itself first."""
+    body = question.strip().rstrip("?").strip()
+    for ending in _ENDINGS:
+        for lower in (False, True):
+            for prefix in _PREFIXES:
+                text = body[0].lower() + body[1:] if (lower or prefix) else body
+                yield f"{prefix}{text}{ending}"
+
+
 class QuestionPool:
-    """Distinct questions, handed out once each (the searcher caches by question text)."""
+    """Distinct questions, handed out once each (the searcher caches by question text).
+
+    With seed questions (the eval file's), every batch alternates a variant of a seed question and
+    a question generated from corpus words, so each batch has the same mix of real and generated
+    questions (real ones more often hold words the corpus lacks, which costs the searcher extra
+    encodes).
+    """
 
     def __init__(self, seeds: Sequence[str], texts: Sequence[str], seed: int = 11) -> None:
         self._rng = random.Random(seed)
         self._seen: set[str] = set()
-        self._seeds = [q for q in seeds if self._fresh(q)]
         self._texts = list(texts)
+        self._seed_stream = self._seeded(list(dict.fromkeys(seeds))) if seeds else None
+        self._gen = self._generated()
 
     def _fresh(self, q: str) -> bool:
-        key = q.strip().lower()
+        key = q.strip()
         if key in self._seen:
             return False
         self._seen.add(key)
         return True
+
+    def _seeded(self, seeds: list[str]) -> Iterator[str]:
+        streams = [variants(q) for q in seeds]
+        while streams:
+            for stream in list(streams):
+                for q in stream:
+                    if self._fresh(q):
+                        yield q
+                        break
+                else:
+                    streams.remove(stream)
 
     def _generated(self) -> Iterator[str]:
         while True:
@@ -118,10 +195,9 @@ class QuestionPool:
                 yield q
 
     def take(self, n: int) -> list[str]:
-        """``n`` questions never handed out before: the seed questions first, then generated ones."""
-        out = self._seeds[:n]
-        self._seeds = self._seeds[len(out):]
-        gen = self._generated()
+        """``n`` questions never handed out before."""
+        out: list[str] = []
         while len(out) < n:
-            out.append(next(gen))
+            seeded = next(self._seed_stream, None) if self._seed_stream and len(out) % 2 == 0 else None
+            out.append(seeded if seeded is not None else next(self._gen))
         return out

@@ -41,20 +41,22 @@ class Server:
         self.first_answer = float("nan")
 
     def __enter__(self) -> Server:
-        env = {**os.environ, "BRIEFQA_CORPUS": str(self.corpus), "BRIEFQA_INDEX": str(self.index),
-               **self.extra_env}
+        env = {**os.environ, "BRIEFQA_CORPUS": str(self.corpus), "BRIEFQA_INDEX": str(self.index), **self.extra_env}
         env.pop("BRIEFQA_ADMIN_TOKEN", None)
-        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in __exit__
+        self._log = open(self.log_path, "ab")
         started = time.perf_counter()
-        self.proc = subprocess.Popen([*briefqa_command(), "serve", "--host", HOST, "--port", str(self.port)],
-                                     env=env, stdout=self._log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [*briefqa_command(), "serve", "--host", HOST, "--port", str(self.port)],
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
         deadline = started + 600
         while True:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"briefqa serve exited with {self.proc.returncode}; see {self.log_path}")
             try:
-                status, _ = get(self.port, "/api/search?q=" + urllib.parse.quote("space alliance") + "&k=1",
-                                timeout=5)
+                status, _ = get(self.port, "/api/search?q=" + urllib.parse.quote("space alliance") + "&k=1", timeout=5)
                 if status == 200:
                     break
             except OSError:
@@ -99,7 +101,9 @@ class Client:
         self.conn = http.client.HTTPConnection(HOST, port, timeout=120)
         self.k = k
 
-    def search(self, question: str) -> dict:
+    def search(self, question: str, parse: bool = True) -> dict | None:
+        """The SearchResponse for ``question`` (``parse=False``: read it whole but leave it unparsed,
+        so a load test spends less of the shared cores on the client)."""
         path = f"/api/search?q={urllib.parse.quote(question)}&k={self.k}"
         try:
             self.conn.request("GET", path)
@@ -112,7 +116,7 @@ class Client:
         body = resp.read()
         if resp.status != 200:
             raise RuntimeError(f"/api/search answered {resp.status}: {body[:200]!r}")
-        return json.loads(body)
+        return json.loads(body) if parse else None
 
     def close(self) -> None:
         self.conn.close()
@@ -136,7 +140,7 @@ def throughput(port: int, questions: Sequence[str], concurrency: int) -> dict[st
         try:
             for q in share:
                 t = time.perf_counter()
-                client.search(q)
+                client.search(q, parse=False)
                 mine.append(time.perf_counter() - t)
         except BaseException as exc:  # reported after the run
             errors.append(exc)

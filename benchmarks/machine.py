@@ -8,8 +8,18 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-PACKAGES = ("briefqa", "torch", "sentence-transformers", "transformers", "faiss-cpu", "bm25s", "numpy",
-            "fastapi", "uvicorn", "haystack-ai")
+PACKAGES = (
+    "briefqa",
+    "torch",
+    "sentence-transformers",
+    "transformers",
+    "faiss-cpu",
+    "bm25s",
+    "numpy",
+    "fastapi",
+    "uvicorn",
+    "haystack-ai",
+)
 
 
 def describe() -> dict[str, str]:
@@ -42,10 +52,18 @@ def describe() -> dict[str, str]:
     try:
         from threadpoolctl import threadpool_info
 
-        pools = ", ".join(sorted({f"{p.get('internal_api')}:{p.get('architecture', '?')}x{p.get('num_threads')}"
-                                  for p in threadpool_info()}))
+        pools = ", ".join(
+            sorted(
+                {
+                    f"{p.get('internal_api')}:{p.get('architecture', '?')}x{p.get('num_threads')}"
+                    for p in threadpool_info()
+                }
+            )
+        )
     except Exception:
         pools = "-"
+    import briefqa
+
     env = {k: os.environ.get(k, "unset") for k in ("OMP_WAIT_POLICY", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
     return {
         "processor": f"{cpu} ({platform.machine()})",
@@ -57,4 +75,23 @@ def describe() -> dict[str, str]:
         "threads": f"torch {torch_threads}; thread pools {pools}",
         "environment": ", ".join(f"{k}={v}" for k, v in env.items()),
         "packages": ", ".join(versions),
+        "briefqa source": f"{Path(briefqa.__file__).parent} ({_git_state()})",
     }
+
+
+def _git_state() -> str:
+    """The commit the code was measured at, and whether ``src/`` had uncommitted changes."""
+    import subprocess
+
+    repo = Path(__file__).resolve().parents[1]
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(repo), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(repo), "status", "--porcelain", "src"], capture_output=True, text=True, check=True
+        ).stdout.split("\n")
+    except (OSError, subprocess.CalledProcessError):
+        return "not a git checkout"
+    changed = [line for line in dirty if line.strip()]
+    return f"commit {head}" + (f" + {len(changed)} uncommitted file(s) in src/" if changed else "")

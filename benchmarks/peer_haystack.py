@@ -33,8 +33,12 @@ class HaystackPeer:
         store = InMemoryDocumentStore(embedding_similarity_function="cosine")
         indexing = Pipeline()
         indexing.add_component("splitter", DocumentSplitter(split_by="line", split_length=1, split_overlap=0))
-        indexing.add_component("embedder", SentenceTransformersDocumentEmbedder(
-            model=model_path, local_files_only=True, progress_bar=False, normalize_embeddings=True))
+        indexing.add_component(
+            "embedder",
+            SentenceTransformersDocumentEmbedder(
+                model=model_path, local_files_only=True, progress_bar=False, normalize_embeddings=True
+            ),
+        )
         indexing.add_component("writer", DocumentWriter(document_store=store))
         indexing.connect("splitter", "embedder")
         indexing.connect("embedder", "writer")
@@ -43,8 +47,12 @@ class HaystackPeer:
         self.passages = store.count_documents()
 
         query = Pipeline()
-        query.add_component("text_embedder", SentenceTransformersTextEmbedder(
-            model=model_path, local_files_only=True, progress_bar=False, normalize_embeddings=True))
+        query.add_component(
+            "text_embedder",
+            SentenceTransformersTextEmbedder(
+                model=model_path, local_files_only=True, progress_bar=False, normalize_embeddings=True
+            ),
+        )
         query.add_component("embedding_retriever", InMemoryEmbeddingRetriever(document_store=store, top_k=10))
         query.add_component("bm25_retriever", InMemoryBM25Retriever(document_store=store, top_k=10))
         query.add_component("joiner", DocumentJoiner(join_mode="reciprocal_rank_fusion", top_k=top_k))

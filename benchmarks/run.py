@@ -40,6 +40,7 @@ from briefqa.searcher import Searcher
 from briefqa.settings import DEFAULT_MODEL
 
 from . import report
+from .components import MeteredEmbedder, lexical_index_of, lexical_latency
 from .corpus_gen import Generator, QuestionPool, brief_sentences, write_corpus
 from .http_load import Client, Server, briefqa_command, throughput
 from .machine import describe
@@ -57,6 +58,13 @@ log = logging.getLogger("benchmarks")
 class Bench:
     """One run: the model loaded once, a temp folder for generated corpora and indexes."""
 
+    def _bare_encode_seconds(self, texts: list[str]) -> float:
+        """Seconds for the bare sentence-transformers encode of ``texts``, as briefqa batches them."""
+        t = time.perf_counter()
+        self.model.encode(texts, batch_size=self.embedder.batch_size, normalize_embeddings=True,
+                          convert_to_numpy=True, show_progress_bar=False)
+        return time.perf_counter() - t
+
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.tmp = Path(tempfile.mkdtemp(prefix="briefqa-bench-"))
@@ -71,8 +79,7 @@ class Bench:
 
     def floor(self, question: str) -> object:
         """The floor: a bare sentence-transformers encode of one question with the same model."""
-        return self.model.encode([question], normalize_embeddings=True, convert_to_numpy=True,
-                                 show_progress_bar=False)
+        return self.model.encode([question], normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
 
     # ---- the brief: latency, throughput, contention, the peer -------------------------------------
 
@@ -89,8 +96,10 @@ class Bench:
                 log.info("brief: latency and throughput, %s", scenario)
                 row: dict[str, Any] = {}
                 with contention(busy):
-                    searcher = Searcher(data, self.embedder)
+                    metered = MeteredEmbedder(self.embedder)
+                    searcher = Searcher(data, metered)  # type: ignore[arg-type]
                     f1, s1 = paired(pool.take(n), self.floor, searcher.search)
+                    row["split"] = _split(s1, metered.calls)
                     client = Client(server.port)
                     client.search(pool.take(1)[0])
                     f2, s2 = paired(pool.take(n), self.floor, client.search)
@@ -119,17 +128,24 @@ class Bench:
             questions = self.brief_pool.take(self.args.questions)
             searcher = Searcher(self.brief_data, self.embedder)
             times: dict[str, list[float]] = {"floor": [], "briefqa": [], "peer": []}
-            fns: dict[str, Callable[[str], object]] = {"floor": self.floor, "briefqa": searcher.search,
-                                                        "peer": peer.search}
+            fns: dict[str, Callable[[str], object]] = {
+                "floor": self.floor,
+                "briefqa": searcher.search,
+                "peer": peer.search,
+            }
             order = list(fns)
             for i, q in enumerate(questions):
-                for name in order[i % 3:] + order[: i % 3]:  # rotate who goes first
+                for name in order[i % 3 :] + order[: i % 3]:  # rotate who goes first
                     t = time.perf_counter()
                     fns[name](q)
                     times[name].append(time.perf_counter() - t)
             quality = self._hit_at_1(Searcher(self.brief_data, self.embedder), peer)
-        self.results["peer"] = {"setup_s": setup, "passages": peer.passages,
-                                **{k: Dist.of(v) for k, v in times.items()}, **quality}
+        self.results["peer"] = {
+            "setup_s": setup,
+            "passages": peer.passages,
+            **{k: Dist.of(v) for k, v in times.items()},
+            **quality,
+        }
 
     def _hit_at_1(self, searcher: Searcher, peer: Any) -> dict[str, Any]:
         rows = {"briefqa_quote": [], "briefqa_passage": [], "peer_passage": [], "followup": []}
@@ -161,12 +177,28 @@ class Bench:
         model_load, ask, serve = [], [], []
         for i in range(runs):
             model_load.append(_first_line_time([sys.executable, "-m", "benchmarks.floor_probe", "load"], env))
-            ask.append(_first_line_time([*briefqa_command(), "ask", "--json", "--k", "5",
-                                         f"Which missile defense programs is Japan part of, case {i}?"], env))
+            ask.append(
+                _first_line_time(
+                    [
+                        *briefqa_command(),
+                        "ask",
+                        "--json",
+                        "--k",
+                        "5",
+                        f"Which missile defense programs is Japan part of, case {i}?",
+                    ],
+                    env,
+                )
+            )
             with Server(BRIEF_CORPUS, self.brief_root, self.tmp / "server-cold.log") as server:
                 serve.append(server.first_answer)
-        self.results["cold"] = {"model_load": _median(model_load), "ask": _median(ask), "serve": _median(serve),
-                                "runs": runs, "samples": {"model_load": model_load, "ask": ask, "serve": serve}}
+        self.results["cold"] = {
+            "model_load": _median(model_load),
+            "ask": _median(ask),
+            "serve": _median(serve),
+            "runs": runs,
+            "samples": {"model_load": model_load, "ask": ask, "serve": serve},
+        }
 
     def omp_hazard(self) -> None:
         log.info("OpenMP wait policy under contention")
@@ -174,8 +206,14 @@ class Bench:
         with contention(True):
             for policy in ("PASSIVE", "ACTIVE"):
                 env = {**os.environ, "OMP_WAIT_POLICY": policy}
-                proc = subprocess.run([sys.executable, "-m", "benchmarks.floor_probe", "floor", "60"], env=env,
-                                      capture_output=True, text=True, check=True, cwd=REPO)
+                proc = subprocess.run(
+                    [sys.executable, "-m", "benchmarks.floor_probe", "floor", "60"],
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                    cwd=REPO,
+                )
                 out[policy] = json.loads(proc.stdout.strip().splitlines()[-1])
         self.results["omp"] = out
 
@@ -192,26 +230,51 @@ class Bench:
         data = store.load(root, self.embedder.name, self.embedder.dimension)
         version = root / "versions" / data.version
         out: dict[str, Any] = {
-            "passages": rep.chunks, "sources": rep.documents, "sentences": int(len(data.sent_start)),
-            "dense": type(data.dense).__name__, "build_s": rep.seconds,
-            "build_pps": rep.chunks / rep.seconds, "disk_mb": _size_mb(version),
+            "passages": rep.chunks,
+            "sources": rep.documents,
+            "sentences": len(data.sent_start),
+            "dense": type(data.dense).__name__,
+            "build_s": rep.seconds,
+            "build_pps": rep.chunks / rep.seconds,
+            "disk_mb": _size_mb(version),
             "cache_mb": _size_mb(root / "sources"),
         }
         texts = [p.read_text(encoding="utf-8") for p in paths[:: max(1, len(paths) // 200)]]
         pool = QuestionPool([], texts, seed=passages)
         if passages <= self.args.bare_max:
-            log.info("tier %d: bare encode of the same texts", passages)
+            # Build and bare encode alternate, twice each, and the faster of each pair counts: one
+            # sample of either is at the mercy of whatever else the shared cores are doing.
             embedded = _embedded_texts(data)
-            t = time.perf_counter()
-            self.model.encode(embedded, batch_size=self.embedder.batch_size, normalize_embeddings=True,
-                              convert_to_numpy=True, show_progress_bar=False)
-            bare = time.perf_counter() - t
-            out.update(bare_s=bare, bare_pps=rep.chunks / bare, texts=len(embedded))
+            bare_runs, build_runs = [], [rep.seconds]
+            for again in (False, True):
+                log.info("tier %d: bare encode of the same texts", passages)
+                bare_runs.append(self._bare_encode_seconds(embedded))
+                if not again:
+                    log.info("tier %d: full rebuild", passages)
+                    build_runs.append(build_index(corpus, root, self.embedder, full=True).seconds)
+            data = store.load(root, self.embedder.name, self.embedder.dimension)
+            build, bare = min(build_runs), min(bare_runs)
+            out.update(
+                build_s=build,
+                build_pps=rep.chunks / build,
+                bare_s=bare,
+                bare_pps=rep.chunks / bare,
+                texts=len(embedded),
+                build_runs=build_runs,
+                bare_runs=bare_runs,
+            )
         log.info("tier %d: search in process", passages)
-        searcher = Searcher(data, self.embedder)
+        metered = MeteredEmbedder(self.embedder)
+        searcher = Searcher(data, metered)  # type: ignore[arg-type]
         searcher.search("warm up the searcher")
+        metered.calls.clear()
         f, s = paired(pool.take(self.args.tier_questions), self.floor, searcher.search)
-        out.update(floor_inproc=Dist.of(f), inproc=Dist.of(s))
+        out.update(
+            floor_inproc=Dist.of(f),
+            inproc=Dist.of(s),
+            split=_split(s, metered.calls),
+            lexical=Dist.of(lexical_latency(data.lexical, pool.take(self.args.tier_questions))),
+        )
         log.info("tier %d: search over HTTP", passages)
         with Server(corpus, root, self.tmp / f"server-{passages}.log") as server:
             out["first_answer_s"] = server.first_answer
@@ -238,12 +301,15 @@ class Bench:
         data = store.load(root, self.embedder.name, self.embedder.dimension)
         doc = data.doc_index[rep.added[0]]
         texts = _embedded_texts(data, only_doc=doc)
-        t = time.perf_counter()
-        self.model.encode(texts, batch_size=self.embedder.batch_size, normalize_embeddings=True,
-                          convert_to_numpy=True, show_progress_bar=False)
-        bare = time.perf_counter() - t
-        return {"sources_before": n_sources, "added": rep.added, "seconds": rep.seconds,
-                "texts": len(texts), "bare_s": bare, "path": path.name}
+        bare = self._bare_encode_seconds(texts)
+        return {
+            "sources_before": n_sources,
+            "added": rep.added,
+            "seconds": rep.seconds,
+            "texts": len(texts),
+            "bare_s": bare,
+            "path": path.name,
+        }
 
     def synthetic_100k(self) -> dict[str, Any]:
         """100,000 vectors derived from the real generated-tier vectors (labelled synthetic)."""
@@ -258,7 +324,27 @@ class Bench:
         vectors = a + 0.5 * b + 0.3 * noise
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
         queries = self._encode(pool.take(200) + [i.question for i in self.eval_items])
-        return _ann_probe(self.tmp, vectors.astype(np.float32), queries)
+        out = {"100k": _ann_probe(self.tmp, vectors.astype(np.float32), queries)}
+        # The same recipe at the size of the real tier, to show how it compares with real vectors.
+        m = len(chunks)
+        small = real[rng.integers(0, len(real), m)] + 0.5 * real[rng.integers(0, len(real), m)]
+        small += 0.3 * rng.standard_normal((m, dim)).astype(np.float32) / np.sqrt(dim)
+        small /= np.linalg.norm(small, axis=1, keepdims=True)
+        out["same_size"] = _ann_probe(self.tmp, small.astype(np.float32), queries, force_hnsw=True)
+        return out
+
+    def lexical_100k(self) -> dict[str, Any]:
+        """briefqa's BM25 over 100,000 real generated passages (text only: no vectors are needed)."""
+        log.info("100k: lexical index over generated passages")
+        gen = Generator(self.brief_sentences, self.embedder.vocabulary(), seed=100_000)
+        texts = [f"{gen.heading()}\n{gen.sentence()} {gen.sentence()}" for _ in range(100_000)]
+        index, seconds = lexical_index_of(texts)
+        pool = QuestionPool([], texts[::500], seed=100_000)
+        return {
+            "build_s": seconds,
+            "passages": len(texts),
+            "lexical": Dist.of(lexical_latency(index, pool.take(self.args.tier_questions))),
+        }
 
     def _encode(self, questions: Sequence[str]) -> np.ndarray:
         return np.asarray(self.embedder.encode(list(questions)), dtype=np.float32)
@@ -280,7 +366,9 @@ class Bench:
             self.results["tiers"][passages] = self.tier(passages)
         if not self.args.full:
             self.results["synthetic_100k"] = self.synthetic_100k()
+            self.results["lexical_100k"] = self.lexical_100k()
         self.results["seconds"] = time.perf_counter() - started
+        self.results["machine"]["load average at end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
         return self.results
 
     def close(self) -> None:
@@ -299,8 +387,13 @@ def _embedded_texts(data: store.IndexData, only_doc: int | None = None) -> list[
         if only_doc is not None and d != only_doc:
             continue
         doc = data.documents[d]
-        chunk = Chunk(int(data.chunk_start[cid]), int(data.chunk_end[cid]), data.chunk_heading[cid],
-                      int(data.chunk_first[cid]), int(data.chunk_last[cid]))
+        chunk = Chunk(
+            int(data.chunk_start[cid]),
+            int(data.chunk_end[cid]),
+            data.chunk_heading[cid],
+            int(data.chunk_first[cid]),
+            int(data.chunk_last[cid]),
+        )
         texts.append(chunk_text(doc.text, chunk))
     for sid in range(len(data.sent_start)):
         d = int(data.sent_doc[sid])
@@ -314,7 +407,9 @@ def _ann_probe(tmp: Path, vectors: np.ndarray, queries: np.ndarray, force_hnsw: 
     vpath, qpath = tmp / "ann-vectors.npy", tmp / "ann-queries.npy"
     np.save(vpath, np.ascontiguousarray(vectors, dtype=np.float32))
     np.save(qpath, queries)
-    cmd = [sys.executable, "-m", "benchmarks.ann_probe", str(vpath), str(qpath)] + (["--force-hnsw"] if force_hnsw else [])
+    cmd = [sys.executable, "-m", "benchmarks.ann_probe", str(vpath), str(qpath)]
+    if force_hnsw:
+        cmd.append("--force-hnsw")
     proc = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=REPO)
     vpath.unlink()
     qpath.unlink()
@@ -334,6 +429,21 @@ def _first_line_time(cmd: list[str], env: dict[str, str]) -> float:
     return elapsed
 
 
+def _split(search_s: Sequence[float], calls: Sequence[tuple[int, float]]) -> dict[str, Any]:
+    """Per search: texts embedded, time in encode, and the rest (briefqa's own work)."""
+    if len(calls) != len(search_s):
+        return {}
+    texts = [n for n, _ in calls]
+    encode = [t for _, t in calls]
+    rest = [s - e for s, e in zip(search_s, encode, strict=True)]
+    return {
+        "texts_mean": float(np.mean(texts)),
+        "multi_share": float(np.mean([n > 1 for n in texts])),
+        "encode": Dist.of(encode),
+        "rest": Dist.of(rest),
+    }
+
+
 def _median(xs: Sequence[float]) -> float:
     return float(np.median(xs))
 
@@ -350,6 +460,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--keep", action="store_true", help="keep the temp folder of corpora, indexes and logs")
     p.add_argument("--out", type=Path, default=RESULTS, help="where to write the results (markdown)")
     p.add_argument("--json", type=Path, default=None, help="also write the raw results as JSON")
+    p.add_argument("--render", type=Path, default=None, help="only rewrite --out from a saved --json file")
     args = p.parse_args(argv)
     args.questions = 40 if args.quick else 120
     args.tier_questions = 30 if args.quick else 100
@@ -361,6 +472,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.render:
+        results = report.revive(json.loads(args.render.read_text(encoding="utf-8")))
+        text = report.render(results)
+        print(text)
+        args.out.write_text(text, encoding="utf-8")
+        return 0
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     log.setLevel(logging.INFO)
     os.chdir(REPO)

@@ -37,8 +37,9 @@ def timed(fn: Callable[[], object]) -> float:
     return time.perf_counter() - started
 
 
-def paired(questions: Sequence[str], floor: Callable[[str], object],
-           measured: Callable[[str], object]) -> tuple[list[float], list[float]]:
+def paired(
+    questions: Sequence[str], floor: Callable[[str], object], measured: Callable[[str], object]
+) -> tuple[list[float], list[float]]:
     """Time ``floor(q)`` and ``measured(q)`` back to back for every question, so both see the same
     moment of a noisy machine; the order alternates to cancel any warm-cache advantage."""
     f_times: list[float] = []

@@ -81,6 +81,15 @@ def test_a_folder_moved_in_counts(corpus: Path, tmp_path: Path, batches: queue.Q
     assert "incoming" in _next(batches)
 
 
+def _next_outcome(reports: queue.Queue[BuildReport | BriefqaError]) -> BuildReport | BriefqaError:
+    """The next build that did something or failed: a change seen twice (once by the catch-up
+    scan, once as an event) may add a build that finds nothing changed and publishes nothing."""
+    while True:
+        outcome = reports.get(timeout=15)
+        if not (isinstance(outcome, BuildReport) and not outcome.published):
+            return outcome
+
+
 def test_watch_rebuilds_and_survives_a_failed_build(corpus: Path, tmp_path: Path) -> None:
     root = tmp_path / "index"
     build.build_index(corpus, root, CountingEmbedder())
@@ -94,18 +103,18 @@ def test_watch_rebuilds_and_survives_a_failed_build(corpus: Path, tmp_path: Path
     try:
         # Written before the watch is live: caught up on when it is.
         write_source(corpus, "railways.md", "railways")
-        first = reports.get(timeout=15)
+        first = _next_outcome(reports)
         assert isinstance(first, BuildReport) and first.added == ["railways"]
         assert store.current_version(root) == first.version
 
         for path in corpus.iterdir():
             path.unlink()
-        failed = reports.get(timeout=15)
+        failed = _next_outcome(reports)
         assert isinstance(failed, CorpusError)
         assert store.current_version(root) == first.version, "the previous index stays"
 
         write_source(corpus, "glaciers.md", "glaciers")
-        again = reports.get(timeout=15)
+        again = _next_outcome(reports)
         assert isinstance(again, BuildReport) and again.removed == ["fisheries", "railways"]
         assert again.added == ["glaciers"]
     finally:

@@ -353,8 +353,9 @@ def load_folder(folder: Path, manifest: dict[str, Any]) -> IndexData:
         chunk_doc=arrays["chunk_doc"], chunk_start=arrays["chunk_start"], chunk_end=arrays["chunk_end"],
         chunk_first=arrays["chunk_first"], chunk_last=arrays["chunk_last"],
         chunk_heading=list(data["headings"]),
-        chunk_vectors=np.load(folder / "chunk_vectors.npy", mmap_mode="r"),
-        sentence_vectors=np.load(folder / "sentence_vectors.npy", mmap_mode="r"),
+        # Plain ndarray views of the mappings: memmap's subclass machinery costs on every slice.
+        chunk_vectors=np.asarray(np.load(folder / "chunk_vectors.npy", mmap_mode="r")),
+        sentence_vectors=np.asarray(np.load(folder / "sentence_vectors.npy", mmap_mode="r")),
         dense=dense,
         lexical=LexicalIndex.load(folder),
         abstain=abstain,
