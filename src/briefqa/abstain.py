@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,7 +71,7 @@ class Evidence:
     question: str
     query_terms: Sequence[str]
     quote_text: str
-    passage_terms: set[str]
+    passage_terms: AbstractSet[str]
     # For each question word the corpus lacks: similarity of question and quote, minus the same
     # without that word. Positive when the word carries the match (a paraphrase).
     ablation_drops: Sequence[float]

@@ -87,8 +87,7 @@ def cache_key(source: SourceFile) -> str:
 
 def chunk_text(doc_text: str, chunk: Chunk) -> str:
     """What is embedded for a chunk: its heading as context, then the passage."""
-    body = doc_text[chunk.start : chunk.end]
-    return f"{chunk.heading}\n{body}" if chunk.heading else body
+    return store.with_heading(chunk.heading, doc_text[chunk.start : chunk.end])
 
 
 def build_index(corpus: Path, root: Path, embedder: Embedder, *, full: bool = False,

@@ -38,9 +38,14 @@ def _log_to_stderr(level: int) -> None:
     logging.basicConfig(level=level, handlers=[handler])
 
 
-def _fail(exc: BriefqaError) -> typer.Exit:
-    """The one mapping of errors to the terminal: one line on stderr and the error's exit code."""
+def _report_error(exc: BaseException) -> None:
+    """The one way an error reaches the terminal: one line on stderr."""
     typer.echo(f"briefqa: error: {exc}", err=True)
+
+
+def _fail(exc: BriefqaError) -> typer.Exit:
+    """The one mapping of errors to the terminal: the error's line, and its exit code."""
+    _report_error(exc)
     return typer.Exit(exc.exit_code)
 
 
@@ -104,7 +109,7 @@ def index(corpus: CorpusOpt = None, index: IndexOpt = None,
         if not watch:
             raise _fail(exc) from None
         # Watching an empty or broken corpus is how one waits for the first source to arrive.
-        typer.echo(f"briefqa: error: {exc}", err=True)
+        _report_error(exc)
     if watch:
         _watch(settings, embedder)
         return
@@ -117,7 +122,7 @@ def _watch(settings: Settings, embedder: Any) -> None:
 
     try:
         watch_and_rebuild(settings.corpus, settings.index, embedder, on_report=_print_report,
-                          on_error=lambda exc: typer.echo(f"briefqa: error: {exc}", err=True),
+                          on_error=_report_error,
                           on_ready=lambda: typer.echo(f"watching {settings.corpus} (Ctrl-C to stop)"),
                           progress=_Progress)
     except KeyboardInterrupt:

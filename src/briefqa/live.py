@@ -30,6 +30,7 @@ class LiveIndex:
         self._load_error: str | None = None
         self._refresh_lock = threading.Lock()
         self._build_lock = threading.Lock()
+        _one_search_thread()
 
     @property
     def searcher(self) -> Searcher:
@@ -49,7 +50,6 @@ class LiveIndex:
         Safe to call from several threads; a version that fails to load leaves the old one serving.
         """
         with self._refresh_lock:
-            _one_search_thread()
             name = store.current_version(self.root)
             if name is None or (self._searcher is not None and self._searcher.version == name):
                 return False

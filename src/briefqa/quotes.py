@@ -55,7 +55,7 @@ def score_sentences(data: IndexData, cand: Candidates, query_vector: np.ndarray,
     for rank, (cid, csim) in enumerate(zip(cand.chunks.tolist(), cand.dense.tolist(), strict=True)):
         first, last = int(data.chunk_first[cid]), int(data.chunk_last[cid])
         doc = data.documents[int(data.chunk_doc[cid])]
-        passage_terms = term_set(data.chunk_heading[cid] + "\n" + doc.text[data.chunk_start[cid]:data.chunk_end[cid]])
+        passage_terms = term_set(data.passage_text(cid))
         pcover = sum(w for t, w in weights.items() if t in passage_terms) / qweight
         svecs = np.asarray(data.sentence_vectors[first : last + 1], dtype=np.float32)
         ssims = svecs @ query_vector.reshape(-1)

@@ -117,23 +117,19 @@ class Searcher:
             return Judged(cand, scored, None)
         top = scored[0]
         doc = self.data.documents[top.doc]
-        cid = top.chunk
-        passage = self.data.chunk_heading[cid] + "\n" + doc.text[self.data.chunk_start[cid] : self.data.chunk_end[cid]]
         sentence_vector = np.asarray(self.data.sentence_vectors[top.sentence], dtype=np.float32)
         evidence = Evidence(
             question=plan.query,
             query_terms=query_terms,
             quote_text=doc.text[top.start : top.end],
-            passage_terms=set(term_set(passage)),
+            passage_terms=term_set(self.data.passage_text(top.chunk)),
             ablation_drops=[float(vectors[0] @ sentence_vector - v @ sentence_vector) for v in vectors[1:]],
         )
         return Judged(cand, scored, features(evidence, scored, cand, self.data.lexical))
 
     def answer(self, question: str, plan: Plan, vectors: np.ndarray, k: int) -> Answer:
         """The answer for a fully embedded plan (batch callers embed many plans at once)."""
-        return self._answer(plan, self.judge(question, plan, vectors), k)
-
-    def _answer(self, plan: Plan, judged: Judged, k: int) -> Answer:
+        judged = self.judge(question, plan, vectors)
         if not judged.scored:
             return Answer(query=plan.query, answered=False, results=())
         answered = judged.signals is not None and self._answers(judged.signals)

@@ -93,9 +93,19 @@ class IndexData:
     def model(self) -> str:
         return str(self.manifest["model"])
 
+    def passage_text(self, chunk: int) -> str:
+        """Chunk ``chunk`` with its heading, as it was embedded and indexed."""
+        text = self.documents[int(self.chunk_doc[chunk])].text
+        return with_heading(self.chunk_heading[chunk], text[int(self.chunk_start[chunk]) : int(self.chunk_end[chunk])])
+
     def document(self, doc_id: str) -> Document | None:
         i = self.doc_index.get(doc_id)
         return None if i is None else self.documents[i]
+
+
+def with_heading(heading: str, body: str) -> str:
+    """A passage as it is embedded and searched: its heading as context, then its text."""
+    return f"{heading}\n{body}" if heading else body
 
 
 def current_version(root: Path) -> str | None:
