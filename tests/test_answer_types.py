@@ -12,6 +12,10 @@ from briefqa.answer_types import asked_type, holds_type
         ("How much does Japan spend on space?", "quantity"),
         ("What share of satellites does the US operate?", "quantity"),
         ("Who leads the Space Force?", "name"),
+        ("Which company operated the constellation?", "name"),
+        ("Which European countries joined the initiative?", "name"),
+        ("Which multinational exercises has Japan joined, and when?", "date"),
+        ("Which areas are the partners focused on?", None),
         ("Why are the asymmetries amplified?", None),
         ("What limits Tokyo's response to Russia?", None),
     ],
@@ -33,3 +37,13 @@ def test_dates_and_quantities_are_recognised_in_quotes() -> None:
 def test_a_name_must_not_merely_open_the_quote() -> None:
     assert not holds_type("name", "Despite decades of close partnership, asymmetries remain.")
     assert holds_type("name", "The panel included Melissa Dalton.")
+
+
+def test_an_answer_must_add_to_what_the_question_states() -> None:
+    # The question's own date, number or names do not answer it.
+    assert not holds_type("date", "Panel Discussion. April 11, 2025.", "Who moderated the April 11, 2025 panel?")
+    assert holds_type("date", "Panel Discussion. April 11, 2025.", "When did the panel take place?")
+    assert not holds_type("quantity", "It has 3 satellites.", "Does Japan have 3 satellites?")
+    assert not holds_type("name", "The establishment of a Japanese Joint Operations Command.",
+                          "Who commands Japan's Joint Operations Command?")
+    assert holds_type("name", "The command is led by General Sato.", "Who commands Japan's Joint Operations Command?")

@@ -14,7 +14,7 @@ ALLOWED: dict[str, set[str]] = {
     "store": {"lexical"},
     "retrieve": {"store"},
     "answer_types": set(),
-    "quotes": {"lexical", "retrieve", "store"},
+    "quotes": {"lexical", "retrieve", "segment", "store"},
     "abstain": {"answer_types", "lexical", "quotes", "retrieve"},
     "conversation": {"lexical"},
     "searcher": {"abstain", "conversation", "embed", "lexical", "quotes", "retrieve", "store"},

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from briefqa.records import Segmented
-from briefqa.segment import blocks_of, chunks_of, segment, sentences_of
+from briefqa.segment import blocks_of, chunks_of, quote_spans, segment, sentences_of
 
 BRIEF = Path(__file__).resolve().parents[1] / "corpus" / "us-japan-space-alliance.txt"
 
@@ -376,3 +376,14 @@ def test_brief_chunks(brief: tuple[str, Segmented]) -> None:
     assert "Sources" in headings
     first_section = next(c for c in seg.chunks if c.heading == "From Quiet Coordination to Frontline Strategy")
     assert text[first_section.start : first_section.end].startswith("What was once a relationship")
+
+
+def test_a_sentence_that_leans_back_is_quoted_with_the_one_before_it() -> None:
+    text = "Space matters more each year. These shifts reshape the alliance. Japan acts alone.\n\nIt is new."
+    seg = segment(text, lambda ts: [len(t.split()) for t in ts], budget=20)
+    spans = [text[a:b] for a, b in quote_spans(text, seg.sentences, seg.chunks)]
+    assert spans[1] == "Space matters more each year. These shifts reshape the alliance."
+    assert spans[2] == "Japan acts alone."
+    # Never across a chunk boundary: the antecedent would not be in the quoted passage.
+    assert seg.chunks[-1].first_sentence == 3
+    assert spans[3] == "It is new."

@@ -94,7 +94,7 @@ def features(ev: Evidence, scored: Sequence[Scored], cand: Candidates, lexical: 
     max_idf = lexical.idf("\x00 absent \x00")
     uncovered = [lexical.idf(t) / max_idf for t in qset if t not in ev.passage_terms]
     kind = asked_type(ev.question)
-    held = holds_type(kind, ev.quote_text)
+    held = holds_type(kind, ev.quote_text, ev.question)
     return np.array(
         [
             top.sentence_sim,

@@ -19,16 +19,25 @@ _NUMBER_WORDS = (
     "half|halves|third|thirds|quarter|quarters|percent|per cent|majority|minority|fraction|"
     "single|double|twice|triple"
 )
-_QUANTITY = re.compile(rf"\d|%|\$|€|£|¥|\b(?:{_NUMBER_WORDS})\b", re.I)
-_NAME = re.compile(r"\b[A-Z][a-z]+")
+_QUANTITY = re.compile(rf"\d[\d,.]*|%|\$|€|£|¥|\b(?:{_NUMBER_WORDS})\b", re.I)
+_NAME = re.compile(r"\b[A-Z][\w-]*")
+# Nouns whose instances are named: "which company" asks for a name as "who" does.
+_NAMED_KINDS = (
+    "company|companies|firm|firms|corporation|corporations|contractor|contractors|country|countries|"
+    "nation|nations|city|cities|agency|agencies|organi[sz]ations?|institutions?|ministry|ministries|"
+    "person|people|official|officials|leader|leaders|president|minister|commander|author|authors|"
+    "site|sites|base|bases|port|ports"
+)
 
 _ASKS = [
-    ("date", re.compile(r"^\s*when\b|\b(?:what|which)\s+(?:year|date|month|day|decade)\b|\bhow long ago\b", re.I)),
+    ("date", re.compile(
+        r"^\s*when\b|\b(?:and|or)\s+when\b|\b(?:what|which)\s+(?:year|date|month|day|decade)\b|"
+        r"\bhow long ago\b", re.I)),
     ("quantity", re.compile(
         r"\bhow\s+(?:many|much|large|big|often|long|far|old)\b|"
         r"\b(?:what|which)\s+(?:share|percentage|proportion|number|amount|fraction|portion|cost|price|"
         r"size|budget|total)\b", re.I)),
-    ("name", re.compile(r"^\s*(?:who|whom|whose)\b", re.I)),
+    ("name", re.compile(rf"^\s*(?:who|whom|whose)\b|\b(?:which|what)\s+(?:\w+\s+)?(?:{_NAMED_KINDS})\b", re.I)),
 ]
 
 
@@ -40,13 +49,19 @@ def asked_type(question: str) -> str | None:
     return None
 
 
-def holds_type(kind: str | None, text: str) -> bool:
-    """Whether ``text`` contains an answer of that kind (always true when no kind is asked)."""
+def holds_type(kind: str | None, text: str, question: str = "") -> bool:
+    """Whether ``text`` contains an answer of that kind (always true when no kind is asked).
+
+    The answer must add to the question: a date, number or name the question already states
+    ("Who moderated the April 2025 panel?") is not an answer to it.
+    """
     if kind is None:
         return True
+    asked = question.lower()
     if kind == "date":
-        return bool(_DATE.search(text))
+        return any(m.group(0).lower() not in asked for m in _DATE.finditer(text))
     if kind == "quantity":
-        return bool(_QUANTITY.search(text))
-    # A capitalised word that does not merely open the quote.
-    return any(m.start() > 0 for m in _NAME.finditer(text))
+        return any(m.group(0).lower() not in asked for m in _QUANTITY.finditer(text))
+    # A capitalised word that does not merely open the quote, nor repeat (a form of) a question word.
+    stated = {w[:5] for w in re.findall(r"\w+", asked)}
+    return any(m.start() > 0 and m.group(0).lower()[:5] not in stated for m in _NAME.finditer(text))

@@ -28,7 +28,7 @@ from .errors import CorpusError, SourceError
 from .ingest import PARSER_VERSION, SUFFIXES, SourceFile, discover, parse
 from .lexical import LexicalIndex
 from .records import Chunk, Document, Sentence
-from .segment import SEGMENTER_VERSION, segment
+from .segment import SEGMENTER_VERSION, quote_spans, segment
 
 log = logging.getLogger("briefqa.build")
 
@@ -286,7 +286,9 @@ def _embed_group(group: list[_Parsed], embedder: Embedder, hook: Callable[[int],
     texts: list[str] = []
     for p in group:
         texts.extend(chunk_text(p.doc.text, c) for c in p.chunks)
-        texts.extend(p.doc.text[s.start : s.end] for s in p.sentences)
+        # A sentence is embedded as it would be quoted, so one that leans back is matched with
+        # the sentence that gives it its meaning.
+        texts.extend(p.doc.text[a:b] for a, b in quote_spans(p.doc.text, p.sentences, p.chunks))
     vectors = embedder.encode(texts, progress=hook)
     at = 0
     for p in group:

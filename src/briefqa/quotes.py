@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass
 
@@ -10,16 +9,9 @@ import numpy as np
 
 from .lexical import term_set
 from .retrieve import Candidates
+from .segment import leans_back
 from .store import IndexData
 
-# A sentence that opens by pointing back ("These reforms...", "As a result...") does not stand
-# alone; it is quoted together with the sentence before it.
-_BACK_REFERENCE = re.compile(
-    r"^(?:these|this|those|that|it|its|they|their|such|he|she|his|her|there|the latter|the former|"
-    r"as a result|nevertheless|nonetheless|however|yet|but|moreover|furthermore|consequently|"
-    r"therefore|thus|hence|instead|still|in turn|in contrast|similarly|likewise)\b",
-    re.I,
-)
 # Weights of the sentence score: the sentence's own meaning dominates; its passage and the
 # question's terms it repeats break ties between similar sentences.
 W_SENTENCE, W_PASSAGE, W_TERMS = 0.6, 0.15, 0.25
@@ -73,7 +65,7 @@ def score_sentences(data: IndexData, cand: Candidates, query_vector: np.ndarray,
 
 def _widen(data: IndexData, text: str, sid: int, first: int) -> tuple[int, int]:
     start, end = int(data.sent_start[sid]), int(data.sent_end[sid])
-    if sid > first and _BACK_REFERENCE.match(text[start:end]):
+    if sid > first and leans_back(text[start:end]):
         return int(data.sent_start[sid - 1]), end
     return start, end
 

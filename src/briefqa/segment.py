@@ -9,7 +9,7 @@ from functools import lru_cache
 
 from .records import Block, BlockKind, Chunk, Segmented, Sentence
 
-SEGMENTER_VERSION = "2"
+SEGMENTER_VERSION = "3"
 # all-MiniLM-L6-v2 truncates past 256 word pieces; the heading and special tokens take some.
 CHUNK_TOKENS = 200
 HEADING_MAX_WORDS = 25
@@ -57,6 +57,31 @@ _JOINING_WORDS = frozenset(
 )
 
 TokenCounter = Callable[[Sequence[str]], Sequence[int]]
+
+# A sentence that opens by pointing back ("These reforms...", "As a result...") does not stand
+# alone; it is quoted, and so embedded, together with the sentence before it.
+_BACK_REFERENCE = re.compile(
+    r"^(?:these|this|those|that|it|its|they|their|such|he|she|his|her|there|the latter|the former|"
+    r"as a result|nevertheless|nonetheless|however|yet|but|moreover|furthermore|consequently|"
+    r"therefore|thus|hence|instead|still|in turn|in contrast|similarly|likewise)\b",
+    re.I,
+)
+
+
+def leans_back(sentence: str) -> bool:
+    """Whether a sentence points back to the one before it for its meaning."""
+    return bool(_BACK_REFERENCE.match(sentence))
+
+
+def quote_spans(text: str, sentences: Sequence[Sentence], chunks: Sequence[Chunk]) -> list[tuple[int, int]]:
+    """For each sentence, the span it is quoted as: itself, or with the sentence before it when
+    it leans back on that one and both sit in one chunk."""
+    spans = [(s.start, s.end) for s in sentences]
+    for chunk in chunks:
+        for i in range(chunk.first_sentence + 1, chunk.last_sentence + 1):
+            if leans_back(text[sentences[i].start : sentences[i].end]):
+                spans[i] = (sentences[i - 1].start, sentences[i].end)
+    return spans
 
 
 @lru_cache(maxsize=1)
