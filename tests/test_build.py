@@ -14,6 +14,7 @@ import pytest
 from briefqa import build, store
 from briefqa.abstain import FEATURES
 from briefqa.build import build_index, is_stale
+from briefqa.calibrate import calibrate
 from briefqa.errors import CorpusError, IndexBusyError
 from briefqa.searcher import Searcher
 
@@ -36,7 +37,7 @@ def write_source(corpus: Path, name: str, topic: str, year: int = 2020) -> Path:
 @pytest.fixture(autouse=True)
 def _no_calibration(monkeypatch: pytest.MonkeyPatch) -> None:
     """Calibration (the abstention model) is beside the point of index plumbing, and slow."""
-    monkeypatch.setattr(build, "calibrate", lambda data, embedder, folder: {})
+    monkeypatch.setattr(build, "calibrate", lambda data, embedder, folder, words=None: {})
 
 
 @pytest.fixture
@@ -292,7 +293,7 @@ def test_abstention_model_is_refitted_only_after_enough_change(tmp_path: Path, m
     """Calibration dominates an incremental build of a large corpus, so small changes reuse it."""
     fits: list[str] = []
 
-    def fake_calibrate(data, embedder, folder):  # type: ignore[no-untyped-def]
+    def fake_calibrate(data, embedder, folder, words=None):  # type: ignore[no-untyped-def]
         fits.append(data.version)
         (folder / "abstain.json").write_text(json.dumps({"features": list(FEATURES), "fit": data.version,
                                                          "probe_figures": {"probes": 1.0}}))
@@ -319,3 +320,15 @@ def test_abstention_model_is_refitted_only_after_enough_change(tmp_path: Path, m
 
     build_index(corpus, root, CountingEmbedder(), full=True)
     assert len(fits) == 3, "--full always refits"
+
+
+def test_a_second_full_build_embeds_no_probe_word_again(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(build, "calibrate", calibrate)
+    root = tmp_path / "index"
+    build_index(corpus, root, CountingEmbedder())
+    emb = CountingEmbedder()
+    build_index(corpus, root, emb, full=True)
+    single_words = {t for t in emb.embedded if t.isalpha()}
+    assert not single_words & set(emb.vocabulary()), "absent-word vectors were embedded again"

@@ -25,7 +25,7 @@ TESTS = Path(__file__).resolve().parent
 @pytest.fixture(autouse=True)
 def _no_calibration(monkeypatch: pytest.MonkeyPatch) -> None:
     """Calibration (the abstention model) is beside the point of index plumbing, and slow."""
-    monkeypatch.setattr(build, "calibrate", lambda data, embedder, folder: {})
+    monkeypatch.setattr(build, "calibrate", lambda data, embedder, folder, words=None: {})
 
 # A build in a child process that stops dead at one point (touching ``marker`` first) so the test
 # can SIGKILL it exactly there. The patching happens in the child only.
@@ -64,7 +64,7 @@ def progress(stage, done, total):
         pause()
 
 build.EMBED_GROUP = 1  # one source per group, so a kill mid-embedding leaves some cached
-build.calibrate = lambda data, embedder, folder: {{}}  # slow, and beside the point here
+build.calibrate = lambda data, embedder, folder, words=None: {{}}  # slow, and beside the point here
 if point == "write_version":
     store.write_version = after(store.write_version)
 elif point == "calibrate":
@@ -230,3 +230,19 @@ def test_versions_sort_by_age(tmp_path: Path) -> None:
     for _ in range(5):
         names.append(store.new_version_dir(tmp_path).name)
     assert names == sorted(names)
+
+
+def test_word_vectors_embed_each_word_once_per_model_and_survive_a_bad_file(tmp_path: Path) -> None:
+    path = tmp_path / "words" / "vectors.npz"
+    emb = CountingEmbedder()
+    first = store.WordVectors(path).lookup(["quokka", "tundra", "quokka"], emb.encode)
+    assert emb.embedded == ["quokka", "tundra"]
+    assert first.shape == (3, emb.dimension)
+    # A later build reads them back and embeds only the new word, with the same vectors.
+    again = store.WordVectors(path).lookup(["tundra", "glacier"], emb.encode)
+    assert emb.embedded == ["quokka", "tundra", "glacier"]
+    assert (again[0] == first[1]).all()
+    path.write_bytes(b"not a zip")
+    store.WordVectors(path).lookup(["tundra"], emb.encode)
+    assert emb.embedded[-1] == "tundra"
+

@@ -22,7 +22,7 @@ DEBOUNCE_MS = 200
 
 @pytest.fixture(autouse=True)
 def _no_calibration(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(build, "calibrate", lambda data, embedder, folder: {})
+    monkeypatch.setattr(build, "calibrate", lambda data, embedder, folder, words=None: {})
 
 
 @pytest.fixture

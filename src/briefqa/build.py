@@ -130,7 +130,8 @@ def build_index(corpus: Path, root: Path, embedder: Embedder, *, full: bool = Fa
         manifest = _manifest(parsed, errors, embedder, name, fitted)
         _write(building, manifest, parsed)
         if kept is None:
-            calibration = calibrate(store.load_folder(building, manifest), embedder, building)
+            calibration = calibrate(store.load_folder(building, manifest), embedder, building,
+                                    store.WordVectors(cache_dir / "words" / "vectors.npz"))
         else:
             (building / "abstain.json").write_text(json.dumps(kept[1], indent=1))
             calibration = dict(kept[1].get("probe_figures", {}))

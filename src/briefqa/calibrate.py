@@ -11,17 +11,21 @@ from . import probes
 from .abstain import FEATURES, fit
 from .embed import Embedder
 from .searcher import Searcher
-from .store import IndexData
+from .store import IndexData, WordVectors
 
 
-def calibrate(data: IndexData, embedder: Embedder, folder: Path) -> dict[str, float]:
+def calibrate(data: IndexData, embedder: Embedder, folder: Path,
+              words: WordVectors | None = None) -> dict[str, float]:
     """Fit the abstention model on probes generated from this version; write ``abstain.json``.
 
     Probes go through the searcher's own path (plan, embed, judge), so the model is fitted on
-    exactly the signals it will see.
+    exactly the signals it will see. ``words`` keeps single-word vectors across builds.
     """
     vocabulary: list[str] = getattr(embedder, "vocabulary", list)()
-    pairs = probes.generate(data, vocabulary, lambda ws: embedder.encode(ws))
+    def embed_words(batch: list[str]) -> np.ndarray:
+        return embedder.encode(batch) if words is None else words.lookup(batch, embedder.encode)
+
+    pairs = probes.generate(data, vocabulary, embed_words)
     labels = np.array([y for _, y in pairs])
     if len(set(labels.tolist())) < 2:
         return {}

@@ -25,6 +25,7 @@ import re
 import shutil
 import uuid
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -283,6 +284,45 @@ def load_source_cache(path: Path) -> tuple[Document, list[Sentence], list[Chunk]
     doc = Document(id=meta["id"], path=meta["path"], title=meta["title"], origin=meta["origin"],
                    text=meta["text"], content_hash=meta["hash"], metadata=meta["metadata"])
     return doc, sents, chunks, cv, sv
+
+
+class WordVectors:
+    """Vectors of single words for one model, kept across builds (``sources/<model>/words/``).
+
+    A word's vector does not depend on the corpus, and the probes embed a couple of thousand
+    words at every fit: each is embedded once per model, then read back.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._rows: dict[str, np.ndarray] = {}
+        try:
+            with np.load(path) as data:
+                words = json.loads(bytes(data["words"]).decode())
+                vectors = np.array(data["vectors"], dtype=np.float32)
+            if len(words) == len(vectors):
+                self._rows = dict(zip(words, vectors, strict=True))
+        # Unreadable or absent: the words are embedded again, nothing else is lost.
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+            pass
+
+    def lookup(self, words: list[str], embed: Callable[[list[str]], np.ndarray]) -> np.ndarray:
+        """Rows for ``words``, embedding (with ``embed``) and saving only the ones not seen before."""
+        missing = [w for w in dict.fromkeys(words) if w not in self._rows]
+        if missing:
+            self._rows.update(zip(missing, np.asarray(embed(missing), dtype=np.float32), strict=True))
+            self._save()
+        if not words:
+            return np.zeros((0, 0), dtype=np.float32)
+        return np.stack([self._rows[w] for w in words])
+
+    def _save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex}.npz")
+        words = list(self._rows)
+        np.savez(tmp, words=np.frombuffer(json.dumps(words).encode(), dtype=np.uint8),
+                 vectors=np.stack([self._rows[w] for w in words]))
+        os.replace(tmp, self.path)
 
 
 def write_version(folder: Path, manifest: dict[str, Any], documents: list[Document],
