@@ -51,6 +51,18 @@ class FakeEmbedder:
         return ["zephyr", "quokka", "marzipan", "tundra", "xylophone", "sonnet", "glacier", "pelican"]
 
 
+def skip_calibration(data, embedder, folder, words=None) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    """Stands in for ``calibrate`` where the abstention model is beside the point (and slow)."""
+    return {}
+
+
+@pytest.fixture
+def no_calibration(monkeypatch: pytest.MonkeyPatch) -> None:
+    from briefqa import build
+
+    monkeypatch.setattr(build, "calibrate", skip_calibration)
+
+
 @pytest.fixture
 def fake_embedder() -> FakeEmbedder:
     return FakeEmbedder()

@@ -34,10 +34,8 @@ def write_source(corpus: Path, name: str, topic: str, year: int = 2020) -> Path:
     return path
 
 
-@pytest.fixture(autouse=True)
-def _no_calibration(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Calibration (the abstention model) is beside the point of index plumbing, and slow."""
-    monkeypatch.setattr(build, "calibrate", lambda data, embedder, folder, words=None: {})
+# Calibration (the abstention model) is beside the point of index plumbing, and slow.
+pytestmark = pytest.mark.usefixtures("no_calibration")
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from briefqa.cli import _Progress
 from briefqa.live import LiveIndex
 from briefqa.settings import Settings
 
-from .conftest import CORPUS, REPO, RunningServer, free_port
+from .conftest import CORPUS, REPO, RunningServer, free_port, skip_calibration
 from .test_build import CountingEmbedder
 
 BRIEFQA = REPO / ".venv" / "bin" / "briefqa"
@@ -77,7 +77,7 @@ def test_unknown_model_is_named_without_a_traceback(tmp_path: Path) -> None:
 def test_model_mismatch_rebuilds_all_and_broken_source_is_named(
     brief_corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(build, "calibrate", lambda data, embedder, folder: {})
+    monkeypatch.setattr(build, "calibrate", skip_calibration)
     root = tmp_path / "index"
     build_index(brief_corpus, root, CountingEmbedder())  # an index of another model
     (brief_corpus / "notes").mkdir()

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from briefqa import build, store
+from briefqa import store
 from briefqa.api.app import create_app
 from briefqa.build import build_index
 from briefqa.errors import IndexMissingError
@@ -29,10 +29,8 @@ QUESTIONS = ("What does the ministry fund?", "Who argues the budget is too small
              "What do supporters reply?", "Which regions get research money?")
 
 
-@pytest.fixture(autouse=True)
-def _no_calibration(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Calibration (the abstention model) is beside the point of swapping versions, and slow."""
-    monkeypatch.setattr(build, "calibrate", lambda data, embedder, folder: {})
+# Calibration (the abstention model) is beside the point of index plumbing, and slow.
+pytestmark = pytest.mark.usefixtures("no_calibration")
 
 
 def write_marked(corpus: Path, topic: str, marker: str) -> None:
@@ -146,7 +144,7 @@ sys.path.insert(0, {repo!r})
 from pathlib import Path
 from tests.test_build import CountingEmbedder
 from briefqa import build
-build.calibrate = lambda data, embedder, folder: {{}}
+build.calibrate = lambda data, embedder, folder, words=None: {{}}
 build.build_index(Path(sys.argv[1]), Path(sys.argv[2]), CountingEmbedder())
 """
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from briefqa import build, store
+from briefqa import store
 from briefqa.build import build_index
 from briefqa.errors import IndexMismatchError, IndexMissingError
 from briefqa.searcher import Searcher
@@ -22,10 +22,8 @@ from .test_build import CountingEmbedder, write_source
 TESTS = Path(__file__).resolve().parent
 
 
-@pytest.fixture(autouse=True)
-def _no_calibration(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Calibration (the abstention model) is beside the point of index plumbing, and slow."""
-    monkeypatch.setattr(build, "calibrate", lambda data, embedder, folder, words=None: {})
+# Calibration (the abstention model) is beside the point of index plumbing, and slow.
+pytestmark = pytest.mark.usefixtures("no_calibration")
 
 # A build in a child process that stops dead at one point (touching ``marker`` first) so the test
 # can SIGKILL it exactly there. The patching happens in the child only.

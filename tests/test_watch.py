@@ -20,9 +20,8 @@ from .test_build import CountingEmbedder, write_source
 DEBOUNCE_MS = 200
 
 
-@pytest.fixture(autouse=True)
-def _no_calibration(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(build, "calibrate", lambda data, embedder, folder, words=None: {})
+# Calibration (the abstention model) is beside the point of index plumbing, and slow.
+pytestmark = pytest.mark.usefixtures("no_calibration")
 
 
 @pytest.fixture
