@@ -46,4 +46,14 @@ def test_an_answer_must_add_to_what_the_question_states() -> None:
     assert not holds_type("quantity", "It has 3 satellites.", "Does Japan have 3 satellites?")
     assert not holds_type("name", "The establishment of a Japanese Joint Operations Command.",
                           "Who commands Japan's Joint Operations Command?")
-    assert holds_type("name", "The command is led by General Sato.", "Who commands Japan's Joint Operations Command?")
+    assert holds_type("name", "Japan's Joint Operations Command is led by General Sato.",
+                      "Who commands Japan's Joint Operations Command?")
+
+
+def test_an_answer_must_be_about_what_the_question_names() -> None:
+    us = "The United States operates more than two-thirds of the world's active satellites."
+    assert holds_type("quantity", us, "What share of active satellites does the United States operate?")
+    assert not holds_type("quantity", us, "How many satellites does China have in orbit?")
+    # A form of the name counts; initials are too short to compare.
+    assert holds_type("date", "The Japanese command was set up in 2024.", "When did Japan set up its command?")
+    assert holds_type("date", "The United States acted in 2023.", "When did the U.S. act?")

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow
 # on-topic questions the brief does not answer.
 FLOORS = {
     "dev": {"hit@1": 0.78, "hit@3": 0.90, "passage_hit@3": 0.95, "abstain": 0.90, "fidelity": 1.0},
-    "heldout": {"hit@1": 0.70, "hit@3": 0.84, "passage_hit@3": 0.84, "abstain": 0.55, "fidelity": 1.0},
+    "heldout": {"hit@1": 0.70, "hit@3": 0.84, "passage_hit@3": 0.84, "abstain": 0.65, "fidelity": 1.0},
 }
 CEILINGS = {"dev": {"false_abstain": 0.30}, "heldout": {"false_abstain": 0.35}}
 FILES = {"dev": EVAL_FILE, "heldout": REPO / "eval" / "brief_qa_heldout.jsonl"}

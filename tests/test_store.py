@@ -162,7 +162,11 @@ def test_readers_never_see_a_half_published_version(corpus: Path, tmp_path: Path
     try:
         for year in (2001, 2002, 2003):
             write_source(corpus, "railways.md", "railways", year=year)
-            build_index(corpus, root, CountingEmbedder())
+            version = build_index(corpus, root, CountingEmbedder()).version
+            # On a busy machine the reader may not run between two builds; let it see each one.
+            deadline = time.monotonic() + 10
+            while version not in seen and not problems and time.monotonic() < deadline:
+                time.sleep(0.01)
     finally:
         stop.set()
         reader.join()

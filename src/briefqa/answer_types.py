@@ -53,11 +53,15 @@ def holds_type(kind: str | None, text: str, question: str = "") -> bool:
     """Whether ``text`` contains an answer of that kind (always true when no kind is asked).
 
     The answer must add to the question: a date, number or name the question already states
-    ("Who moderated the April 2025 panel?") is not an answer to it.
+    ("Who moderated the April 2025 panel?") is not an answer to it. And it must be about what
+    the question names: a number in a sentence about the United States does not say how many
+    satellites China has.
     """
     if kind is None:
         return True
     asked = question.lower()
+    if not _names_said(question, text):
+        return False
     if kind == "date":
         return any(m.group(0).lower() not in asked for m in _DATE.finditer(text))
     if kind == "quantity":
@@ -65,3 +69,16 @@ def holds_type(kind: str | None, text: str, question: str = "") -> bool:
     # A capitalised word that does not merely open the quote, nor repeat (a form of) a question word.
     stated = {w[:5] for w in re.findall(r"\w+", asked)}
     return any(m.start() > 0 and m.group(0).lower()[:5] not in stated for m in _NAME.finditer(text))
+
+
+def _names_said(question: str, text: str) -> bool:
+    """Whether ``text`` mentions every name of the question (a word sharing its first five letters
+    counts: "Japanese" for "Japan"). Initials ("U.S.") are too short to compare and pass."""
+    said = {w[:5] for w in re.findall(r"\w+", text.lower())}
+    for match in _NAME.finditer(question):
+        if match.start() == 0:
+            continue
+        for part in re.findall(r"[A-Za-z]{2,}", match.group(0)):
+            if part.lower()[:5] not in said:
+                return False
+    return True
