@@ -26,6 +26,29 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("BRIEFQA_INDEX", str(tmp_path / "index"))
 
 
+PARAGRAPH = (
+    "The {topic} programme was launched in {year} by the ministry. It funds {topic} research across "
+    "twelve regions and reports to parliament every year. Critics argue that the {topic} budget is too "
+    "small for its goals. Supporters reply that the {topic} results so far justify a larger share."
+)
+
+
+def write_source(corpus: Path, name: str, topic: str, year: int = 2020) -> Path:
+    path = corpus / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"# The {topic} brief\n\n{PARAGRAPH.format(topic=topic, year=year)}\n")
+    return path
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    """Three small sources in a temporary folder (index plumbing tests)."""
+    folder = tmp_path / "corpus"
+    for topic in ("fisheries", "railways", "glaciers"):
+        write_source(folder, f"{topic}.md", topic)
+    return folder
+
+
 class FakeEmbedder:
     """Deterministic bag-of-words vectors: for plumbing tests where the model is beside the point."""
 

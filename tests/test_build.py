@@ -18,32 +18,10 @@ from briefqa.calibrate import calibrate
 from briefqa.errors import CorpusError, IndexBusyError
 from briefqa.searcher import Searcher
 
-from .conftest import FakeEmbedder
-
-PARAGRAPH = (
-    "The {topic} programme was launched in {year} by the ministry. It funds {topic} research across "
-    "twelve regions and reports to parliament every year. Critics argue that the {topic} budget is too "
-    "small for its goals. Supporters reply that the {topic} results so far justify a larger share."
-)
-
-
-def write_source(corpus: Path, name: str, topic: str, year: int = 2020) -> Path:
-    path = corpus / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f"# The {topic} brief\n\n{PARAGRAPH.format(topic=topic, year=year)}\n")
-    return path
-
+from .conftest import FakeEmbedder, write_source
 
 # Calibration (the abstention model) is beside the point of index plumbing, and slow.
 pytestmark = pytest.mark.usefixtures("no_calibration")
-
-
-@pytest.fixture
-def corpus(tmp_path: Path) -> Path:
-    folder = tmp_path / "corpus"
-    for topic in ("fisheries", "railways", "glaciers"):
-        write_source(folder, f"{topic}.md", topic)
-    return folder
 
 
 class CountingEmbedder(FakeEmbedder):

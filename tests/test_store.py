@@ -17,7 +17,8 @@ from briefqa.build import build_index
 from briefqa.errors import IndexMismatchError, IndexMissingError
 from briefqa.searcher import Searcher
 
-from .test_build import CountingEmbedder, write_source
+from .conftest import write_source
+from .test_build import CountingEmbedder
 
 TESTS = Path(__file__).resolve().parent
 
@@ -95,13 +96,6 @@ def _kill_build_at(point: str, corpus: Path, root: Path, tmp_path: Path) -> None
         child.wait(timeout=10)
     assert child.returncode == -signal.SIGKILL
 
-
-@pytest.fixture
-def corpus(tmp_path: Path) -> Path:
-    folder = tmp_path / "corpus"
-    for topic in ("fisheries", "railways", "glaciers"):
-        write_source(folder, f"{topic}.md", topic)
-    return folder
 
 
 def _answers(root: Path, question: str) -> set[str]:

@@ -15,7 +15,8 @@ from briefqa.build import BuildReport
 from briefqa.errors import BriefqaError, CorpusError
 from briefqa.watch import watch_and_rebuild, watch_corpus
 
-from .test_build import CountingEmbedder, write_source
+from .conftest import write_source
+from .test_build import CountingEmbedder
 
 DEBOUNCE_MS = 200
 
