@@ -67,14 +67,14 @@ def holds_type(kind: str | None, text: str, question: str = "") -> bool:
     if kind == "quantity":
         return any(m.group(0).lower() not in asked for m in _QUANTITY.finditer(text))
     # A capitalised word that does not merely open the quote, nor repeat (a form of) a question word.
-    stated = {w[:5] for w in re.findall(r"\w+", asked)}
+    stated = _word_prefixes(question)
     return any(m.start() > 0 and m.group(0).lower()[:5] not in stated for m in _NAME.finditer(text))
 
 
 def _names_said(question: str, text: str) -> bool:
     """Whether ``text`` mentions every name of the question (a word sharing its first five letters
     counts: "Japanese" for "Japan"). Initials ("U.S.") are too short to compare and pass."""
-    said = {w[:5] for w in re.findall(r"\w+", text.lower())}
+    said = _word_prefixes(text)
     for match in _NAME.finditer(question):
         if match.start() == 0:
             continue
@@ -82,3 +82,8 @@ def _names_said(question: str, text: str) -> bool:
             if part.lower()[:5] not in said:
                 return False
     return True
+
+
+def _word_prefixes(text: str) -> set[str]:
+    """The first five letters of each word: "Japanese" and "Japan" share theirs."""
+    return {w[:5] for w in re.findall(r"\w+", text.lower())}

@@ -70,6 +70,11 @@ class _Parsed:
     chunks: list[Chunk]
     chunk_vectors: np.ndarray | None = None
     sentence_vectors: np.ndarray | None = None
+    # Per sentence, the span it is quoted as; embedded as such, and stored for the searcher.
+    quoted: list[tuple[int, int]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.quoted = quote_spans(self.doc.text, self.sentences, self.chunks)
 
 
 # Sources are embedded in groups of about this many texts, and each group's sources are cached as
@@ -289,7 +294,7 @@ def _embed_group(group: list[_Parsed], embedder: Embedder, hook: Callable[[int],
         texts.extend(chunk_text(p.doc.text, c) for c in p.chunks)
         # A sentence is embedded as it would be quoted, so one that leans back is matched with
         # the sentence that gives it its meaning.
-        texts.extend(p.doc.text[a:b] for a, b in quote_spans(p.doc.text, p.sentences, p.chunks))
+        texts.extend(p.doc.text[a:b] for a, b in p.quoted)
     vectors = embedder.encode(texts, progress=hook)
     at = 0
     for p in group:
@@ -327,7 +332,7 @@ def _manifest(parsed: list[_Parsed], errors: list[dict[str, str]], embedder: Emb
 
 
 def _write(folder: Path, manifest: dict[str, Any], parsed: list[_Parsed]) -> None:
-    sent_rows: list[tuple[int, int, int, int]] = []
+    sent_rows: list[tuple[int, int, int, int, int]] = []
     chunk_rows: list[tuple[int, int, int, int, int]] = []
     headings: list[str] = []
     chunk_texts: list[str] = []
@@ -340,11 +345,12 @@ def _write(folder: Path, manifest: dict[str, Any], parsed: list[_Parsed]) -> Non
             chunk_rows.append((d, c.start, c.end, base_sent + c.first_sentence, base_sent + c.last_sentence))
             headings.append(c.heading)
             chunk_texts.append(chunk_text(p.doc.text, c))
-        sent_rows.extend((d, s.start, s.end, int(owner[i])) for i, s in enumerate(p.sentences))
-    sa = np.array(sent_rows, dtype=np.int64).reshape(-1, 4)
+        sent_rows.extend((d, s.start, s.end, int(owner[i]), p.quoted[i][0]) for i, s in enumerate(p.sentences))
+    sa = np.array(sent_rows, dtype=np.int64).reshape(-1, 5)
     ca = np.array(chunk_rows, dtype=np.int64).reshape(-1, 5)
     spans = {
         "sent_doc": sa[:, 0], "sent_start": sa[:, 1], "sent_end": sa[:, 2], "sent_chunk": sa[:, 3],
+        "sent_quote_start": sa[:, 4],
         "chunk_doc": ca[:, 0], "chunk_start": ca[:, 1], "chunk_end": ca[:, 2],
         "chunk_first": ca[:, 3], "chunk_last": ca[:, 4],
     }

@@ -9,7 +9,6 @@ import numpy as np
 
 from .lexical import term_set
 from .retrieve import Candidates
-from .segment import leans_back
 from .store import IndexData
 
 # Weights of the sentence score: the sentence's own meaning dominates; its passage and the
@@ -53,7 +52,7 @@ def score_sentences(data: IndexData, cand: Candidates, query_vector: np.ndarray,
         ssims = svecs @ query_vector.reshape(-1)
         for offset, ssim in enumerate(ssims.tolist()):
             sid = first + offset
-            start, end = _widen(data, doc.text, sid, first)
+            start, end = int(data.sent_quote_start[sid]), int(data.sent_end[sid])
             quote_terms = term_set(doc.text[start:end])
             cover = sum(w for t, w in weights.items() if t in quote_terms) / qweight
             score = W_SENTENCE * ssim + W_PASSAGE * csim + W_TERMS * cover
@@ -61,13 +60,6 @@ def score_sentences(data: IndexData, cand: Candidates, query_vector: np.ndarray,
                               pcover, rank))
     out.sort(key=lambda s: -s.score)
     return out
-
-
-def _widen(data: IndexData, text: str, sid: int, first: int) -> tuple[int, int]:
-    start, end = int(data.sent_start[sid]), int(data.sent_end[sid])
-    if sid > first and leans_back(text[start:end]):
-        return int(data.sent_start[sid - 1]), end
-    return start, end
 
 
 def distinct(scored: list[Scored], k: int) -> list[Scored]:

@@ -68,7 +68,7 @@ _BACK_REFERENCE = re.compile(
 )
 
 
-def leans_back(sentence: str) -> bool:
+def _leans_back(sentence: str) -> bool:
     """Whether a sentence points back to the one before it for its meaning."""
     return bool(_BACK_REFERENCE.match(sentence))
 
@@ -79,7 +79,7 @@ def quote_spans(text: str, sentences: Sequence[Sentence], chunks: Sequence[Chunk
     spans = [(s.start, s.end) for s in sentences]
     for chunk in chunks:
         for i in range(chunk.first_sentence + 1, chunk.last_sentence + 1):
-            if leans_back(text[sentences[i].start : sentences[i].end]):
+            if _leans_back(text[sentences[i].start : sentences[i].end]):
                 spans[i] = (sentences[i - 1].start, sentences[i].end)
     return spans
 

@@ -38,7 +38,7 @@ from .records import Chunk, Document, Sentence
 
 log = logging.getLogger("briefqa.store")
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 # Past this many chunks the dense index is approximate (HNSW); below it exact search is cheap.
 # Exact search over 50,000 vectors takes about 3 ms on two cores: below that, approximation
 # buys nothing and costs recall.
@@ -73,6 +73,8 @@ class IndexData:
     sent_start: np.ndarray
     sent_end: np.ndarray
     sent_chunk: np.ndarray
+    # Where each sentence's quote starts: the sentence before it when it leans back on that one.
+    sent_quote_start: np.ndarray
     # Per chunk: owning document, span, first and last sentence (global numbering), heading.
     chunk_doc: np.ndarray
     chunk_start: np.ndarray
@@ -399,7 +401,7 @@ def load_folder(folder: Path, manifest: dict[str, Any]) -> IndexData:
         manifest=manifest,
         documents=documents,
         sent_doc=arrays["sent_doc"], sent_start=arrays["sent_start"], sent_end=arrays["sent_end"],
-        sent_chunk=arrays["sent_chunk"],
+        sent_chunk=arrays["sent_chunk"], sent_quote_start=arrays["sent_quote_start"],
         chunk_doc=arrays["chunk_doc"], chunk_start=arrays["chunk_start"], chunk_end=arrays["chunk_end"],
         chunk_first=arrays["chunk_first"], chunk_last=arrays["chunk_last"],
         chunk_heading=list(data["headings"]),
