@@ -23,6 +23,7 @@ import logging
 import os
 import re
 import shutil
+import threading
 import uuid
 import zipfile
 from collections.abc import Callable
@@ -46,6 +47,10 @@ HNSW_THRESHOLD = 50_000
 # Wider graph and search than faiss's defaults: recall@10 must stay at 0.98 or above.
 HNSW_M, HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH = 48, 200, 256
 KEEP_VERSIONS = 3
+# numpy parses every .npy header with ast.literal_eval, and CPython 3.11.7 can fail two threads
+# parsing at once ("SystemError: AST constructor recursion depth mismatch"): a build and a reload
+# of the live index in one process (an HTTP rebuild) must not read arrays at the same moment.
+_ARRAY_READS = threading.Lock()
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,7 +274,7 @@ def save_source_cache(path: Path, doc: Document, sentences: list[Sentence], chun
 def load_source_cache(path: Path) -> tuple[Document, list[Sentence], list[Chunk], np.ndarray, np.ndarray] | None:
     """The cached source, or None if it is absent or unreadable (it is then rebuilt)."""
     try:
-        with np.load(path) as data:
+        with _ARRAY_READS, np.load(path) as data:
             meta = json.loads(bytes(data["meta"]).decode())
             sents = [Sentence(int(a), int(b), int(c)) for a, b, c in data["sentences"]]
             heads = meta["headings"]
@@ -299,7 +304,7 @@ class WordVectors:
         self.path = path
         self._rows: dict[str, np.ndarray] = {}
         try:
-            with np.load(path) as data:
+            with _ARRAY_READS, np.load(path) as data:
                 words = json.loads(bytes(data["words"]).decode())
                 vectors = np.array(data["vectors"], dtype=np.float32)
             if len(words) == len(vectors):
@@ -389,8 +394,13 @@ def load_folder(folder: Path, manifest: dict[str, Any]) -> IndexData:
                  content_hash=d["hash"], metadata=d["metadata"])
         for d in data["documents"]
     ]
-    with np.load(folder / "spans.npz") as spans:
-        arrays = {k: np.array(spans[k]) for k in spans.files}
+    with _ARRAY_READS:
+        with np.load(folder / "spans.npz") as spans:
+            arrays = {k: np.array(spans[k]) for k in spans.files}
+        # Plain ndarray views of the mappings: memmap's subclass machinery costs on every slice.
+        chunk_vectors = np.asarray(np.load(folder / "chunk_vectors.npy", mmap_mode="r"))
+        sentence_vectors = np.asarray(np.load(folder / "sentence_vectors.npy", mmap_mode="r"))
+        lexical = LexicalIndex.load(folder)
     abstain_path = folder / "abstain.json"
     abstain = json.loads(abstain_path.read_text()) if abstain_path.is_file() else {}
     dense = faiss.read_index(str(folder / "dense.faiss"))
@@ -405,11 +415,10 @@ def load_folder(folder: Path, manifest: dict[str, Any]) -> IndexData:
         chunk_doc=arrays["chunk_doc"], chunk_start=arrays["chunk_start"], chunk_end=arrays["chunk_end"],
         chunk_first=arrays["chunk_first"], chunk_last=arrays["chunk_last"],
         chunk_heading=list(data["headings"]),
-        # Plain ndarray views of the mappings: memmap's subclass machinery costs on every slice.
-        chunk_vectors=np.asarray(np.load(folder / "chunk_vectors.npy", mmap_mode="r")),
-        sentence_vectors=np.asarray(np.load(folder / "sentence_vectors.npy", mmap_mode="r")),
+        chunk_vectors=chunk_vectors,
+        sentence_vectors=sentence_vectors,
         dense=dense,
-        lexical=LexicalIndex.load(folder),
+        lexical=lexical,
         abstain=abstain,
     )
 
