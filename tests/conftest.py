@@ -49,6 +49,10 @@ def corpus(tmp_path: Path) -> Path:
     return folder
 
 
+def _word_hash(word: str) -> int:
+    return int.from_bytes(hashlib.blake2b(word.encode(), digest_size=4).digest(), "little")
+
+
 class FakeEmbedder:
     """Deterministic bag-of-words vectors: for plumbing tests where the model is beside the point."""
 
@@ -67,8 +71,25 @@ class FakeEmbedder:
             progress(len(texts))
         return out
 
+    def encode_full(self, texts: Sequence[str], progress=None, spans: bool = False):  # type: ignore[no-untyped-def]
+        import re
+
+        from briefqa.embed import Encoded
+
+        tokens, ids, where = [], [], []
+        for text in texts:
+            found = list(re.finditer(r"\S+", text))
+            pieces = [m.group(0).lower() for m in found]
+            tokens.append(self.encode(pieces) if pieces else np.zeros((0, self.dimension), np.float32))
+            ids.append(np.array([_word_hash(p) % 1000 for p in pieces], dtype=np.int32))
+            where.append(np.array([m.span() for m in found], dtype=np.int64).reshape(-1, 2))
+        return Encoded(self.encode(texts, progress), tokens, ids, where if spans else None)
+
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         return [len(t.split()) for t in texts]
+
+    def pieces(self) -> list[str]:
+        return []
 
     def vocabulary(self) -> list[str]:
         return ["zephyr", "quokka", "marzipan", "tundra", "xylophone", "sonnet", "glacier", "pelican"]

@@ -1,60 +1,79 @@
-"""Quotes -> answered or not: a logistic model over answerability signals, calibrated per index.
+"""The best quote -> answered or not: a logistic model over how question and quote align.
 
-The signals are the ones that separate "the sources say this" from "the sources mention the
-topic": how much of the question's distinctive vocabulary the quote and its passage leave
-uncovered (and whether the corpus knows those words at all), whether the quote holds the kind of
-answer asked for (a date for "when", a quantity for "how many"), how similar quote and passage
-are to the question, whether the dense and lexical rankings agree, and the margin over the next
-candidate. The weights are fitted at index time on probe questions generated from the corpus
-itself (see ``probes``), never on evaluation questions.
+A similarity score cannot tell "the sources say this" from "the sources mention the topic". The
+signals here read the alignment instead: how well each word piece of the question is matched in
+the quote and its passage (the least-matched rare piece; the matched share at several levels),
+whether the question's numbers and names appear there, whether the corpus knows the question's
+words at all, whether the quote holds the kind of answer asked for, and how far the best quote
+stands above the next. The model was fitted on SQuAD 2.0's crowd-written unanswerable questions
+and their answerable twins (``training/fit_models.py``); its threshold was chosen on held-out
+articles for a false-abstention ceiling.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
-from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
 from typing import Any
 
 import numpy as np
 
-from .answer_types import asked_type, holds_type
-from .lexical import LexicalIndex, terms
-from .quotes import Scored
-from .retrieve import Candidates
+from .answer_types import KINDS, asked_type, holds_type
+from .lexical import LexicalIndex, terms, words
+from .quotes import Query, Scored
 
 FEATURES = (
+    "score",
+    "margin",
+    "maxsim_idf",
     "sentence_sim",
     "passage_sim",
     "term_cover",
     "passage_cover",
+    "gap_quote",
+    "gap_passage",
+    "matched_60",
+    "matched_75",
+    "matched_90",
+    "passage_matched_75",
     "absent_share",
-    "uncovered_max",
-    "ablation_drop",
     "unknown_names",
-    "type_missing",
+    "names_missing",
+    "numbers_missing",
+    *(f"asks_{kind}" for kind in KINDS),
     "type_held",
+    "type_in_passage",
     "agree",
-    "margin",
 )
 
-
 _NAME = re.compile(r"\b(?:[A-Z][A-Za-z0-9]*[A-Z0-9][A-Za-z0-9]*|[A-Z][a-z]+)\b")
+_NUMBER = re.compile(r"\d[\d,.]*\d|\d")
+
+
+def _names(question: str) -> list[str]:
+    """Capitalised words and acronyms of the question, but the one that merely opens it."""
+    out = []
+    for match in _NAME.finditer(question):
+        word = match.group(0)
+        if match.start() == 0 and not any(c.isupper() for c in word[1:]):
+            continue
+        out.append(word)
+    return out
 
 
 def unknown_names(question: str, lexical: LexicalIndex) -> int:
     """How many names or acronyms the question uses that the corpus never does.
 
-    A capitalised word that does not open the question, or an acronym, whose stem the corpus
-    lacks, unless a corpus word shares its first five letters (demonyms: "American" for "America").
+    A name whose stem the corpus lacks counts, unless a corpus word shares its first five
+    letters (demonyms: "American" for "America").
     """
     known = lexical.doc_freq
     count = 0
-    for match in _NAME.finditer(question):
-        word = match.group(0)
-        if match.start() == 0 and not any(c.isupper() for c in word[1:]):
-            continue
+    for word in _names(question):
         stems = terms(word)
         if not stems or stems[0] in known:
             continue
@@ -64,51 +83,68 @@ def unknown_names(question: str, lexical: LexicalIndex) -> int:
     return count
 
 
+def _missing_share(items: Sequence[str], text: str, fold: int | None) -> float:
+    """Share of ``items`` that ``text`` does not contain (as words, or word prefixes of ``fold``)."""
+    if not items:
+        return 0.0
+    said = {w if fold is None else w[:fold] for w in words(text)}
+    gone = [i for i in items if (i.lower() if fold is None else i.lower()[:fold]) not in said]
+    return len(gone) / len(items)
+
+
 @dataclass(frozen=True, slots=True)
 class Evidence:
-    """What the searcher knows of a question and its best quote, beyond the scores."""
+    """What the searcher knows of a question and its best quotes."""
 
-    question: str
-    query_terms: Sequence[str]
+    query: Query
+    scored: Sequence[Scored]
     quote_text: str
-    passage_terms: AbstractSet[str]
-    # For each question word the corpus lacks: similarity of question and quote, minus the same
-    # without that word. Positive when the word carries the match (a paraphrase).
-    ablation_drops: Sequence[float]
+    passage_text: str
+    agree: bool
+    max_idf: float
 
 
-# Drops beyond this say nothing more about a word; clamping keeps one odd drop from dominating.
-DROP_LIMIT = 0.1
-
-
-def clamp_drop(drop: float) -> float:
-    return max(-DROP_LIMIT, min(DROP_LIMIT, drop))
-
-
-def features(ev: Evidence, scored: Sequence[Scored], cand: Candidates, lexical: LexicalIndex) -> np.ndarray:
+def features(ev: Evidence, lexical: LexicalIndex) -> np.ndarray:
     """The signal vector (in ``FEATURES`` order) for the best quote of a question."""
-    top = scored[0]
-    second = scored[1].score if len(scored) > 1 else 0.0
-    qset = set(ev.query_terms)
-    absent = [t for t in qset if t not in lexical.doc_freq]
-    max_idf = lexical.idf("\x00 absent \x00")
-    uncovered = [lexical.idf(t) / max_idf for t in qset if t not in ev.passage_terms]
-    kind = asked_type(ev.question)
-    held = holds_type(kind, ev.quote_text, ev.question)
+    top = ev.scored[0]
+    second = ev.scored[1].score if len(ev.scored) > 1 else top.score - 1.0
+    w = ev.query.weights
+    total = float(w.sum()) or 1.0
+    rarity = w / ev.max_idf if ev.max_idf > 0 else w
+
+    def share(matches: np.ndarray, level: float) -> float:
+        return float(w[matches >= level].sum() / total) if len(matches) else 0.0
+
+    def gap(matches: np.ndarray) -> float:
+        return float((rarity * (1.0 - matches)).max()) if len(matches) else 0.0
+
+    qterms = set(ev.query.terms)
+    absent = [t for t in qterms if t not in lexical.doc_freq]
+    kind = asked_type(ev.query.question)
+    numbers = _NUMBER.findall(ev.query.text)
     return np.array(
         [
-            top.sentence_sim,
-            top.passage_sim,
-            top.term_cover,
-            top.passage_cover,
-            len(absent) / max(len(qset), 1),
-            max(uncovered, default=0.0),
-            clamp_drop(min(ev.ablation_drops, default=0.0)),
-            float(unknown_names(ev.question, lexical)),
-            0.0 if held else 1.0,
-            1.0 if kind is not None and held else 0.0,
-            1.0 if cand.dense_top == cand.lexical_top and cand.dense_top >= 0 else 0.0,
+            top.score,
             top.score - second,
+            top.feature("maxsim_idf"),
+            top.feature("sentence_sim"),
+            top.feature("passage_sim"),
+            top.feature("term_cover"),
+            top.feature("passage_cover"),
+            gap(top.matches),
+            gap(top.passage_matches),
+            share(top.matches, 0.6),
+            share(top.matches, 0.75),
+            share(top.matches, 0.9),
+            share(top.passage_matches, 0.75),
+            len(absent) / max(len(qterms), 1),
+            float(unknown_names(ev.query.text, lexical)),
+            _missing_share(_names(ev.query.text), ev.passage_text, 5),
+            _missing_share(numbers, ev.passage_text, None),
+            *(1.0 if kind == k else 0.0 for k in KINDS),
+            top.feature("type_held"),
+            1.0 if kind is not None and holds_type(kind, ev.passage_text, ev.query.question) else 0.0,
+            1.0 if ev.agree else 0.0,
         ],
         dtype=np.float64,
     )
@@ -128,8 +164,8 @@ class Abstainer:
         z = float(((x - self.mean) / self.scale) @ self.coef + self.intercept)
         return float(1.0 / (1.0 + np.exp(-z)))
 
-    def answers(self, x: np.ndarray) -> bool:
-        return self.probability(x) >= self.threshold
+    def answers(self, probability: float) -> bool:
+        return probability >= self.threshold
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -142,37 +178,15 @@ class Abstainer:
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Abstainer | None:
+    def from_json(cls, data: dict[str, Any]) -> Abstainer:
         if data.get("features") != list(FEATURES):
-            return None
+            raise ValueError("the abstainer was fitted on other signals")
         return cls(np.array(data["mean"]), np.array(data["scale"]), np.array(data["coef"]),
                    float(data["intercept"]), float(data["threshold"]))
 
 
-# The share of answerable probes that must be answered: the product's ceiling on false
-# abstention. The threshold is the highest one that still answers this many.
-ANSWER_RATE = 0.95
-
-
-def fit(x: np.ndarray, y: np.ndarray) -> tuple[Abstainer, dict[str, float]]:
-    """Fit the logistic model on probe features and choose its threshold.
-
-    The threshold answers ``ANSWER_RATE`` of the answerable probes; whatever abstention that
-    leaves on the unanswerable probes is reported, not traded for more answers.
-    Returns the model and its figures on the probes.
-    """
-    from sklearn.linear_model import LogisticRegression
-
-    mean = x.mean(axis=0)
-    scale = x.std(axis=0)
-    scale[scale < 1e-9] = 1.0
-    z = (x - mean) / scale
-    model = LogisticRegression(C=1.0, class_weight="balanced", max_iter=1000)
-    model.fit(z, y)
-    probs = model.predict_proba(z)[:, 1]
-    positives = probs[y == 1]
-    threshold = float(np.quantile(positives, 1.0 - ANSWER_RATE)) if len(positives) else 0.5
-    abstainer = Abstainer(mean, scale, model.coef_[0].astype(np.float64), float(model.intercept_[0]), threshold)
-    answer_rate = float((positives >= threshold).mean()) if len(positives) else 0.0
-    abstain_rate = float((probs[y == 0] < threshold).mean()) if (y == 0).any() else 0.0
-    return abstainer, {"probes": len(y), "answer_rate": answer_rate, "abstain_rate": abstain_rate}
+@lru_cache(maxsize=1)
+def shipped_abstainer() -> Abstainer:
+    """The abstainer fitted by ``training/fit_models.py``, shipped in the package."""
+    text = resources.files("briefqa").joinpath("models/abstainer.json").read_text()
+    return Abstainer.from_json(json.loads(text))

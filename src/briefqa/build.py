@@ -5,12 +5,11 @@ unchanged is taken from the per-source cache, so only new or changed sources are
 embedded; each is cached as soon as it is embedded, so a killed build's work is kept. A corpus
 that did not change publishes nothing. The new version is written beside the live one and
 published by one atomic rename; a build that fails or is killed leaves the live version as it
-was. The abstention model is refitted when enough of the corpus changed (``RECALIBRATE_SHARE``).
+was.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -21,14 +20,13 @@ from typing import Any
 import numpy as np
 
 from . import store
-from .abstain import FEATURES
-from .calibrate import calibrate
-from .embed import Embedder
+from .embed import Embedder, Encoded
 from .errors import CorpusError, SourceError
 from .ingest import PARSER_VERSION, SUFFIXES, SourceFile, discover, parse
 from .lexical import LexicalIndex
 from .records import Chunk, Document, Sentence
 from .segment import SEGMENTER_VERSION, quote_spans, segment
+from .token_store import TOKEN_DTYPE, write_tokens
 
 log = logging.getLogger("briefqa.build")
 
@@ -50,7 +48,6 @@ class BuildReport:
     seconds: float
     version: str
     notes: list[str] = field(default_factory=list)
-    calibration: dict[str, float] = field(default_factory=dict)
     # False when the corpus had not changed and the live version was left as it was.
     published: bool = True
 
@@ -70,6 +67,9 @@ class _Parsed:
     chunks: list[Chunk]
     chunk_vectors: np.ndarray | None = None
     sentence_vectors: np.ndarray | None = None
+    # Per sentence, its word-piece vectors (float16) and ids, for late interaction.
+    tokens: list[np.ndarray] | None = None
+    token_ids: list[np.ndarray] | None = None
     # Per sentence, the span it is quoted as; embedded as such, and stored for the searcher.
     quoted: list[tuple[int, int]] = field(init=False)
 
@@ -80,8 +80,6 @@ class _Parsed:
 # Sources are embedded in groups of about this many texts, and each group's sources are cached as
 # soon as it is done, so a build that is killed keeps most of its embedding work for the next one.
 EMBED_GROUP = 512
-# Refit the abstention model once more than this share of the sources changed since its fit.
-RECALIBRATE_SHARE = 0.1
 
 
 def cache_key(source: SourceFile) -> str:
@@ -129,19 +127,8 @@ def build_index(corpus: Path, root: Path, embedder: Embedder, *, full: bool = Fa
         added, updated, removed = _changes(previous, parsed, errors)
         building = store.new_version_dir(root)
         name = building.name.removeprefix(".building-")
-        drift = len(added) + len(updated) + len(removed) + _newly_failed(previous, errors)
-        kept = None if full else _reusable_calibration(root, previous, drift, len(parsed))
-        fitted = {"version": name, "drift": 0} if kept is None else kept[0]
-        manifest = _manifest(parsed, errors, embedder, name, fitted)
+        manifest = _manifest(parsed, errors, embedder, name)
         _write(building, manifest, parsed)
-        if kept is None:
-            calibration = calibrate(store.load_folder(building, manifest), embedder, building,
-                                    store.WordVectors(cache_dir / "words" / "vectors.npz"))
-        else:
-            (building / "abstain.json").write_text(json.dumps(kept[1], indent=1))
-            calibration = dict(kept[1].get("probe_figures", {}))
-            notes.append(f"abstention model kept from version {fitted['version']} "
-                         f"({fitted['drift']} of {len(parsed)} sources changed since it was fitted)")
         version = store.publish(root, building)
         store.collect_garbage(root)
         _prune_cache(cache_dir, {cache_key(p.source) for p in parsed})
@@ -149,39 +136,8 @@ def build_index(corpus: Path, root: Path, embedder: Embedder, *, full: bool = Fa
         added=added, updated=updated, removed=removed, unchanged=len(parsed) - len(added) - len(updated),
         errors=[{"path": e["path"], "error": e["error"]} for e in errors],
         documents=len(parsed), chunks=sum(len(p.chunks) for p in parsed),
-        seconds=time.perf_counter() - started, version=version, notes=notes, calibration=calibration,
+        seconds=time.perf_counter() - started, version=version, notes=notes,
     )
-
-
-def _newly_failed(previous: dict[str, Any] | None, errors: list[dict[str, str]]) -> int:
-    before = (previous or {}).get("sources", {})
-    return sum(1 for e in errors if e["id"] in before and not before[e["id"]].get("error"))
-
-
-def _reusable_calibration(root: Path, previous: dict[str, Any] | None, changed: int,
-                          documents: int) -> tuple[dict[str, Any], dict[str, Any]] | None:
-    """The live version's abstention model and its lineage, if it still fits this corpus.
-
-    Calibration generates and answers a thousand or so probe questions: most of an incremental
-    build of a large corpus. Its model weighs relative signals (coverage, similarity, margins),
-    not corpus contents, so a model fitted on nearly the same corpus serves as well; it is
-    refitted once the sources changed since the fit pass ``RECALIBRATE_SHARE`` of the corpus,
-    on every --full build, and whenever its features are not the current ones.
-    """
-    version = store.current_version(root)
-    if previous is None or version is None:
-        return None
-    lineage = previous.get("calibrated") or {"version": version, "drift": 0}
-    drift = int(lineage.get("drift", 0)) + changed
-    if drift > RECALIBRATE_SHARE * documents:
-        return None
-    try:
-        model = json.loads((root / "versions" / version / "abstain.json").read_text())
-    except (OSError, ValueError):
-        return None
-    if model.get("features") != list(FEATURES):
-        return None
-    return {"version": str(lineage["version"]), "drift": drift}, model
 
 
 def _incompatible(previous: dict[str, Any], embedder: Embedder) -> str | None:
@@ -204,7 +160,7 @@ def _same_sources(previous: dict[str, Any], files: list[SourceFile]) -> bool:
 
 
 def _unchanged_report(root: Path, previous: dict[str, Any], started: float) -> BuildReport:
-    # Publishing an identical version would cost a calibration and make every server reload.
+    # Publishing an identical version would make every server reload for nothing.
     sources: dict[str, Any] = previous.get("sources", {})
     errors = [{"path": s["path"], "error": s["error"]} for s in sources.values() if s.get("error")]
     version = store.current_version(root) or str(previous.get("version"))
@@ -239,11 +195,11 @@ def _load_or_parse(files: list[SourceFile], cache_dir: Path, embedder: Embedder,
     for n, source in enumerate(files, 1):
         cached = None if full else store.load_source_cache(cache_dir / f"{cache_key(source)}.npz")
         if cached is not None:
-            doc, sents, chunks, cv, sv = cached
+            doc, sents, chunks, cv, sv, tv, ti = cached
             # The id and path come from where the file is now (a moved file keeps its vectors).
             doc = Document(id=source.id, path=source.relpath, title=doc.title, origin=doc.origin,
                            text=doc.text, content_hash=doc.content_hash, metadata=doc.metadata)
-            parsed.append(_Parsed(source, doc, sents, chunks, cv, sv))
+            parsed.append(_Parsed(source, doc, sents, chunks, cv, sv, tv, ti))
         else:
             try:
                 doc = parse(source)
@@ -283,29 +239,68 @@ def _embed_new(parsed: list[_Parsed], embedder: Embedder, cache_dir: Path,
             _embed_group(group, embedder, hook)
             for item in group:
                 assert item.chunk_vectors is not None and item.sentence_vectors is not None
+                assert item.tokens is not None and item.token_ids is not None
                 store.save_source_cache(cache_dir / f"{cache_key(item.source)}.npz", item.doc, item.sentences,
-                                        item.chunks, item.chunk_vectors, item.sentence_vectors)
+                                        item.chunks, item.chunk_vectors, item.sentence_vectors,
+                                        item.tokens, item.token_ids)
             group, size = [], 0
 
 
 def _embed_group(group: list[_Parsed], embedder: Embedder, hook: Callable[[int], None]) -> None:
-    texts: list[str] = []
+    chunk_texts = [chunk_text(p.doc.text, c) for p in group for c in p.chunks]
+    # A sentence is embedded as it would be quoted, so one that leans back is matched with the
+    # sentence that gives it its meaning.
+    sentence_texts = [p.doc.text[a:b] for p in group for a, b in p.quoted]
+    chunks = embedder.encode_full(chunk_texts, progress=hook, spans=True)
+    sentence_vectors = embedder.encode(sentence_texts, progress=hook)
+    at_c = at_s = 0
     for p in group:
-        texts.extend(chunk_text(p.doc.text, c) for c in p.chunks)
-        # A sentence is embedded as it would be quoted, so one that leans back is matched with
-        # the sentence that gives it its meaning.
-        texts.extend(p.doc.text[a:b] for a, b in p.quoted)
-    vectors = embedder.encode(texts, progress=hook)
-    at = 0
-    for p in group:
-        p.chunk_vectors = vectors[at : at + len(p.chunks)]
-        at += len(p.chunks)
-        p.sentence_vectors = vectors[at : at + len(p.sentences)]
-        at += len(p.sentences)
+        p.chunk_vectors = chunks.vectors[at_c : at_c + len(p.chunks)]
+        p.sentence_vectors = sentence_vectors[at_s : at_s + len(p.sentences)]
+        p.tokens, p.token_ids = [], []
+        for c_i, chunk in enumerate(p.chunks):
+            rows, ids = _sentence_pieces(p, chunk, chunks, at_c + c_i)
+            p.tokens.extend(rows)
+            p.token_ids.extend(ids)
+        at_c += len(p.chunks)
+        at_s += len(p.sentences)
+    _fill_truncated(group, embedder)
 
 
-def _manifest(parsed: list[_Parsed], errors: list[dict[str, str]], embedder: Embedder, version: str,
-              calibrated: dict[str, Any]) -> dict[str, Any]:
+def _sentence_pieces(p: _Parsed, chunk: Chunk, encoded: Encoded, row: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The word pieces of each sentence of ``chunk``, read in the context of the whole passage.
+
+    A piece's vector from the passage's forward pass knows what "it" or "the college" refers to,
+    which the sentence alone does not tell.
+    """
+    assert encoded.spans is not None
+    body = len(chunk.heading) + 1 if chunk.heading else 0
+    where = encoded.spans[row]
+    # Document offset of each piece; pieces of the heading fall before the chunk and match nothing.
+    at = np.where(where[:, 0] >= body, chunk.start + where[:, 0] - body, -1)
+    rows, ids = [], []
+    for sid in range(chunk.first_sentence, chunk.last_sentence + 1):
+        a, b = p.quoted[sid]
+        inside = (at >= a) & (at < b)
+        rows.append(encoded.tokens[row][inside].astype(TOKEN_DTYPE))
+        ids.append(encoded.ids[row][inside])
+    return rows, ids
+
+
+def _fill_truncated(group: list[_Parsed], embedder: Embedder) -> None:
+    """Sentences past the model's input length in their passage get pieces from their own pass."""
+    missing = [(p, i) for p in group for i, rows in enumerate(p.tokens or []) if not len(rows)]
+    if not missing:
+        return
+    encoded = embedder.encode_full([p.doc.text[slice(*p.quoted[i])] for p, i in missing])
+    for n, (p, i) in enumerate(missing):
+        assert p.tokens is not None and p.token_ids is not None
+        p.tokens[i] = encoded.tokens[n].astype(TOKEN_DTYPE)
+        p.token_ids[i] = encoded.ids[n]
+
+
+def _manifest(parsed: list[_Parsed], errors: list[dict[str, str]], embedder: Embedder,
+              version: str) -> dict[str, Any]:
     sources: dict[str, Any] = {
         p.doc.id: {"path": p.doc.path, "hash": p.doc.content_hash, "title": p.doc.title,
                    "chunks": len(p.chunks), "sentences": len(p.sentences), "error": None}
@@ -326,8 +321,6 @@ def _manifest(parsed: list[_Parsed], errors: list[dict[str, str]], embedder: Emb
         "chunks": sum(len(p.chunks) for p in parsed),
         "sentences": sum(len(p.sentences) for p in parsed),
         "sources": sources,
-        # Which version's probes fitted the abstention model, and how many sources changed since.
-        "calibrated": calibrated,
     }
 
 
@@ -358,6 +351,8 @@ def _write(folder: Path, manifest: dict[str, Any], parsed: list[_Parsed]) -> Non
     sentence_vectors = np.vstack([p.sentence_vectors for p in parsed if p.sentence_vectors is not None])
     store.write_version(folder, manifest, [p.doc for p in parsed], spans, headings,
                         chunk_vectors, sentence_vectors, LexicalIndex.build(chunk_texts))
+    write_tokens(folder, [t for p in parsed for t in (p.tokens or [])],
+                 [i for p in parsed for i in (p.token_ids or [])], chunk_vectors.shape[1])
 
 
 def _prune_cache(cache_dir: Path, keep: set[str]) -> None:

@@ -15,7 +15,10 @@ from collections.abc import Sequence
 
 from .lexical import terms
 
-_OPENERS = re.compile(r"^\s*(?:and|also|what about|how about|and what about|what else|why|how so|so)\b", re.I)
+# Openers that only make sense after something: "And Japan?", "What about its budget?". A "Why"
+# or "How" question that names its own subject stands alone; one that does not is caught by its
+# pronouns or by having fewer than two content terms.
+_OPENERS = re.compile(r"^\s*(?:and|also|what about|how about|and what about|what else)\b", re.I)
 _BACK = re.compile(
     r"\b(?:they|them|their|theirs|it|its|this|that|these|those|he|him|his|she|her|there|such|else|"
     r"also|too|the same|the latter|the former|either|both)\b",

@@ -13,8 +13,9 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -22,6 +23,21 @@ from .errors import ModelError
 from .settings import DEFAULT_MODEL
 
 ProgressHook = Callable[[int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Encoded:
+    """One forward pass over texts: a unit vector per text, and per text its word pieces.
+
+    ``tokens[i]`` holds a unit vector per word piece of text ``i`` (special tokens left out), and
+    ``ids[i]`` the tokenizer's ids of those pieces: late interaction matches them one by one.
+    """
+
+    vectors: np.ndarray
+    tokens: list[np.ndarray]
+    ids: list[np.ndarray]
+    # With ``spans=True``: per text, the (start, end) characters of each kept word piece.
+    spans: list[np.ndarray] | None = None
 
 
 class Embedder(Protocol):
@@ -32,7 +48,12 @@ class Embedder(Protocol):
 
     def encode(self, texts: Sequence[str], progress: ProgressHook | None = None) -> np.ndarray: ...
 
+    def encode_full(self, texts: Sequence[str], progress: ProgressHook | None = None,
+                    spans: bool = False) -> Encoded: ...
+
     def count_tokens(self, texts: Sequence[str]) -> list[int]: ...
+
+    def pieces(self) -> list[str]: ...
 
 
 def resolve_model(name: str) -> str:
@@ -78,6 +99,11 @@ class SentenceTransformerEmbedder:
         self.dimension = int(dim)
         self.max_tokens = int(self._model.max_seq_length or 256)
         self.batch_size = batch_size
+        # Word pieces worth matching one by one: not the special tokens, not bare punctuation.
+        specials = set(self._model.tokenizer.all_special_ids)
+        self._pieces = self._model.tokenizer.convert_ids_to_tokens(list(range(len(self._model.tokenizer))))
+        self._matchable = np.array([i not in specials and any(ch.isalnum() for ch in piece)
+                                    for i, piece in enumerate(self._pieces)], dtype=bool)
 
     def encode(self, texts: Sequence[str], progress: ProgressHook | None = None) -> np.ndarray:
         """Unit vectors for ``texts`` (shape ``len(texts) x dimension``), in batches."""
@@ -104,6 +130,45 @@ class SentenceTransformerEmbedder:
             show_progress_bar=False,
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def encode_full(self, texts: Sequence[str], progress: ProgressHook | None = None,
+                    spans: bool = False) -> Encoded:
+        """Unit vectors and word-piece vectors of ``texts``, from the same forward pass."""
+        vectors: list[np.ndarray] = []
+        tokens: list[np.ndarray] = []
+        ids: list[np.ndarray] = []
+        where: list[np.ndarray] = []
+        step = self.batch_size * 8
+        for i in range(0, len(texts), step):
+            batch = list(texts[i : i + step])
+            outputs: list[dict[str, Any]] = self._model.encode(  # type: ignore[assignment]
+                batch, batch_size=self.batch_size, output_value=None, show_progress_bar=False)
+            offsets = self._model.tokenizer(batch, return_offsets_mapping=True, truncation=True,
+                                            max_length=self.max_tokens)["offset_mapping"] if spans else None
+            for n, out in enumerate(outputs):
+                # Rows past the attention mask are the batch's padding.
+                length = int(out["attention_mask"].sum())
+                piece_ids = out["input_ids"].numpy()[:length]
+                keep = self._matchable[piece_ids]
+                if offsets is not None:
+                    mapping = np.asarray(offsets[n], dtype=np.int64).reshape(-1, 2)
+                    if len(mapping) != len(piece_ids):
+                        raise ModelError(f"model {self.name!r}: its tokenizer and its encoder disagree")
+                    where.append(mapping[keep])
+                rows = out["token_embeddings"].numpy()[:length][keep].astype(np.float32)
+                rows /= np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
+                tokens.append(rows)
+                ids.append(piece_ids[keep].astype(np.int32))
+                vec = out["sentence_embedding"].numpy().astype(np.float32)
+                vectors.append(vec / max(float(np.linalg.norm(vec)), 1e-12))
+            if progress:
+                progress(len(batch))
+        matrix = np.vstack(vectors) if vectors else np.zeros((0, self.dimension), dtype=np.float32)
+        return Encoded(np.ascontiguousarray(matrix, dtype=np.float32), tokens, ids, where if spans else None)
+
+    def pieces(self) -> list[str]:
+        """Every word piece of the tokenizer, indexed by its id."""
+        return list(self._pieces)
 
     def vocabulary(self) -> list[str]:
         """The tokenizer's whole-word entries, in its own order (used to invent absent words)."""
@@ -147,14 +212,20 @@ class CoalescingEmbedder:
         self.dimension = inner.dimension
         self.max_batch = max_batch
         self._lock = threading.Lock()
-        self._queue: list[tuple[list[str], Future[np.ndarray]]] = []
+        self._queue: list[tuple[list[str], Future[Encoded]]] = []
         self._busy = False
         self.model_calls = 0
 
     def encode(self, texts: Sequence[str], progress: ProgressHook | None = None) -> np.ndarray:
         if progress is not None or len(texts) > self.max_batch:
             return self.inner.encode(texts, progress)
-        future: Future[np.ndarray] = Future()
+        return self.encode_full(texts).vectors
+
+    def encode_full(self, texts: Sequence[str], progress: ProgressHook | None = None,
+                    spans: bool = False) -> Encoded:
+        if progress is not None or spans or len(texts) > self.max_batch:
+            return self.inner.encode_full(texts, progress, spans)
+        future: Future[Encoded] = Future()
         with self._lock:
             self._queue.append((list(texts), future))
             lead = not self._busy
@@ -172,7 +243,7 @@ class CoalescingEmbedder:
                     return
             texts = [t for part, _ in batch for t in part]
             try:
-                vectors = self.inner.encode(texts)
+                encoded = self.inner.encode_full(texts)
                 self.model_calls += 1
             except Exception as exc:  # every waiter must hear of the failure, not hang
                 for _, future in batch:
@@ -180,11 +251,15 @@ class CoalescingEmbedder:
                 continue
             at = 0
             for part, future in batch:
-                future.set_result(vectors[at : at + len(part)])
-                at += len(part)
+                end = at + len(part)
+                future.set_result(Encoded(encoded.vectors[at:end], encoded.tokens[at:end], encoded.ids[at:end]))
+                at = end
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         return self.inner.count_tokens(texts)
+
+    def pieces(self) -> list[str]:
+        return self.inner.pieces()
 
     def vocabulary(self) -> list[str]:
         return self.inner.vocabulary()

@@ -1,24 +1,68 @@
-"""Candidate passages -> quotes: score their sentences against the question, pick whole ones."""
+"""Candidate passages -> quotes: every sentence of them scored by a learned ranker, best first.
+
+Each candidate sentence gets a row of evidence (``RANK_FEATURES``): late interaction (each word
+piece of the question matched by its most similar word piece of the sentence, ColBERT's MaxSim,
+weighted by the piece's rarity in the corpus), the sentence's and its passage's embedding
+similarity, lexical coverage of the question's terms, and the passage's place in the dense and
+BM25 rankings. The ranker that weighs them was fitted on SQuAD 2.0 questions (``training/``),
+never on the brief's evaluation questions.
+"""
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any
 
 import numpy as np
 
+from .answer_types import asked_type, holds_type
 from .lexical import term_set
 from .retrieve import Candidates
 from .store import IndexData
 
-# Weights of the sentence score: the sentence's own meaning dominates; its passage and the
-# question's terms it repeats break ties between similar sentences.
-W_SENTENCE, W_PASSAGE, W_TERMS = 0.6, 0.15, 0.25
+RANK_FEATURES = (
+    "maxsim_idf",
+    "maxsim",
+    "passage_maxsim_idf",
+    "window_maxsim_idf",
+    "sentence_sim",
+    "passage_sim",
+    "term_cover",
+    "passage_cover",
+    "bm25",
+    "fused_rank",
+    "dense_rank",
+    "length",
+    "novel_share",
+    "reverse_maxsim",
+    "type_held",
+    "type_missing",
+)
+
+
+# A sentence's word piece whose best match in the question is below this says something new.
+NOVEL_BELOW = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """A searched text as the ranker sees it: its vector, its word pieces and their weights."""
+
+    text: str
+    question: str  # what the user typed (the query may add the thread it follows)
+    vector: np.ndarray
+    tokens: np.ndarray  # unit rows, one per word piece
+    weights: np.ndarray  # rarity of each word piece in the corpus
+    terms: tuple[str, ...]  # stemmed content terms (BM25 and coverage)
 
 
 @dataclass(frozen=True, slots=True)
 class Scored:
-    """A quotable span with the evidence behind its score."""
+    """A quotable span, the evidence behind its score, and how its word pieces were matched."""
 
     doc: int
     sentence: int  # the scored sentence (the span may add the one before it)
@@ -26,40 +70,134 @@ class Scored:
     end: int
     chunk: int
     score: float
-    sentence_sim: float
-    passage_sim: float
-    term_cover: float  # share of the question's term weight in the quote
-    passage_cover: float  # ... in the passage and its heading
-    fused_rank: int
+    features: np.ndarray  # in RANK_FEATURES order
+    matches: np.ndarray  # per query word piece, its best cosine in the quote
+    passage_matches: np.ndarray  # ... in the quote's whole passage
+
+    def feature(self, name: str) -> float:
+        return float(self.features[RANK_FEATURES.index(name)])
 
 
-def score_sentences(data: IndexData, cand: Candidates, query_vector: np.ndarray,
-                    query_terms: list[str]) -> list[Scored]:
-    """Every sentence of the candidate chunks, scored, best first (back-references widened)."""
-    # Words the corpus never uses cannot tell its sentences apart; they would only shrink every
-    # sentence's coverage alike (abstention weighs them separately). A term repeated in the
-    # query (a follow-up's own words) weighs as often as it appears.
-    counts = Counter(t for t in query_terms if t in data.lexical.doc_freq)
+def weighted_mean(values: np.ndarray, weights: np.ndarray) -> float:
+    total = float(weights.sum())
+    return float(values @ weights / total) if total > 0 else 0.0
+
+
+def candidate_rows(data: IndexData, cand: Candidates, query: Query) -> list[Scored]:
+    """Every sentence of the candidate chunks with its evidence, unscored (score 0)."""
+    counts = Counter(t for t in query.terms if t in data.lexical.doc_freq)
     weights = {t: data.lexical.idf(t) * n for t, n in counts.items()}
     qweight = sum(weights.values()) or 1.0
+    kind = asked_type(query.question)
+    # Each candidate's place in the dense ranking of the candidates (they come in fused order).
+    dense_rank = np.argsort(np.argsort(-cand.dense))
     out: list[Scored] = []
-    for rank, (cid, csim) in enumerate(zip(cand.chunks.tolist(), cand.dense.tolist(), strict=True)):
+    for rank, cid in enumerate(cand.chunks.tolist()):
         first, last = int(data.chunk_first[cid]), int(data.chunk_last[cid])
         doc = data.documents[int(data.chunk_doc[cid])]
         passage_terms = term_set(data.passage_text(cid))
         pcover = sum(w for t, w in weights.items() if t in passage_terms) / qweight
+        rows = data.tokens.rows(first, last)
+        sims = query.tokens @ rows.matrix.astype(np.float32).T if len(rows.matrix) else None
+        passage_best = sims.max(axis=1) if sims is not None else np.zeros(len(query.tokens))
         svecs = np.asarray(data.sentence_vectors[first : last + 1], dtype=np.float32)
-        ssims = svecs @ query_vector.reshape(-1)
-        for offset, ssim in enumerate(ssims.tolist()):
+        ssims = svecs @ query.vector
+        for offset in range(last - first + 1):
             sid = first + offset
+            a, b = int(rows.bounds[offset]), int(rows.bounds[offset + 1])
+            # The sentence with its neighbours: what "it" or "the college" refers to is often there.
+            wa, wb = int(rows.bounds[max(offset - 1, 0)]), int(rows.bounds[min(offset + 2, last - first + 1)])
+            window = sims[:, wa:wb].max(axis=1) if sims is not None and wb > wa else np.zeros(len(query.tokens))
+            if sims is not None and b > a and len(query.tokens):
+                best = sims[:, a:b].max(axis=1)
+                # How much of the sentence the question already says: an answer adds something.
+                reverse = sims[:, a:b].max(axis=0)
+            else:
+                best, reverse = np.zeros(len(query.tokens)), np.zeros(0)
             start, end = int(data.sent_quote_start[sid]), int(data.sent_end[sid])
-            quote_terms = term_set(doc.text[start:end])
+            text = doc.text[start:end]
+            quote_terms = term_set(text)
             cover = sum(w for t, w in weights.items() if t in quote_terms) / qweight
-            score = W_SENTENCE * ssim + W_PASSAGE * csim + W_TERMS * cover
-            out.append(Scored(int(data.chunk_doc[cid]), sid, start, end, cid, score, ssim, csim, cover,
-                              pcover, rank))
-    out.sort(key=lambda s: -s.score)
+            held = kind is not None and holds_type(kind, text, query.question)
+            features = np.array([
+                weighted_mean(best, query.weights),
+                float(best.mean()) if len(best) else 0.0,
+                weighted_mean(passage_best, query.weights),
+                weighted_mean(window, query.weights),
+                float(ssims[offset]),
+                float(cand.dense[rank]),
+                cover,
+                pcover,
+                float(cand.lexical[rank]),
+                1.0 / (1 + rank),
+                1.0 / (1 + int(dense_rank[rank])),
+                math.log1p(b - a),
+                float((reverse < NOVEL_BELOW).mean()) if len(reverse) else 0.0,
+                float(reverse.mean()) if len(reverse) else 0.0,
+                1.0 if held else 0.0,
+                1.0 if kind is not None and not held else 0.0,
+            ])
+            out.append(Scored(int(data.chunk_doc[cid]), sid, start, end, cid, 0.0, features, best, passage_best))
     return out
+
+
+def relative(matrix: np.ndarray) -> np.ndarray:
+    """Each feature as it stands among the question's candidates: minus the best candidate's."""
+    if not len(matrix):
+        return matrix
+    return matrix - matrix.max(axis=0, keepdims=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Ranker:
+    """A linear scorer over raw and per-question relative features (pairwise logistic fit)."""
+
+    features: tuple[str, ...]
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray
+
+    def scores(self, rows: list[Scored]) -> np.ndarray:
+        if not rows:
+            return np.zeros(0)
+        matrix = np.vstack([r.features for r in rows])
+        x = design(matrix)
+        return ((x - self.mean) / self.scale) @ self.coef
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Ranker:
+        if tuple(data["features"]) != RANK_FEATURES:
+            raise ValueError("the ranker was fitted on other features")
+        return cls(tuple(data["features"]), np.array(data["mean"]), np.array(data["scale"]), np.array(data["coef"]))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"features": list(self.features), "mean": self.mean.tolist(), "scale": self.scale.tolist(),
+                "coef": self.coef.tolist()}
+
+
+def design(matrix: np.ndarray) -> np.ndarray:
+    """The ranker's inputs: each feature raw and relative to the question's best candidate."""
+    return np.hstack([matrix, relative(matrix)])
+
+
+@lru_cache(maxsize=1)
+def shipped_ranker() -> Ranker:
+    """The ranker fitted by ``training/fit_models.py``, shipped in the package."""
+    import json
+
+    text = resources.files("briefqa").joinpath("models/ranker.json").read_text()
+    return Ranker.from_json(json.loads(text))
+
+
+def rank(rows: list[Scored], ranker: Ranker) -> list[Scored]:
+    """``rows`` with their scores, best first."""
+    scores = ranker.scores(rows)
+    scored = [
+        Scored(r.doc, r.sentence, r.start, r.end, r.chunk, float(s), r.features, r.matches, r.passage_matches)
+        for r, s in zip(rows, scores.tolist(), strict=True)
+    ]
+    scored.sort(key=lambda s: -s.score)
+    return scored
 
 
 def distinct(scored: list[Scored], k: int) -> list[Scored]:

@@ -90,3 +90,5 @@ class Answer:
     query: str
     answered: bool
     results: tuple[Quote, ...]
+    # The abstainer's probability that the first quote answers (None when nothing was ranked).
+    confidence: float | None = None

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 
-from .abstain import FEATURES, Abstainer, Evidence, features
+from .abstain import Abstainer, Evidence, features, shipped_abstainer
 from .conversation import resolve
-from .embed import Embedder
-from .errors import IndexMismatchError, InputError
-from .lexical import stopwords, term_set, terms, words
-from .quotes import Scored, distinct, score_sentences
+from .embed import Embedder, Encoded
+from .errors import InputError
+from .lexical import stopwords, terms
+from .quotes import Query, Ranker, Scored, candidate_rows, distinct, rank, shipped_ranker
 from .records import Answer, Quote, SourceInfo
 from .retrieve import Candidates, retrieve
 from .store import IndexData
@@ -23,8 +22,6 @@ MAX_QUESTION = 1000
 MAX_HISTORY = 20
 MAX_K = 20
 CANDIDATE_CHUNKS = 8
-MAX_ABLATIONS = 4
-UNCALIBRATED_MIN_SIMILARITY = 0.6
 
 
 def validate(question: str, history: Sequence[str], k: int) -> None:
@@ -45,35 +42,25 @@ def validate(question: str, history: Sequence[str], k: int) -> None:
 
 
 @dataclass(frozen=True, slots=True)
-class Plan:
-    """What a query needs embedded: itself, then itself without each word the corpus lacks."""
-
-    query: str
-    texts: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
 class Judged:
-    """A query's scored sentences and the abstention signals of the best one."""
+    """A query's ranked sentences, the abstention signals of the best one and its probability."""
 
     candidates: Candidates
     scored: list[Scored]
     signals: np.ndarray | None
+    probability: float
 
 
 class Searcher:
     """Answers from exactly one index version; build a new one to serve a new version."""
 
-    def __init__(self, data: IndexData, embedder: Embedder) -> None:
+    def __init__(self, data: IndexData, embedder: Embedder, ranker: Ranker | None = None,
+                 abstainer: Abstainer | None = None) -> None:
         self.data = data
         self.embedder = embedder
-        self.abstainer = Abstainer.from_json(data.abstain) if data.abstain else None
-        if data.abstain and self.abstainer is None:
-            # Answering without the abstainer would quote loosely related sentences as answers.
-            raise IndexMismatchError(
-                f"index version {data.version} was calibrated with other abstention signals; "
-                "run `briefqa index --full` to rebuild it"
-            )
+        self.ranker = ranker or shipped_ranker()
+        self.abstainer = abstainer or shipped_abstainer()
+        self._stop_ids = _stopword_pieces(embedder)
         self._cached = lru_cache(maxsize=256)(self._search)
 
     @property
@@ -86,64 +73,61 @@ class Searcher:
         return self._cached(question.strip(), tuple(history), k)
 
     def _search(self, question: str, history: tuple[str, ...], k: int) -> Answer:
-        plan = self.plan(resolve(question, history))
-        # One batched pass for the question and its ablations: on a CPU it costs far less than
-        # a second pass would (measured: deciding first, then embedding, was slower overall).
-        return self.answer(question, plan, self.embedder.encode(list(plan.texts)), k)
+        text = resolve(question, history)
+        if not terms(text):
+            # Only punctuation or stopwords: any sentence would be as good as any other.
+            return Answer(query=text, answered=False, results=())
+        encoded = self.embedder.encode_full([text])
+        return self.answer(self.query(question, text, encoded, 0), k)
 
-    def plan(self, query: str) -> Plan:
-        """The texts to embed for ``query``: it, and it without each word the corpus never uses.
+    def query(self, question: str, text: str, encoded: Encoded, row: int) -> Query:
+        """Row ``row`` of an encode of searched texts, as the ranker reads it."""
+        ids = encoded.ids[row]
+        weights = self.data.tokens.idf(ids)
+        if len(ids) and len(self._stop_ids):
+            content = ~np.isin(ids, self._stop_ids)
+            if content.any():
+                weights = weights * content
+        query_terms = terms(text) + (terms(question) if text != question else [])
+        return Query(text=text, question=question, vector=encoded.vectors[row], tokens=encoded.tokens[row],
+                     weights=weights, terms=tuple(query_terms))
 
-        How much the match to a quote depends on such a word tells a paraphrase ("mutual" for
-        "reciprocal") from a question about something the sources lack ("GDP of Japan").
-        """
-        known = self.data.lexical.doc_freq
-        absent: list[str] = []
-        for word in dict.fromkeys(words(query)):
-            stems = terms(word)
-            # A number cannot be a paraphrase of what a quote says, so removing it tells nothing.
-            if (word not in stopwords() and not word.isdigit() and stems and stems[0] not in known
-                    and len(absent) < MAX_ABLATIONS):
-                absent.append(word)
-        ablated = [re.sub(rf"(?i)(?<!\w){re.escape(w)}(?!\w)", "", query) for w in absent]
-        return Plan(query=query, texts=(query, *(" ".join(a.split()) for a in ablated)))
+    def candidates(self, query: Query) -> tuple[Candidates, list[Scored]]:
+        """The candidate passages and their sentences' evidence, not yet ranked."""
+        cand = retrieve(self.data, query.vector, list(query.terms), n=CANDIDATE_CHUNKS)
+        return cand, candidate_rows(self.data, cand, query)
 
-    def judge(self, question: str, plan: Plan, vectors: np.ndarray) -> Judged:
-        """Score the sentences for an embedded plan and compute the abstention signals."""
-        query_terms = terms(plan.query) + (terms(question) if plan.query != question else [])
-        cand = retrieve(self.data, vectors[0], query_terms, n=CANDIDATE_CHUNKS)
-        scored = score_sentences(self.data, cand, vectors[0], query_terms)
+    def judge(self, query: Query) -> Judged:
+        """Rank the candidate sentences and weigh whether the best one answers."""
+        cand, rows = self.candidates(query)
+        scored = rank(rows, self.ranker)
         if not scored:
-            return Judged(cand, scored, None)
+            return Judged(cand, scored, None, 0.0)
+        signals = self.signals(query, cand, scored)
+        return Judged(cand, scored, signals, self.abstainer.probability(signals))
+
+    def signals(self, query: Query, cand: Candidates, scored: list[Scored]) -> np.ndarray:
         top = scored[0]
         doc = self.data.documents[top.doc]
-        sentence_vector = np.asarray(self.data.sentence_vectors[top.sentence], dtype=np.float32)
         evidence = Evidence(
-            question=plan.query,
-            query_terms=query_terms,
+            query=query,
+            scored=scored,
             quote_text=doc.text[top.start : top.end],
-            passage_terms=term_set(self.data.passage_text(top.chunk)),
-            ablation_drops=[float(vectors[0] @ sentence_vector - v @ sentence_vector) for v in vectors[1:]],
+            passage_text=self.data.passage_text(top.chunk),
+            agree=cand.dense_top == cand.lexical_top and cand.dense_top >= 0,
+            max_idf=self.data.tokens.max_idf(),
         )
-        return Judged(cand, scored, features(evidence, scored, cand, self.data.lexical))
+        return features(evidence, self.data.lexical)
 
-    def answer(self, question: str, plan: Plan, vectors: np.ndarray, k: int) -> Answer:
-        """The answer for a fully embedded plan (batch callers embed many plans at once)."""
-        judged = self.judge(question, plan, vectors)
+    def answer(self, query: Query, k: int) -> Answer:
+        """The answer for an embedded query (batch callers embed many queries at once)."""
+        judged = self.judge(query)
         if not judged.scored:
-            return Answer(query=plan.query, answered=False, results=())
-        answered = judged.signals is not None and self._answers(judged.signals)
+            return Answer(query=query.text, answered=False, results=())
         picked = distinct(judged.scored, k)
-        return Answer(query=plan.query, answered=answered,
-                      results=tuple(self._quote(s, i) for i, s in enumerate(picked)))
-
-    def _answers(self, signals: np.ndarray) -> bool:
-        if self.abstainer is not None:
-            return self.abstainer.answers(signals)
-        # No model: the corpus was too small to generate both kinds of probe. Answer only a
-        # close match that holds the kind of answer asked for.
-        named = dict(zip(FEATURES, signals.tolist(), strict=True))
-        return named["sentence_sim"] >= UNCALIBRATED_MIN_SIMILARITY and named["type_missing"] == 0.0
+        return Answer(query=query.text, answered=self.abstainer.answers(judged.probability),
+                      results=tuple(self._quote(s, i) for i, s in enumerate(picked)),
+                      confidence=judged.probability)
 
     def _quote(self, s: Scored, i: int) -> Quote:
         doc = self.data.documents[s.doc]
@@ -159,3 +143,9 @@ class Searcher:
             end=s.end,
             source=SourceInfo(id=doc.id, title=doc.title, origin=doc.origin),
         )
+
+
+def _stopword_pieces(embedder: Embedder) -> np.ndarray:
+    """Ids of the word pieces that are whole stopwords: a question's "how" or "does" is no topic."""
+    stop = stopwords()
+    return np.array([i for i, piece in enumerate(embedder.pieces()) if piece in stop], dtype=np.int32)

@@ -36,10 +36,11 @@ import numpy as np
 from .errors import IndexBusyError, IndexMismatchError, IndexMissingError
 from .lexical import LexicalIndex
 from .records import Chunk, Document, Sentence
+from .token_store import TokenStore
 
 log = logging.getLogger("briefqa.store")
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 # Past this many chunks the dense index is approximate (HNSW); below it exact search is cheap.
 # Exact search over 50,000 vectors takes about 3 ms on two cores: below that, approximation
 # buys nothing and costs recall.
@@ -91,6 +92,7 @@ class IndexData:
     sentence_vectors: np.ndarray
     dense: Any  # faiss.Index over chunk_vectors
     lexical: LexicalIndex
+    tokens: TokenStore
     abstain: dict[str, Any] = field(default_factory=dict)
     doc_index: dict[str, int] = field(default_factory=dict)
 
@@ -250,7 +252,8 @@ def model_key(model: str) -> str:
 
 
 def save_source_cache(path: Path, doc: Document, sentences: list[Sentence], chunks: list[Chunk],
-                      chunk_vectors: np.ndarray, sentence_vectors: np.ndarray) -> None:
+                      chunk_vectors: np.ndarray, sentence_vectors: np.ndarray,
+                      tokens: list[np.ndarray], token_ids: list[np.ndarray]) -> None:
     """Cache one parsed, segmented, embedded source under its content hash."""
     path.parent.mkdir(parents=True, exist_ok=True)
     meta = {
@@ -267,11 +270,18 @@ def save_source_cache(path: Path, doc: Document, sentences: list[Sentence], chun
                         dtype=np.int64).reshape(-1, 4),
         chunk_vectors=chunk_vectors,
         sentence_vectors=sentence_vectors,
+        token_counts=np.array([len(t) for t in tokens], dtype=np.int64),
+        token_vectors=np.vstack(tokens) if tokens else np.zeros((0, sentence_vectors.shape[1]), np.float16),
+        token_ids=np.concatenate(token_ids) if token_ids else np.zeros(0, np.int32),
     )
     os.replace(tmp, path)
 
 
-def load_source_cache(path: Path) -> tuple[Document, list[Sentence], list[Chunk], np.ndarray, np.ndarray] | None:
+CachedSource = tuple[Document, list[Sentence], list[Chunk], np.ndarray, np.ndarray, list[np.ndarray],
+                     list[np.ndarray]]
+
+
+def load_source_cache(path: Path) -> CachedSource | None:
     """The cached source, or None if it is absent or unreadable (it is then rebuilt)."""
     try:
         with _ARRAY_READS, np.load(path) as data:
@@ -282,15 +292,18 @@ def load_source_cache(path: Path) -> tuple[Document, list[Sentence], list[Chunk]
                       for i, (a, b, f, la) in enumerate(data["chunks"])]
             cv = np.array(data["chunk_vectors"], dtype=np.float32)
             sv = np.array(data["sentence_vectors"], dtype=np.float32)
+            cuts = np.cumsum(data["token_counts"])[:-1]
+            tv = np.split(np.array(data["token_vectors"], dtype=np.float16), cuts)
+            ti = np.split(np.array(data["token_ids"], dtype=np.int32), cuts)
     # A cache file is only ever renamed into place whole, but a disk error or a hand edit must
     # cost a re-embedding, not the build.
     except (OSError, ValueError, KeyError, IndexError, EOFError, zipfile.BadZipFile):
         return None
-    if len(cv) != len(chunks) or len(sv) != len(sents):
+    if len(cv) != len(chunks) or len(sv) != len(sents) or len(tv) != len(sents):
         return None
     doc = Document(id=meta["id"], path=meta["path"], title=meta["title"], origin=meta["origin"],
                    text=meta["text"], content_hash=meta["hash"], metadata=meta["metadata"])
-    return doc, sents, chunks, cv, sv
+    return doc, sents, chunks, cv, sv, tv, ti
 
 
 class WordVectors:
@@ -419,6 +432,7 @@ def load_folder(folder: Path, manifest: dict[str, Any]) -> IndexData:
         sentence_vectors=sentence_vectors,
         dense=dense,
         lexical=lexical,
+        tokens=TokenStore(folder),
         abstain=abstain,
     )
 

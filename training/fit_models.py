@@ -1,0 +1,204 @@
+"""Refit the shipped ranker and abstainer on SQuAD 2.0 (``make fit``).
+
+Reads ``../shared/data/squad2/dev-odd-8-articles.json`` (or ``--squad FILE``), indexes its
+articles with the product's own build, and asks every question through the searcher's own
+candidate and signal code, so the models are fitted on exactly what they will see. Everything is
+split by article: the figures printed are out-of-fold (fitted on four articles, measured on the
+other four, and the other way round); the shipped models are then fitted on all eight, and the
+abstainer's threshold is the out-of-fold one that keeps false abstention at ``MAX_FALSE_ABSTAIN``.
+
+    python -m training.fit_models [--squad FILE] [--write]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+SQUAD = REPO.parent / "shared" / "data" / "squad2" / "dev-odd-8-articles.json"
+WORK = REPO / "training" / ".work"
+MODELS = REPO / "src" / "briefqa" / "models"
+MAX_FALSE_ABSTAIN = 0.10
+PAIRS_PER_QUESTION = 30
+SEED = 7
+
+
+@dataclass
+class Asked:
+    """One SQuAD question through the searcher: its candidates' evidence and labels."""
+
+    article: str
+    answerable: bool
+    query: object
+    cand: object
+    rows: list
+    labels: np.ndarray
+
+
+def collect(squad: Path) -> tuple[object, list[Asked]]:
+    from briefqa.embed import load_embedder
+    from briefqa.evaluate import open_squad
+
+    embedder = load_embedder("all-MiniLM-L6-v2")
+    started = time.perf_counter()
+    run = open_squad(squad, embedder, WORK)
+    print(f"indexed {len(run.searcher.data.documents)} articles in {time.perf_counter() - started:.0f}s",
+          file=sys.stderr)
+    searcher = run.searcher
+    texts = [q.question for q in run.questions]
+    asked: list[Asked] = []
+    for i in range(0, len(texts), 128):
+        encoded = embedder.encode_full(texts[i : i + 128])
+        for j, q in enumerate(run.questions[i : i + 128]):
+            query = searcher.query(q.question, q.question, encoded, j)
+            cand, rows = searcher.candidates(query)
+            labels = np.array([q.answered_by(searcher.data.documents[r.doc].id, r.start, r.end) for r in rows],
+                              dtype=np.int8)
+            asked.append(Asked(q.article, q.answerable, query, cand, rows, labels))
+    return searcher, asked
+
+
+def fit_ranker(asked: list[Asked], rng: np.random.Generator):  # type: ignore[no-untyped-def]
+    """Pairwise logistic regression: a right sentence should outscore each wrong one of its question."""
+    from sklearn.linear_model import LogisticRegression
+
+    from briefqa.quotes import Ranker, design
+
+    groups = [design(np.vstack([r.features for r in a.rows])) for a in asked if a.rows]
+    stacked = np.vstack(groups)
+    mean, scale = stacked.mean(axis=0), stacked.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    diffs = []
+    for a in asked:
+        if not a.rows or not a.labels.any() or a.labels.all():
+            continue
+        x = (design(np.vstack([r.features for r in a.rows])) - mean) / scale
+        pos, neg = np.flatnonzero(a.labels), np.flatnonzero(a.labels == 0)
+        pairs = [(p, n) for p in pos for n in neg]
+        if len(pairs) > PAIRS_PER_QUESTION:
+            pairs = [pairs[i] for i in rng.choice(len(pairs), PAIRS_PER_QUESTION, replace=False)]
+        diffs.extend(x[p] - x[n] for p, n in pairs)
+    d = np.vstack(diffs)
+    x_pairs = np.vstack([d, -d])
+    y_pairs = np.concatenate([np.ones(len(d)), np.zeros(len(d))])
+    model = LogisticRegression(C=1.0, fit_intercept=False, max_iter=2000)
+    model.fit(x_pairs, y_pairs)
+    return Ranker(tuple(__import__("briefqa.quotes", fromlist=["RANK_FEATURES"]).RANK_FEATURES), mean, scale,
+                  model.coef_[0].astype(np.float64))
+
+
+def top_hit(asked: list[Asked], score) -> float:  # type: ignore[no-untyped-def]
+    """Share of answerable questions whose best-scored candidate is right."""
+    answerable = [a for a in asked if a.answerable]
+    hits = [bool(a.rows) and bool(a.labels[int(np.argmax(score(a)))]) for a in answerable]
+    return float(np.mean(hits)) if hits else 0.0
+
+
+def signals_of(searcher, asked: list[Asked], ranker) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
+    from briefqa.abstain import FEATURES
+    from briefqa.quotes import rank
+
+    rows, answerable, hit = [], [], []
+    for a in asked:
+        scored = rank(a.rows, ranker)
+        if not scored:
+            rows.append(np.zeros(len(FEATURES)))
+            hit.append(False)
+        else:
+            rows.append(searcher.signals(a.query, a.cand, scored))
+            top = scored[0]
+            idx = next(i for i, r in enumerate(a.rows) if r.sentence == top.sentence)
+            hit.append(bool(a.labels[idx]))
+        answerable.append(a.answerable)
+    return np.vstack(rows), np.array(answerable), np.array(hit)
+
+
+def fit_abstainer(x: np.ndarray, y: np.ndarray, c: float = 1.0):  # type: ignore[no-untyped-def]
+    from sklearn.linear_model import LogisticRegression
+
+    from briefqa.abstain import Abstainer
+
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    model = LogisticRegression(C=c, class_weight="balanced", max_iter=2000)
+    model.fit((x - mean) / scale, y)
+    return Abstainer(mean, scale, model.coef_[0].astype(np.float64), float(model.intercept_[0]), 0.5)
+
+
+def auc(pos: np.ndarray, neg: np.ndarray) -> float:
+    if not len(pos) or not len(neg):
+        return float("nan")
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(np.r_[np.ones(len(pos)), np.zeros(len(neg))], np.r_[pos, neg]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--squad", type=Path, default=SQUAD)
+    parser.add_argument("--write", action="store_true", help="write the fitted models into the package")
+    args = parser.parse_args()
+    if not args.squad.is_file():
+        sys.exit(f"fit_models: {args.squad} not found: fitting needs the shared SQuAD data")
+    from briefqa.quotes import RANK_FEATURES, Ranker
+
+    rng = np.random.default_rng(SEED)
+    searcher, asked = collect(args.squad)
+    articles = sorted({a.article for a in asked})
+    folds = [set(articles[0::2]), set(articles[1::2])]
+    reach = np.mean([a.labels.any() for a in asked if a.answerable])
+    print(f"{len(asked)} questions, {len(articles)} articles; a right sentence among the candidates: {reach:.3f}")
+
+    def single(name: str):  # type: ignore[no-untyped-def]
+        i = RANK_FEATURES.index(name)
+        return lambda a: np.array([r.features[i] for r in a.rows])
+
+    print("sentence hit@1, out of fold (fold 0 | fold 1):")
+    for name in ("maxsim_idf", "sentence_sim", "term_cover"):
+        print(f"  {name:14s}", " | ".join(f"{top_hit([a for a in asked if a.article in f], single(name)):.3f}"
+                                         for f in folds))
+    oof_x, oof_y, oof_hit, fold_rankers = [], [], [], []
+    for k, test in enumerate(folds):
+        train = [a for a in asked if a.article not in test]
+        held = [a for a in asked if a.article in test]
+        ranker = fit_ranker(train, rng)
+        fold_rankers.append(ranker)
+        print(f"  ranker fold {k}: {top_hit(held, lambda a, r=ranker: r.scores(a.rows)):.3f}")
+        x_train, y_train, _ = signals_of(searcher, train, ranker)
+        x_held, y_held, hit_held = signals_of(searcher, held, ranker)
+        abst = fit_abstainer(x_train, y_train.astype(int))
+        p = np.array([abst.probability(row) for row in x_held])
+        oof_x.append(p)
+        oof_y.append(y_held)
+        oof_hit.append(hit_held)
+        print(f"  abstainer fold {k}: AUC {auc(p[y_held], p[~y_held]):.3f}")
+    p_all, y_all = np.concatenate(oof_x), np.concatenate(oof_y)
+    threshold = float(np.quantile(p_all[y_all], MAX_FALSE_ABSTAIN))
+    print(f"out of fold: AUC {auc(p_all[y_all], p_all[~y_all]):.3f}; threshold {threshold:.4f}")
+    for level in (0.05, 0.10, 0.20):
+        t = float(np.quantile(p_all[y_all], level))
+        print(f"  false_abstain {level:.2f}: abstain {(p_all[~y_all] < t).mean():.3f}")
+    final_ranker: Ranker = fit_ranker(asked, rng)
+    x_all, y_fit, _ = signals_of(searcher, asked, final_ranker)
+    final = fit_abstainer(x_all, y_fit.astype(int))
+    from briefqa.abstain import Abstainer, FEATURES
+
+    shipped = Abstainer(final.mean, final.scale, final.coef, final.intercept, threshold)
+    for name, w in sorted(zip(FEATURES, final.coef.tolist(), strict=True), key=lambda t: -abs(t[1]))[:10]:
+        print(f"  abstain weight {name:20s} {w:+.3f}")
+    if args.write:
+        MODELS.mkdir(parents=True, exist_ok=True)
+        (MODELS / "ranker.json").write_text(json.dumps(final_ranker.to_json(), indent=1) + "\n")
+        (MODELS / "abstainer.json").write_text(json.dumps(shipped.to_json(), indent=1) + "\n")
+        print(f"wrote {MODELS}/ranker.json and abstainer.json")
+
+
+if __name__ == "__main__":
+    main()
