@@ -109,7 +109,10 @@ def build_index(corpus: Path, root: Path, embedder: Embedder, *, full: bool = Fa
     with store.BuildLock(root, timeout=lock_timeout):
         # Under the lock nobody else is writing: what a killed build left behind can go.
         store.collect_garbage(root)
-        previous = store.read_manifest(root)
+        # A damaged live version is rebuilt from the cache: never "nothing changed".
+        previous, damage = store.previous_manifest(root)
+        if damage is not None:
+            notes.append(f"{damage}: repairing it (intact sources come from the cache)")
         if previous is not None and (reason := _incompatible(previous, embedder)):
             notes.append(f"{reason}: re-indexing every source")
             full = True
@@ -118,7 +121,7 @@ def build_index(corpus: Path, root: Path, embedder: Embedder, *, full: bool = Fa
         files = discover(corpus)
         if not files:
             raise CorpusError(f"no sources in {corpus} (looked for {', '.join(SUFFIXES)})")
-        if previous is not None and not full and _same_sources(previous, files):
+        if previous is not None and not full and damage is None and _same_sources(previous, files):
             return _unchanged_report(root, previous, started)
         cache_dir = root / "sources" / store.model_key(embedder.name)
         parsed, errors = _load_or_parse(files, cache_dir, embedder, full, progress)
@@ -130,13 +133,17 @@ def build_index(corpus: Path, root: Path, embedder: Embedder, *, full: bool = Fa
         building = store.new_version_dir(root)
         name = building.name.removeprefix(".building-")
         drift = len(added) + len(updated) + len(removed) + _newly_failed(previous, errors)
-        kept = None if full else _reusable_calibration(root, previous, drift, len(parsed))
+        kept = None if full or damage is not None else _reusable_calibration(root, previous, drift, len(parsed))
         fitted = {"version": name, "drift": 0} if kept is None else kept[0]
         manifest = _manifest(parsed, errors, embedder, name, fitted)
         _write(building, manifest, parsed)
         if kept is None:
             calibration = calibrate(store.load_folder(building, manifest), embedder, building,
                                     store.WordVectors(cache_dir / "words" / "vectors.npz"))
+            if not (building / "abstain.json").exists():
+                # Too few probes of one kind to fit on (a tiny corpus): say so in the version, so
+                # that a missing abstain.json always means damage, never "use the plain rule".
+                (building / "abstain.json").write_text(json.dumps({"fitted": False}))
         else:
             (building / "abstain.json").write_text(json.dumps(kept[1], indent=1))
             calibration = dict(kept[1].get("probe_figures", {}))
@@ -370,7 +377,7 @@ def _prune_cache(cache_dir: Path, keep: set[str]) -> None:
 
 def is_stale(corpus: Path, root: Path, model: str) -> bool:
     """Whether the live version is missing, of another model or format, or behind the corpus."""
-    manifest = store.read_manifest(root)
+    manifest = store.intact_manifest(root)  # a damaged live version is stale: it must be repaired
     if manifest is None or manifest.get("model") != model or manifest.get("format") != store.FORMAT_VERSION:
         return True
     try:
