@@ -25,7 +25,7 @@ from .abstain import FEATURES
 from .calibrate import calibrate
 from .embed import Embedder
 from .errors import CorpusError, SourceError
-from .ingest import PARSER_VERSION, SUFFIXES, SourceFile, discover, parse
+from .ingest import PARSER_VERSION, SUFFIXES, SourceFile, discover, parse, scan
 from .lexical import LexicalIndex
 from .records import Chunk, Document, Sentence
 from .segment import SEGMENTER_VERSION, quote_spans, segment
@@ -118,11 +118,13 @@ def build_index(corpus: Path, root: Path, embedder: Embedder, *, full: bool = Fa
             full = True
         elif full:
             notes.append("--full: re-indexing every source")
-        files = discover(corpus)
+        found = scan(corpus, known_ids(previous))
+        files = found.files
         if not files:
-            raise CorpusError(f"no sources in {corpus} (looked for {', '.join(SUFFIXES)})")
+            unreadable = "".join(f"; {e['path']}: {e['error']}" for e in found.errors)
+            raise CorpusError(f"no sources in {corpus} (looked for {', '.join(SUFFIXES)}{unreadable})")
         if previous is not None and not full and damage is None and _same_sources(previous, files):
-            return _unchanged_report(root, previous, started)
+            return _unchanged_report(root, previous, started, found.errors)
         cache_dir = root / "sources" / store.model_key(embedder.name)
         parsed, errors = _load_or_parse(files, cache_dir, embedder, full, progress)
         if not parsed:
@@ -136,6 +138,7 @@ def build_index(corpus: Path, root: Path, embedder: Embedder, *, full: bool = Fa
         kept = None if full or damage is not None else _reusable_calibration(root, previous, drift, len(parsed))
         fitted = {"version": name, "drift": 0} if kept is None else kept[0]
         manifest = _manifest(parsed, errors, embedder, name, fitted)
+        manifest["unreadable"] = found.errors
         _write(building, manifest, parsed)
         if kept is None:
             calibration = calibrate(store.load_folder(building, manifest), embedder, building,
@@ -154,10 +157,16 @@ def build_index(corpus: Path, root: Path, embedder: Embedder, *, full: bool = Fa
         _prune_cache(cache_dir, {cache_key(p.source) for p in parsed})
     return BuildReport(
         added=added, updated=updated, removed=removed, unchanged=len(parsed) - len(added) - len(updated),
-        errors=[{"path": e["path"], "error": e["error"]} for e in errors],
+        errors=[{"path": e["path"], "error": e["error"]} for e in errors] + found.errors,
         documents=len(parsed), chunks=sum(len(p.chunks) for p in parsed),
         seconds=time.perf_counter() - started, version=version, notes=notes, calibration=calibration,
     )
+
+
+def known_ids(manifest: dict[str, Any] | None) -> dict[str, str]:
+    """Path -> id of every source the manifest records (failed ones too): ids stay with paths."""
+    sources = (manifest or {}).get("sources") or {}
+    return {s["path"]: sid for sid, s in sources.items() if isinstance(s, dict) and isinstance(s.get("path"), str)}
 
 
 def _newly_failed(previous: dict[str, Any] | None, errors: list[dict[str, str]]) -> int:
@@ -210,10 +219,12 @@ def _same_sources(previous: dict[str, Any], files: list[SourceFile]) -> bool:
     return indexed == {f.id: (f.content_hash, f.relpath) for f in files}
 
 
-def _unchanged_report(root: Path, previous: dict[str, Any], started: float) -> BuildReport:
+def _unchanged_report(root: Path, previous: dict[str, Any], started: float,
+                      unreadable: list[dict[str, str]]) -> BuildReport:
     # Publishing an identical version would cost a calibration and make every server reload.
     sources: dict[str, Any] = previous.get("sources", {})
     errors = [{"path": s["path"], "error": s["error"]} for s in sources.values() if s.get("error")]
+    errors += unreadable
     version = store.current_version(root) or str(previous.get("version"))
     return BuildReport(
         added=[], updated=[], removed=[], unchanged=len(sources) - len(errors), errors=errors,
@@ -381,6 +392,6 @@ def is_stale(corpus: Path, root: Path, model: str) -> bool:
     if manifest is None or manifest.get("model") != model or manifest.get("format") != store.FORMAT_VERSION:
         return True
     try:
-        return not _same_sources(manifest, discover(corpus))
+        return not _same_sources(manifest, discover(corpus, known_ids(manifest)))
     except CorpusError:
         return True
