@@ -355,3 +355,45 @@ def test_an_unreadable_folder_is_in_the_build_errors_and_the_rest_indexed(
     assert store.read_manifest(tmp_path / "index")["unreadable"] == report.errors  # type: ignore[index]
     again = build_index(corpus, tmp_path / "index", CountingEmbedder())
     assert again.published is False and again.errors == report.errors, "still reported (the CLI exits 1)"
+
+
+class DyingEmbedder(CountingEmbedder):
+    """Stops the build (as a kill would) after ``calls`` encodes."""
+
+    def __init__(self, calls: int) -> None:
+        super().__init__()
+        self.left = calls
+
+    def encode(self, texts: Sequence[str], progress=None) -> np.ndarray:  # type: ignore[no-untyped-def]
+        if self.left == 0:
+            raise KeyboardInterrupt("killed")
+        self.left -= 1
+        return super().encode(texts, progress)
+
+
+def test_a_large_source_killed_while_embedding_resumes_within_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    corpus, root = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    paragraphs = [f"Section {i} of the long brief covers topic number {i} in depth. It names {i} reasons."
+                  for i in range(120)]
+    (corpus / "long.md").write_text("# Long brief\n\n" + "\n\n".join(paragraphs) + "\n")
+    monkeypatch.setattr(build, "EMBED_GROUP", 20)
+    whole = CountingEmbedder()
+    build_index(corpus, tmp_path / "reference", whole)
+
+    with pytest.raises(KeyboardInterrupt):
+        build_index(corpus, root, DyingEmbedder(calls=5))
+    partial = list((root / "sources" / "fake-embedder" / "partial").rglob("*.npz"))
+    assert len(partial) == 5, "each finished batch was kept"
+
+    resumed = CountingEmbedder()
+    build_index(corpus, root, resumed)
+    assert len(resumed.embedded) == len(whole.embedded) - 5 * 20, "only the batches not finished"
+    assert (root / "sources" / "fake-embedder" / "partial").exists() is False or not any(
+        (root / "sources" / "fake-embedder" / "partial").iterdir()), "batches are dropped once cached whole"
+    ref = store.load(tmp_path / "reference")
+    got = store.load(root)
+    assert np.array_equal(ref.sentence_vectors, got.sentence_vectors)
+    assert np.array_equal(ref.chunk_vectors, got.chunk_vectors)

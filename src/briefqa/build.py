@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,16 +23,16 @@ from . import store
 from .abstain import FEATURES
 from .calibrate import calibrate
 from .embed import Embedder
+from .embed_batches import Parsed, ProgressHook, cache_key, chunk_text, embed_new
 from .errors import CorpusError, SourceError
 from .ingest import PARSER_VERSION, SUFFIXES, SourceFile, discover, parse, scan
 from .lexical import LexicalIndex
-from .records import Chunk, Document, Sentence
-from .segment import SEGMENTER_VERSION, quote_spans, segment
+from .records import Document
+from .segment import SEGMENTER_VERSION, segment
 
 log = logging.getLogger("briefqa.build")
 
-# (stage, done, total): stage is "sources" or "embedding"; total is known at the first call.
-ProgressHook = Callable[[str, int, int], None]
+__all__ = ["EMBED_GROUP", "BuildReport", "ProgressHook", "build_index", "cache_key", "chunk_text", "is_stale"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,37 +61,12 @@ class BuildReport:
         }
 
 
-@dataclass(slots=True)
-class _Parsed:
-    source: SourceFile
-    doc: Document
-    sentences: list[Sentence]
-    chunks: list[Chunk]
-    chunk_vectors: np.ndarray | None = None
-    sentence_vectors: np.ndarray | None = None
-    # Per sentence, the span it is quoted as; embedded as such, and stored for the searcher.
-    quoted: list[tuple[int, int]] = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.quoted = quote_spans(self.doc.text, self.sentences, self.chunks)
-
-
 # Sources are embedded in groups of about this many texts, and each group's sources are cached as
-# soon as it is done, so a build that is killed keeps most of its embedding work for the next one.
+# soon as it is done; a larger source is embedded alone in batches of this many, each kept as it
+# is done (``embed_batches``). A build that is killed keeps its embedding work for the next one.
 EMBED_GROUP = 512
 # Refit the abstention model once more than this share of the sources changed since its fit.
 RECALIBRATE_SHARE = 0.1
-
-
-def cache_key(source: SourceFile) -> str:
-    """The per-source cache entry: content, file kind (it picks the parser), parser and segmenter."""
-    kind = source.path.suffix.lower().lstrip(".")
-    return f"{source.content_hash[:40]}-{kind}-p{PARSER_VERSION}s{SEGMENTER_VERSION}"
-
-
-def chunk_text(doc_text: str, chunk: Chunk) -> str:
-    """What is embedded for a chunk: its heading as context, then the passage."""
-    return store.with_heading(chunk.heading, doc_text[chunk.start : chunk.end])
 
 
 def build_index(corpus: Path, root: Path, embedder: Embedder, *, full: bool = False,
@@ -130,7 +104,7 @@ def build_index(corpus: Path, root: Path, embedder: Embedder, *, full: bool = Fa
         if not parsed:
             detail = "; ".join(f"{e['path']}: {e['error']}" for e in errors)
             raise CorpusError(f"no source in {corpus} could be indexed ({detail})")
-        _embed_new(parsed, embedder, cache_dir, progress)
+        embed_new(parsed, embedder, cache_dir, progress, EMBED_GROUP)
         added, updated, removed = _changes(previous, parsed, errors)
         building = store.new_version_dir(root)
         name = building.name.removeprefix(".building-")
@@ -155,6 +129,7 @@ def build_index(corpus: Path, root: Path, embedder: Embedder, *, full: bool = Fa
         version = store.publish(root, building)
         store.collect_garbage(root)
         _prune_cache(cache_dir, {cache_key(p.source) for p in parsed})
+        store.prune_partials(cache_dir, {cache_key(f) for f in files})
     return BuildReport(
         added=added, updated=updated, removed=removed, unchanged=len(parsed) - len(added) - len(updated),
         errors=[{"path": e["path"], "error": e["error"]} for e in errors] + found.errors,
@@ -234,7 +209,7 @@ def _unchanged_report(root: Path, previous: dict[str, Any], started: float,
     )
 
 
-def _changes(previous: dict[str, Any] | None, parsed: list[_Parsed],
+def _changes(previous: dict[str, Any] | None, parsed: list[Parsed],
              errors: list[dict[str, str]]) -> tuple[list[str], list[str], list[str]]:
     """(added, updated, removed) ids relative to the live version before this build."""
     before: dict[str, Any] = {
@@ -251,8 +226,8 @@ def _changes(previous: dict[str, Any] | None, parsed: list[_Parsed],
 
 
 def _load_or_parse(files: list[SourceFile], cache_dir: Path, embedder: Embedder, full: bool,
-                   progress: ProgressHook | None) -> tuple[list[_Parsed], list[dict[str, str]]]:
-    parsed: list[_Parsed] = []
+                   progress: ProgressHook | None) -> tuple[list[Parsed], list[dict[str, str]]]:
+    parsed: list[Parsed] = []
     errors: list[dict[str, str]] = []
     for n, source in enumerate(files, 1):
         cached = None if full else store.load_source_cache(cache_dir / f"{cache_key(source)}.npz")
@@ -261,7 +236,7 @@ def _load_or_parse(files: list[SourceFile], cache_dir: Path, embedder: Embedder,
             # The id and path come from where the file is now (a moved file keeps its vectors).
             doc = Document(id=source.id, path=source.relpath, title=doc.title, origin=doc.origin,
                            text=doc.text, content_hash=doc.content_hash, metadata=doc.metadata)
-            parsed.append(_Parsed(source, doc, sents, chunks, cv, sv))
+            parsed.append(Parsed(source, doc, sents, chunks, cv, sv))
         else:
             try:
                 doc = parse(source)
@@ -273,56 +248,13 @@ def _load_or_parse(files: list[SourceFile], cache_dir: Path, embedder: Embedder,
                 errors.append({"id": source.id, "path": source.relpath, "error": exc.reason,
                                "hash": source.content_hash})
             else:
-                parsed.append(_Parsed(source, doc, list(seg.sentences), list(seg.chunks)))
+                parsed.append(Parsed(source, doc, list(seg.sentences), list(seg.chunks)))
         if progress:
             progress("sources", n, len(files))
     return parsed, errors
 
 
-def _embed_new(parsed: list[_Parsed], embedder: Embedder, cache_dir: Path,
-               progress: ProgressHook | None) -> None:
-    """Embed the chunks and sentences of every source not taken from the cache, and cache them."""
-    fresh = [p for p in parsed if p.chunk_vectors is None]
-    total = sum(len(p.chunks) + len(p.sentences) for p in fresh)
-    done = 0
-
-    def hook(n: int) -> None:
-        nonlocal done
-        done += n
-        if progress:
-            progress("embedding", done, total)
-
-    group: list[_Parsed] = []
-    size = 0
-    for i, p in enumerate(fresh):
-        group.append(p)
-        size += len(p.chunks) + len(p.sentences)
-        if size >= EMBED_GROUP or i == len(fresh) - 1:
-            _embed_group(group, embedder, hook)
-            for item in group:
-                assert item.chunk_vectors is not None and item.sentence_vectors is not None
-                store.save_source_cache(cache_dir / f"{cache_key(item.source)}.npz", item.doc, item.sentences,
-                                        item.chunks, item.chunk_vectors, item.sentence_vectors)
-            group, size = [], 0
-
-
-def _embed_group(group: list[_Parsed], embedder: Embedder, hook: Callable[[int], None]) -> None:
-    texts: list[str] = []
-    for p in group:
-        texts.extend(chunk_text(p.doc.text, c) for c in p.chunks)
-        # A sentence is embedded as it would be quoted, so one that leans back is matched with
-        # the sentence that gives it its meaning.
-        texts.extend(p.doc.text[a:b] for a, b in p.quoted)
-    vectors = embedder.encode(texts, progress=hook)
-    at = 0
-    for p in group:
-        p.chunk_vectors = vectors[at : at + len(p.chunks)]
-        at += len(p.chunks)
-        p.sentence_vectors = vectors[at : at + len(p.sentences)]
-        at += len(p.sentences)
-
-
-def _manifest(parsed: list[_Parsed], errors: list[dict[str, str]], embedder: Embedder, version: str,
+def _manifest(parsed: list[Parsed], errors: list[dict[str, str]], embedder: Embedder, version: str,
               calibrated: dict[str, Any]) -> dict[str, Any]:
     sources: dict[str, Any] = {
         p.doc.id: {"path": p.doc.path, "hash": p.doc.content_hash, "title": p.doc.title,
@@ -349,7 +281,7 @@ def _manifest(parsed: list[_Parsed], errors: list[dict[str, str]], embedder: Emb
     }
 
 
-def _write(folder: Path, manifest: dict[str, Any], parsed: list[_Parsed]) -> None:
+def _write(folder: Path, manifest: dict[str, Any], parsed: list[Parsed]) -> None:
     sent_rows: list[tuple[int, int, int, int, int]] = []
     chunk_rows: list[tuple[int, int, int, int, int]] = []
     headings: list[str] = []
