@@ -137,7 +137,7 @@ def test_broken_source_is_reported_and_the_rest_indexed(corpus: Path, tmp_path: 
     report = build_index(corpus, root, CountingEmbedder())
     failed = {e["path"]: e["error"] for e in report.errors}
     assert set(failed) == {"broken.md", "empty.txt"}
-    assert "YAML" in failed["broken.md"] and "empty" in failed["empty.txt"]
+    assert "YAML" in failed["broken.md"] and "only white space" in failed["empty.txt"]
     assert report.documents == 3
     # Still failing on the next run: still reported (the CLI exits 1 each time), nothing rebuilt.
     again = build_index(corpus, root, CountingEmbedder())
@@ -308,3 +308,92 @@ def test_a_second_full_build_embeds_no_probe_word_again(
     build_index(corpus, root, emb, full=True)
     single_words = {t for t in emb.embedded if t.isalpha()}
     assert not single_words & set(emb.vocabulary()), "absent-word vectors were embedded again"
+
+
+def test_a_same_named_file_of_another_kind_leaves_the_old_id_and_its_links_alone(tmp_path: Path) -> None:
+    corpus, root = tmp_path / "corpus", tmp_path / "index"
+    write_source(corpus, "briefs/japan.md", "fisheries")
+    emb = CountingEmbedder()
+    build_index(corpus, root, emb)
+    before = Searcher(store.load(root, emb.name, emb.dimension), emb).search("fisheries budget").results[0]
+    assert before.source.id == "briefs-japan"
+
+    (corpus / "briefs" / "japan.html").write_text(
+        "<html><head><title>Railways</title></head><body><article><p>The railways programme was "
+        "launched in 2021 by the ministry. Critics argue that the railways budget is too small for "
+        "its goals.</p></article></body></html>")
+    report = build_index(corpus, root, CountingEmbedder())
+    assert (report.added, report.updated, report.removed) == (["briefs-japan-html"], [], [])
+    data = store.load(root)
+    doc = data.document("briefs-japan")
+    assert doc is not None and doc.path == "briefs/japan.md"
+    # The link cited before still opens the same sentence.
+    assert doc.text[before.start : before.end] == before.quote
+    assert store.read_manifest(root)["sources"]["briefs-japan-html"]["path"] == "briefs/japan.html"  # type: ignore[index]
+    # Ids stay put on later builds too, and a server deciding staleness agrees.
+    assert build_index(corpus, root, CountingEmbedder()).published is False
+    assert not is_stale(corpus, root, "fake-embedder")
+
+
+def test_an_unreadable_folder_is_in_the_build_errors_and_the_rest_indexed(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    write_source(corpus, "locked/pensions.md", "pensions")
+    real_scandir = os.scandir
+
+    def scandir(path):  # type: ignore[no-untyped-def]
+        if Path(path).name == "locked":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    report = build_index(corpus, tmp_path / "index", CountingEmbedder())
+    assert report.documents == 3
+    assert report.errors == [{"path": "locked", "error": "the folder cannot be read (Permission denied)"}]
+    assert store.read_manifest(tmp_path / "index")["unreadable"] == report.errors  # type: ignore[index]
+    again = build_index(corpus, tmp_path / "index", CountingEmbedder())
+    assert again.published is False and again.errors == report.errors, "still reported (the CLI exits 1)"
+
+
+class DyingEmbedder(CountingEmbedder):
+    """Stops the build (as a kill would) after ``calls`` encodes."""
+
+    def __init__(self, calls: int) -> None:
+        super().__init__()
+        self.left = calls
+
+    def encode(self, texts: Sequence[str], progress=None) -> np.ndarray:  # type: ignore[no-untyped-def]
+        if self.left == 0:
+            raise KeyboardInterrupt("killed")
+        self.left -= 1
+        return super().encode(texts, progress)
+
+
+def test_a_large_source_killed_while_embedding_resumes_within_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    corpus, root = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    paragraphs = [f"Section {i} of the long brief covers topic number {i} in depth. It names {i} reasons."
+                  for i in range(120)]
+    (corpus / "long.md").write_text("# Long brief\n\n" + "\n\n".join(paragraphs) + "\n")
+    monkeypatch.setattr(build, "EMBED_GROUP", 20)
+    whole = CountingEmbedder()
+    build_index(corpus, tmp_path / "reference", whole)
+
+    with pytest.raises(KeyboardInterrupt):
+        build_index(corpus, root, DyingEmbedder(calls=5))
+    partial = list((root / "sources" / "fake-embedder" / "partial").rglob("*.npz"))
+    assert len(partial) == 5, "each finished batch was kept"
+
+    resumed = CountingEmbedder()
+    build_index(corpus, root, resumed)
+    assert len(resumed.embedded) == len(whole.embedded) - 5 * 20, "only the batches not finished"
+    assert (root / "sources" / "fake-embedder" / "partial").exists() is False or not any(
+        (root / "sources" / "fake-embedder" / "partial").iterdir()), "batches are dropped once cached whole"
+    ref = store.load(tmp_path / "reference")
+    got = store.load(root)
+    assert np.array_equal(ref.sentence_vectors, got.sentence_vectors)
+    assert np.array_equal(ref.chunk_vectors, got.chunk_vectors)

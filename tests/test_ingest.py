@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
 import pytest
 
 from briefqa.errors import CorpusError, SourceError
-from briefqa.ingest import SourceFile, discover, parse, slugify
+from briefqa.ingest import SourceFile, assign_ids, discover, parse, scan, slugify
 from briefqa.records import Document
 
 REPO = Path(__file__).resolve().parents[1]
@@ -311,8 +312,31 @@ def test_empty_file(tmp_path: Path, name: str) -> None:
     assert_source_error(tmp_path, f"blank/{name}", b"", "empty")
 
 
-def test_whitespace_only_file(tmp_path: Path) -> None:
-    assert_source_error(tmp_path, "spaces.txt", "  \n\n\t \n", "empty")
+@pytest.mark.parametrize("content", ["  \n\n\t \n", "\u00a0\u3000\n"])
+def test_whitespace_only_file_is_reported_as_such(tmp_path: Path, content: str) -> None:
+    assert_source_error(tmp_path, "spaces.txt", content, "only white space")
+
+
+@pytest.mark.parametrize(("front", "field", "said"), [
+    ("title: [a, b, c]", "title", "must be text, not a list"),
+    ("origin: 5", "origin", "must be text (the URL of the original), not the number 5"),
+    ("title: {x: 1}", "title", "must be text, not a mapping"),
+    ("authors: [Ann, [Bob]]", "authors", "must be text or a list of names"),
+    ("date: true", "date", "must be a date or text, not true/false"),
+])
+def test_front_matter_field_of_the_wrong_type_is_a_parse_error_naming_it(
+    tmp_path: Path, front: str, field: str, said: str
+) -> None:
+    assert_source_error(tmp_path, "typed.md", f"---\n{front}\n---\nSome text here.\n",
+                        f"front matter field '{field}' {said}")
+
+
+def test_front_matter_fields_of_the_right_types_are_kept(tmp_path: Path) -> None:
+    write(tmp_path, "ok.md", "---\ntitle: T\norigin: https://example.org/x\ndate: 2025-04-11\n"
+                             "authors: [Ann, Bob]\n---\nSome text here.\n")
+    doc = parse(source(tmp_path, "ok.md"))
+    assert (doc.title, doc.origin, doc.metadata) == ("T", "https://example.org/x",
+                                                     {"date": "2025-04-11", "authors": ["Ann", "Bob"]})
 
 
 def test_front_matter_only_has_no_text(tmp_path: Path) -> None:
@@ -394,6 +418,29 @@ def test_slugify_is_deterministic_and_url_safe() -> None:
         assert SLUG.fullmatch(slugify(rel)), rel
 
 
+def test_slugs_transliterate() -> None:
+    assert slugify("ünïcødé.md") == "unicode"
+    assert slugify("Søren/Ørsted.txt") == "soren-orsted"
+    assert slugify("Straße.md") == "strasse"
+
+
+def test_an_id_never_moves_when_a_same_named_file_of_another_kind_arrives(tmp_path: Path) -> None:
+    write(tmp_path, "briefs/japan.md", "Text.")
+    first = {f.relpath: f.id for f in discover(tmp_path)}
+    assert first == {"briefs/japan.md": "briefs-japan"}
+    write(tmp_path, "briefs/japan.html", "<p>Text.</p>")
+    again = {f.relpath: f.id for f in discover(tmp_path, known=first)}
+    assert again == {"briefs/japan.md": "briefs-japan", "briefs/japan.html": "briefs-japan-html"}
+    # And when the markdown leaves, the page keeps its own id.
+    (tmp_path / "briefs" / "japan.md").unlink()
+    assert {f.relpath: f.id for f in discover(tmp_path, known=again)} == {"briefs/japan.html": "briefs-japan-html"}
+
+
+def test_known_ids_are_kept_and_new_ones_never_take_them(tmp_path: Path) -> None:
+    ids = assign_ids(["a.md", "a.txt", "b.md"], {"a.txt": "a", "b.md": "a-md"})
+    assert ids == {"a.txt": "a", "b.md": "a-md", "a.md": "a-md-2"}
+
+
 def test_same_stem_different_suffix_get_distinct_ids(tmp_path: Path) -> None:
     for rel in ["brief.md", "brief.txt", "brief.html", "brief-txt.md"]:
         write(tmp_path, rel, "Text.")
@@ -415,6 +462,53 @@ def test_corpus_that_is_a_file_raises_corpus_error(tmp_path: Path) -> None:
 
 def test_empty_corpus_folder_has_no_sources(tmp_path: Path) -> None:
     assert discover(tmp_path) == []
+
+
+def test_an_unreadable_folder_is_reported_and_the_rest_found(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(tmp_path, "open/a.txt", "Text.")
+    write(tmp_path, "locked/b.txt", "Text.")
+    real_scandir = os.scandir
+
+    def scandir(path):  # type: ignore[no-untyped-def]
+        # As for a folder without read permission (root, who runs CI, can read any folder).
+        if Path(path).name == "locked":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    found = scan(tmp_path)
+    assert [f.relpath for f in found.files] == ["open/a.txt"]
+    assert found.errors == [{"path": "locked", "error": "the folder cannot be read (Permission denied)"}]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads folders without read permission")
+def test_a_folder_without_read_permission_is_reported(tmp_path: Path) -> None:
+    write(tmp_path, "open/a.txt", "Text.")
+    write(tmp_path, "locked/b.txt", "Text.")
+    (tmp_path / "locked").chmod(0)
+    try:
+        found = scan(tmp_path)
+    finally:
+        (tmp_path / "locked").chmod(0o755)
+    assert [f.relpath for f in found.files] == ["open/a.txt"]
+    assert [e["path"] for e in found.errors] == ["locked"]
+
+
+def test_deeply_nested_folders_have_no_recursion_limit(tmp_path: Path) -> None:
+    deep = tmp_path
+    for _ in range(1100):  # one level at a time: Path.mkdir(parents=True) itself recurses
+        deep = deep / "d"
+        deep.mkdir()
+    (deep / "bottom.txt").write_text("Text.")
+    try:
+        files = discover(tmp_path)
+    finally:
+        # Bottom up, by hand: shutil.rmtree (pytest's clean-up) recurses on Python 3.11.
+        (deep / "bottom.txt").unlink()
+        while deep != tmp_path:
+            deep.rmdir()
+            deep = deep.parent
+    assert len(files) == 1 and files[0].relpath.endswith("d/bottom.txt")
 
 
 def test_symlink_loop_does_not_hang(tmp_path: Path) -> None:

@@ -55,14 +55,19 @@ def after(fn):
     return wrapped
 
 calls = {{"sources": 0, "embedding": 0}}
+cache = Path(root) / "sources" / "fake-embedder"
+cached_before = len(list(cache.glob("*.npz")))
 
 def progress(stage, done, total):
     calls[stage] += 1
-    # "sources": after the first file; "embedding": after the first source's group was cached.
-    if stage == point and calls[stage] == (1 if stage == "sources" else 2):
+    # "sources": after the first file; "embedding": once the first new source is cached whole
+    # (the next one is then part-way through its batches).
+    if stage == "sources" == point and calls[stage] == 1:
+        pause()
+    if stage == "embedding" == point and len(list(cache.glob("*.npz"))) > cached_before:
         pause()
 
-build.EMBED_GROUP = 1  # one source per group, so a kill mid-embedding leaves some cached
+build.EMBED_GROUP = 1  # one text per batch, so a kill mid-embedding leaves some batches kept
 build.calibrate = lambda data, embedder, folder, words=None: {{}}  # slow, and beside the point here
 if point == "write_version":
     store.write_version = after(store.write_version)

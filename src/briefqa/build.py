@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,18 +19,18 @@ from typing import Any
 import numpy as np
 
 from . import store
-from .embed import Embedder, Encoded
+from .embed import Embedder
+from .embed_batches import Parsed, ProgressHook, cache_key, chunk_text, embed_new
 from .errors import CorpusError, SourceError
-from .ingest import PARSER_VERSION, SUFFIXES, SourceFile, discover, parse
+from .ingest import PARSER_VERSION, SUFFIXES, SourceFile, discover, parse, scan
 from .lexical import LexicalIndex
-from .records import Chunk, Document, Sentence
-from .segment import SEGMENTER_VERSION, quote_spans, segment
-from .token_store import TOKEN_DTYPE, write_tokens
+from .records import Document
+from .segment import SEGMENTER_VERSION, segment
+from .token_store import write_tokens
 
 log = logging.getLogger("briefqa.build")
 
-# (stage, done, total): stage is "sources" or "embedding"; total is known at the first call.
-ProgressHook = Callable[[str, int, int], None]
+__all__ = ["EMBED_GROUP", "BuildReport", "ProgressHook", "build_index", "cache_key", "chunk_text", "is_stale"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,38 +58,10 @@ class BuildReport:
         }
 
 
-@dataclass(slots=True)
-class _Parsed:
-    source: SourceFile
-    doc: Document
-    sentences: list[Sentence]
-    chunks: list[Chunk]
-    chunk_vectors: np.ndarray | None = None
-    sentence_vectors: np.ndarray | None = None
-    # Per sentence, its word-piece vectors (float16) and ids, for late interaction.
-    tokens: list[np.ndarray] | None = None
-    token_ids: list[np.ndarray] | None = None
-    # Per sentence, the span it is quoted as; embedded as such, and stored for the searcher.
-    quoted: list[tuple[int, int]] = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.quoted = quote_spans(self.doc.text, self.sentences, self.chunks)
-
-
 # Sources are embedded in groups of about this many texts, and each group's sources are cached as
-# soon as it is done, so a build that is killed keeps most of its embedding work for the next one.
+# soon as it is done; a larger source is embedded alone in batches of this many, each kept as it
+# is done (``embed_batches``). A build that is killed keeps its embedding work for the next one.
 EMBED_GROUP = 512
-
-
-def cache_key(source: SourceFile) -> str:
-    """The per-source cache entry: content, file kind (it picks the parser), parser and segmenter."""
-    kind = source.path.suffix.lower().lstrip(".")
-    return f"{source.content_hash[:40]}-{kind}-p{PARSER_VERSION}s{SEGMENTER_VERSION}"
-
-
-def chunk_text(doc_text: str, chunk: Chunk) -> str:
-    """What is embedded for a chunk: its heading as context, then the passage."""
-    return store.with_heading(chunk.heading, doc_text[chunk.start : chunk.end])
 
 
 def build_index(corpus: Path, root: Path, embedder: Embedder, *, full: bool = False,
@@ -107,37 +78,50 @@ def build_index(corpus: Path, root: Path, embedder: Embedder, *, full: bool = Fa
     with store.BuildLock(root, timeout=lock_timeout):
         # Under the lock nobody else is writing: what a killed build left behind can go.
         store.collect_garbage(root)
-        previous = store.read_manifest(root)
+        # A damaged live version is rebuilt from the cache: never "nothing changed".
+        previous, damage = store.previous_manifest(root)
+        if damage is not None:
+            notes.append(f"{damage}: repairing it (intact sources come from the cache)")
         if previous is not None and (reason := _incompatible(previous, embedder)):
             notes.append(f"{reason}: re-indexing every source")
             full = True
         elif full:
             notes.append("--full: re-indexing every source")
-        files = discover(corpus)
+        found = scan(corpus, known_ids(previous))
+        files = found.files
         if not files:
-            raise CorpusError(f"no sources in {corpus} (looked for {', '.join(SUFFIXES)})")
-        if previous is not None and not full and _same_sources(previous, files):
-            return _unchanged_report(root, previous, started)
+            unreadable = "".join(f"; {e['path']}: {e['error']}" for e in found.errors)
+            raise CorpusError(f"no sources in {corpus} (looked for {', '.join(SUFFIXES)}{unreadable})")
+        if previous is not None and not full and damage is None and _same_sources(previous, files):
+            return _unchanged_report(root, previous, started, found.errors)
         cache_dir = root / "sources" / store.model_key(embedder.name)
         parsed, errors = _load_or_parse(files, cache_dir, embedder, full, progress)
         if not parsed:
             detail = "; ".join(f"{e['path']}: {e['error']}" for e in errors)
             raise CorpusError(f"no source in {corpus} could be indexed ({detail})")
-        _embed_new(parsed, embedder, cache_dir, progress)
+        embed_new(parsed, embedder, cache_dir, progress, EMBED_GROUP)
         added, updated, removed = _changes(previous, parsed, errors)
         building = store.new_version_dir(root)
         name = building.name.removeprefix(".building-")
         manifest = _manifest(parsed, errors, embedder, name)
+        manifest["unreadable"] = found.errors
         _write(building, manifest, parsed)
         version = store.publish(root, building)
         store.collect_garbage(root)
         _prune_cache(cache_dir, {cache_key(p.source) for p in parsed})
+        store.prune_partials(cache_dir, {cache_key(f) for f in files})
     return BuildReport(
         added=added, updated=updated, removed=removed, unchanged=len(parsed) - len(added) - len(updated),
-        errors=[{"path": e["path"], "error": e["error"]} for e in errors],
+        errors=[{"path": e["path"], "error": e["error"]} for e in errors] + found.errors,
         documents=len(parsed), chunks=sum(len(p.chunks) for p in parsed),
         seconds=time.perf_counter() - started, version=version, notes=notes,
     )
+
+
+def known_ids(manifest: dict[str, Any] | None) -> dict[str, str]:
+    """Path -> id of every source the manifest records (failed ones too): ids stay with paths."""
+    sources = (manifest or {}).get("sources") or {}
+    return {s["path"]: sid for sid, s in sources.items() if isinstance(s, dict) and isinstance(s.get("path"), str)}
 
 
 def _incompatible(previous: dict[str, Any], embedder: Embedder) -> str | None:
@@ -159,10 +143,12 @@ def _same_sources(previous: dict[str, Any], files: list[SourceFile]) -> bool:
     return indexed == {f.id: (f.content_hash, f.relpath) for f in files}
 
 
-def _unchanged_report(root: Path, previous: dict[str, Any], started: float) -> BuildReport:
+def _unchanged_report(root: Path, previous: dict[str, Any], started: float,
+                      unreadable: list[dict[str, str]]) -> BuildReport:
     # Publishing an identical version would make every server reload for nothing.
     sources: dict[str, Any] = previous.get("sources", {})
     errors = [{"path": s["path"], "error": s["error"]} for s in sources.values() if s.get("error")]
+    errors += unreadable
     version = store.current_version(root) or str(previous.get("version"))
     return BuildReport(
         added=[], updated=[], removed=[], unchanged=len(sources) - len(errors), errors=errors,
@@ -172,7 +158,7 @@ def _unchanged_report(root: Path, previous: dict[str, Any], started: float) -> B
     )
 
 
-def _changes(previous: dict[str, Any] | None, parsed: list[_Parsed],
+def _changes(previous: dict[str, Any] | None, parsed: list[Parsed],
              errors: list[dict[str, str]]) -> tuple[list[str], list[str], list[str]]:
     """(added, updated, removed) ids relative to the live version before this build."""
     before: dict[str, Any] = {
@@ -189,8 +175,8 @@ def _changes(previous: dict[str, Any] | None, parsed: list[_Parsed],
 
 
 def _load_or_parse(files: list[SourceFile], cache_dir: Path, embedder: Embedder, full: bool,
-                   progress: ProgressHook | None) -> tuple[list[_Parsed], list[dict[str, str]]]:
-    parsed: list[_Parsed] = []
+                   progress: ProgressHook | None) -> tuple[list[Parsed], list[dict[str, str]]]:
+    parsed: list[Parsed] = []
     errors: list[dict[str, str]] = []
     for n, source in enumerate(files, 1):
         cached = None if full else store.load_source_cache(cache_dir / f"{cache_key(source)}.npz")
@@ -199,7 +185,7 @@ def _load_or_parse(files: list[SourceFile], cache_dir: Path, embedder: Embedder,
             # The id and path come from where the file is now (a moved file keeps its vectors).
             doc = Document(id=source.id, path=source.relpath, title=doc.title, origin=doc.origin,
                            text=doc.text, content_hash=doc.content_hash, metadata=doc.metadata)
-            parsed.append(_Parsed(source, doc, sents, chunks, cv, sv, tv, ti))
+            parsed.append(Parsed(source, doc, sents, chunks, cv, sv, tv, ti))
         else:
             try:
                 doc = parse(source)
@@ -211,95 +197,13 @@ def _load_or_parse(files: list[SourceFile], cache_dir: Path, embedder: Embedder,
                 errors.append({"id": source.id, "path": source.relpath, "error": exc.reason,
                                "hash": source.content_hash})
             else:
-                parsed.append(_Parsed(source, doc, list(seg.sentences), list(seg.chunks)))
+                parsed.append(Parsed(source, doc, list(seg.sentences), list(seg.chunks)))
         if progress:
             progress("sources", n, len(files))
     return parsed, errors
 
 
-def _embed_new(parsed: list[_Parsed], embedder: Embedder, cache_dir: Path,
-               progress: ProgressHook | None) -> None:
-    """Embed the chunks and sentences of every source not taken from the cache, and cache them."""
-    fresh = [p for p in parsed if p.chunk_vectors is None]
-    total = sum(len(p.chunks) + len(p.sentences) for p in fresh)
-    done = 0
-
-    def hook(n: int) -> None:
-        nonlocal done
-        done += n
-        if progress:
-            progress("embedding", done, total)
-
-    group: list[_Parsed] = []
-    size = 0
-    for i, p in enumerate(fresh):
-        group.append(p)
-        size += len(p.chunks) + len(p.sentences)
-        if size >= EMBED_GROUP or i == len(fresh) - 1:
-            _embed_group(group, embedder, hook)
-            for item in group:
-                assert item.chunk_vectors is not None and item.sentence_vectors is not None
-                assert item.tokens is not None and item.token_ids is not None
-                store.save_source_cache(cache_dir / f"{cache_key(item.source)}.npz", item.doc, item.sentences,
-                                        item.chunks, item.chunk_vectors, item.sentence_vectors,
-                                        item.tokens, item.token_ids)
-            group, size = [], 0
-
-
-def _embed_group(group: list[_Parsed], embedder: Embedder, hook: Callable[[int], None]) -> None:
-    chunk_texts = [chunk_text(p.doc.text, c) for p in group for c in p.chunks]
-    # A sentence is embedded as it would be quoted, so one that leans back is matched with the
-    # sentence that gives it its meaning.
-    sentence_texts = [p.doc.text[a:b] for p in group for a, b in p.quoted]
-    chunks = embedder.encode_full(chunk_texts, progress=hook, spans=True)
-    sentence_vectors = embedder.encode(sentence_texts, progress=hook)
-    at_c = at_s = 0
-    for p in group:
-        p.chunk_vectors = chunks.vectors[at_c : at_c + len(p.chunks)]
-        p.sentence_vectors = sentence_vectors[at_s : at_s + len(p.sentences)]
-        p.tokens, p.token_ids = [], []
-        for c_i, chunk in enumerate(p.chunks):
-            rows, ids = _sentence_pieces(p, chunk, chunks, at_c + c_i)
-            p.tokens.extend(rows)
-            p.token_ids.extend(ids)
-        at_c += len(p.chunks)
-        at_s += len(p.sentences)
-    _fill_truncated(group, embedder)
-
-
-def _sentence_pieces(p: _Parsed, chunk: Chunk, encoded: Encoded, row: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """The word pieces of each sentence of ``chunk``, read in the context of the whole passage.
-
-    A piece's vector from the passage's forward pass knows what "it" or "the college" refers to,
-    which the sentence alone does not tell.
-    """
-    assert encoded.spans is not None
-    body = len(chunk.heading) + 1 if chunk.heading else 0
-    where = encoded.spans[row]
-    # Document offset of each piece; pieces of the heading fall before the chunk and match nothing.
-    at = np.where(where[:, 0] >= body, chunk.start + where[:, 0] - body, -1)
-    rows, ids = [], []
-    for sid in range(chunk.first_sentence, chunk.last_sentence + 1):
-        a, b = p.quoted[sid]
-        inside = (at >= a) & (at < b)
-        rows.append(encoded.tokens[row][inside].astype(TOKEN_DTYPE))
-        ids.append(encoded.ids[row][inside])
-    return rows, ids
-
-
-def _fill_truncated(group: list[_Parsed], embedder: Embedder) -> None:
-    """Sentences past the model's input length in their passage get pieces from their own pass."""
-    missing = [(p, i) for p in group for i, rows in enumerate(p.tokens or []) if not len(rows)]
-    if not missing:
-        return
-    encoded = embedder.encode_full([p.doc.text[slice(*p.quoted[i])] for p, i in missing])
-    for n, (p, i) in enumerate(missing):
-        assert p.tokens is not None and p.token_ids is not None
-        p.tokens[i] = encoded.tokens[n].astype(TOKEN_DTYPE)
-        p.token_ids[i] = encoded.ids[n]
-
-
-def _manifest(parsed: list[_Parsed], errors: list[dict[str, str]], embedder: Embedder,
+def _manifest(parsed: list[Parsed], errors: list[dict[str, str]], embedder: Embedder,
               version: str) -> dict[str, Any]:
     sources: dict[str, Any] = {
         p.doc.id: {"path": p.doc.path, "hash": p.doc.content_hash, "title": p.doc.title,
@@ -324,7 +228,7 @@ def _manifest(parsed: list[_Parsed], errors: list[dict[str, str]], embedder: Emb
     }
 
 
-def _write(folder: Path, manifest: dict[str, Any], parsed: list[_Parsed]) -> None:
+def _write(folder: Path, manifest: dict[str, Any], parsed: list[Parsed]) -> None:
     sent_rows: list[tuple[int, int, int, int, int]] = []
     chunk_rows: list[tuple[int, int, int, int, int]] = []
     headings: list[str] = []
@@ -365,10 +269,10 @@ def _prune_cache(cache_dir: Path, keep: set[str]) -> None:
 
 def is_stale(corpus: Path, root: Path, model: str) -> bool:
     """Whether the live version is missing, of another model or format, or behind the corpus."""
-    manifest = store.read_manifest(root)
+    manifest = store.intact_manifest(root)  # a damaged live version is stale: it must be repaired
     if manifest is None or manifest.get("model") != model or manifest.get("format") != store.FORMAT_VERSION:
         return True
     try:
-        return not _same_sources(manifest, discover(corpus))
+        return not _same_sources(manifest, discover(corpus, known_ids(manifest)))
     except CorpusError:
         return True

@@ -56,6 +56,12 @@ class IndexMismatchError(BriefqaError):
     http_status = 503
 
 
+class IndexDamagedError(BriefqaError):
+    """An index version's files do not match their checksums or the manifest (truncated, altered, missing)."""
+
+    http_status = 503
+
+
 class IndexBusyError(BriefqaError):
     """Another build holds the index lock."""
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import re
-import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,54 +30,118 @@ class SourceFile:
     content_hash: str
 
 
+@dataclass(frozen=True, slots=True)
+class Scan:
+    """What walking the corpus found: the sources, and the folders it could not read."""
+
+    files: list[SourceFile]
+    # {"path", "error"} of each folder that could not be listed; the rest of the corpus is indexed.
+    errors: list[dict[str, str]]
+
+
 def slugify(relpath: str) -> str:
-    """A stable, URL-safe id for a path relative to the corpus folder."""
+    """A URL-safe slug of a path relative to the corpus folder, without its suffix."""
+    from anyascii import anyascii
+
     stem = relpath.rsplit(".", 1)[0] if "." in Path(relpath).name else relpath
-    folded = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", folded.lower()).strip("-")
-    # A name with no Latin letters or digits ("日本.md") still gets its own stable id.
+    # Transliterated, not stripped: "ünïcødé" is "unicode", "ø" is "o", "日本" is "riben".
+    slug = re.sub(r"[^a-z0-9]+", "-", anyascii(stem).lower()).strip("-")
+    # A name with nothing to transliterate ("🚀.md") still gets its own stable id.
     return slug or f"source-{hashlib.sha256(relpath.encode()).hexdigest()[:8]}"
 
 
-def discover(corpus: Path) -> list[SourceFile]:
+def assign_ids(relpaths: list[str], known: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The id of each path: the one ``known`` (the last manifest) gave it, else a new unique one.
+
+    A new path gets the slug of its path, or, when that is taken, the slug with its suffix (then
+    a number): "briefs/japan.html" beside an indexed "briefs/japan.md" is "briefs-japan-html",
+    and the markdown keeps "briefs-japan". Once given, an id stays with its path whatever
+    arrives or leaves, so a link cited before keeps opening the same text.
+    """
+    ids: dict[str, str] = {}
+    taken: set[str] = set()
+    for rel in relpaths:
+        sid = (known or {}).get(rel)
+        if sid and sid not in taken:
+            ids[rel] = sid
+            taken.add(sid)
+    for rel in relpaths:
+        if rel in ids:
+            continue
+        sid = base = slugify(rel)
+        if sid in taken:
+            suffix = Path(rel).suffix.lstrip(".").lower()
+            sid = base = f"{base}-{suffix}" if suffix else base
+            n = 2
+            while sid in taken:
+                sid, n = f"{base}-{n}", n + 1
+        ids[rel] = sid
+        taken.add(sid)
+    return ids
+
+
+def discover(corpus: Path, known: Mapping[str, str] | None = None) -> list[SourceFile]:
     """Every source under ``corpus`` (recursively), sorted by path; dot-names are skipped."""
+    return scan(corpus, known).files
+
+
+def scan(corpus: Path, known: Mapping[str, str] | None = None) -> Scan:
+    """The sources under ``corpus`` with their ids (``known``: path -> id of the last build),
+    and the folders that could not be read. Raises ``CorpusError`` if ``corpus`` is no folder."""
     if not corpus.exists():
         raise CorpusError(f"corpus folder {corpus} does not exist")
     if not corpus.is_dir():
         raise CorpusError(f"corpus {corpus} is not a folder")
+    paths, unreadable = _walk(corpus)
+    relpaths = {path: path.relative_to(corpus).as_posix() for path in paths}
+    ids = assign_ids(sorted(relpaths.values()), known)
     files: list[SourceFile] = []
-    seen: set[str] = set()
-    for path in sorted(_walk(corpus, set())):
-        relpath = path.relative_to(corpus).as_posix()
-        sid = slugify(relpath)
-        if sid in seen:
-            # Same name with another suffix: keep both, the later one (in path order) marked by it.
-            base = sid = f"{sid}-{path.suffix.lstrip('.').lower()}"
-            n = 2
-            while sid in seen:
-                sid, n = f"{base}-{n}", n + 1
-        seen.add(sid)
+    for path in sorted(paths, key=lambda p: relpaths[p]):
         try:
             content = path.read_bytes()
         except OSError as exc:  # unreadable: ``parse`` reports it, the other sources go on
             content = f"unreadable: {exc}".encode()
         digest = hashlib.sha256(PARSER_VERSION.encode() + b"\0" + content).hexdigest()
-        files.append(SourceFile(path=path, relpath=relpath, id=sid, content_hash=digest))
-    return files
+        rel = relpaths[path]
+        files.append(SourceFile(path=path, relpath=rel, id=ids[rel], content_hash=digest))
+    errors = [{"path": folder.relative_to(corpus).as_posix() or ".",
+               "error": f"the folder cannot be read ({exc.strerror or type(exc).__name__})"}
+              for folder, exc in unreadable]
+    return Scan(files, sorted(errors, key=lambda e: e["path"]))
 
 
-def _walk(folder: Path, visited: set[Path]) -> Iterator[Path]:
-    real = folder.resolve()
-    if real in visited:  # a symlink loop, or a folder linked in twice
-        return
-    visited.add(real)
-    for entry in folder.iterdir():
-        if entry.name.startswith("."):
+def _walk(corpus: Path) -> tuple[list[Path], list[tuple[Path, OSError]]]:
+    """Source files under ``corpus`` and the folders that could not be listed.
+
+    An explicit stack, not recursion: a corpus may nest deeper than Python's recursion limit.
+    """
+    found: list[Path] = []
+    unreadable: list[tuple[Path, OSError]] = []
+    visited: set[tuple[int, int]] = set()
+    stack = [corpus]
+    while stack:
+        folder = stack.pop()
+        try:
+            st = os.stat(folder)  # (device, inode) names a folder however it is reached
+            if (st.st_dev, st.st_ino) in visited:  # a symlink loop, or a folder linked in twice
+                continue
+            visited.add((st.st_dev, st.st_ino))
+            with os.scandir(folder) as listing:
+                entries = list(listing)
+        except OSError as exc:
+            unreadable.append((folder, exc))
             continue
-        if entry.is_dir():
-            yield from _walk(entry, visited)
-        elif entry.is_file() and entry.suffix.lower() in SUFFIXES:
-            yield entry
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            try:
+                if entry.is_dir():
+                    stack.append(Path(entry.path))
+                elif entry.is_file() and Path(entry.name).suffix.lower() in SUFFIXES:
+                    found.append(Path(entry.path))
+            except OSError as exc:  # a dangling or unreadable entry: skip it, say nothing more
+                unreadable.append((Path(entry.path), exc))
+    return found, unreadable
 
 
 def parse(source: SourceFile) -> Document:
@@ -85,14 +149,19 @@ def parse(source: SourceFile) -> Document:
     suffix = source.path.suffix.lower()
     try:
         raw = source.path.read_bytes()
-        if not raw.strip():
+        if not raw:
             raise _ParseProblem("the file is empty")
+        if not raw.strip():
+            raise _ParseProblem("the file holds only white space")
         if suffix == ".pdf":
             title, origin, text, meta = _parse_pdf(raw)
         elif suffix in (".html", ".htm"):
             title, origin, text, meta = _parse_html(raw)
         else:
-            title, origin, text, meta = _parse_text(_decode(raw), markdown=suffix != ".txt")
+            decoded = _decode(raw)
+            if not decoded.strip():  # white space beyond ASCII's (no-break, ideographic spaces)
+                raise _ParseProblem("the file holds only white space")
+            title, origin, text, meta = _parse_text(decoded, markdown=suffix != ".txt")
     except SourceError:
         raise
     except _ParseProblem as problem:
@@ -147,6 +216,7 @@ def _parse_text(text: str, *, markdown: bool) -> tuple[str, str | None, str, dic
         if not isinstance(loaded, dict):
             raise _ParseProblem("front matter must be a mapping of fields")
         meta = {k: _plain(v) for k, v in loaded.items() if isinstance(k, str)}
+        _check_fields(meta)
         text = text[match.end() :]
     title = str(meta.pop("title", "") or "").strip()
     origin = str(meta.pop("origin", "") or "").strip() or None
@@ -154,6 +224,36 @@ def _parse_text(text: str, *, markdown: bool) -> tuple[str, str | None, str, dic
         heading = re.search(r"^#{1,6}[ \t]+(.+?)[ \t#]*$", text, re.M)
         title = heading.group(1).strip() if heading else ""
     return title, origin, text, meta
+
+
+# What each front-matter field may hold (after dates became ISO strings). Anything else is a
+# mistake worth naming: "title: [a, b]" would otherwise become the title "['a', 'b']".
+_FIELD_TYPES: dict[str, tuple[str, Callable[[Any], bool]]] = {
+    "title": ("text", lambda v: isinstance(v, str)),
+    "origin": ("text (the URL of the original)", lambda v: isinstance(v, str)),
+    "date": ("a date or text", lambda v: isinstance(v, str)),
+    "authors": ("text or a list of names", lambda v: isinstance(v, str) or (
+        isinstance(v, list) and all(isinstance(a, str) for a in v))),
+}
+
+
+def _check_fields(meta: dict[str, Any]) -> None:
+    for name, (wanted, ok) in _FIELD_TYPES.items():
+        value = meta.get(name)
+        if value is not None and not ok(value):
+            raise _ParseProblem(f"front matter field '{name}' must be {wanted}, not {_kind(value)}")
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return f"the number {value}"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
 
 
 def _plain(value: Any) -> Any:

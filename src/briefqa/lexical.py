@@ -106,10 +106,8 @@ class LexicalIndex:
         import json
 
         bm25s = _bm25s()
-        retriever = bm25s.BM25.load(str(folder / "bm25"), mmap=True)
-        # Plain ndarray views of the mapped score arrays, as in ``store.load_folder``.
-        retriever.scores = {k: np.asarray(v) if isinstance(v, np.ndarray) else v
-                            for k, v in retriever.scores.items()}
+        # Read into memory, not mapped: a mapped file truncated under a server kills it (SIGBUS).
+        retriever = bm25s.BM25.load(str(folder / "bm25"), mmap=False)
         data = json.loads((folder / "doc_freq.json").read_text())
         return cls(retriever, data["df"], int(data["n_docs"]))
 

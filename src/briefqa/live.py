@@ -9,7 +9,7 @@ from pathlib import Path
 from . import store
 from .build import BuildReport, ProgressHook, build_index
 from .embed import Embedder
-from .errors import IndexMismatchError, IndexMissingError
+from .errors import IndexDamagedError, IndexMismatchError, IndexMissingError
 from .searcher import Searcher
 
 log = logging.getLogger("briefqa.live")
@@ -28,6 +28,8 @@ class LiveIndex:
         self.embedder = embedder
         self._searcher: Searcher | None = None
         self._load_error: str | None = None
+        # (version, file stamps) of the published version that last failed to load.
+        self._failed: tuple[str, tuple[tuple[str, int, int], ...]] | None = None
         self._refresh_lock = threading.Lock()
         self._build_lock = threading.Lock()
         _one_search_thread()
@@ -48,10 +50,16 @@ class LiveIndex:
         """Load the published version if it is not the one served; True if it swapped.
 
         Safe to call from several threads; a version that fails to load leaves the old one serving.
+        When nothing is served yet (start-up) and the published version is damaged, the newest
+        intact older version is served instead until a build repairs the index.
         """
         with self._refresh_lock:
             name = store.current_version(self.root)
             if name is None or (self._searcher is not None and self._searcher.version == name):
+                return False
+            stamp = (name, _stamp(self.root / "versions" / name))
+            if stamp == self._failed:
+                # Known bad and untouched since: verifying it again every second would read it all.
                 return False
             try:
                 # Load the very version just read from CURRENT, not whatever CURRENT says by now,
@@ -59,17 +67,28 @@ class LiveIndex:
                 data = store.load(self.root, self.embedder.name, self.embedder.dimension, version=name)
                 searcher = Searcher(data, self.embedder)
             except Exception as exc:  # keep serving the old version; say why the new one is not used
-                message = f"index version {name} not loaded: {exc}"
-                # The server retries every second; one log line per failing version is enough.
+                message = str(exc) if isinstance(exc, IndexDamagedError) else f"index version {name} not loaded: {exc}"
+                # One log line per failing version, not one a second.
                 if message != self._load_error:
                     log.error("%s", message)
                 self._load_error = message
-                return False
+                self._failed = stamp
+                return self._searcher is None and self._fall_back(name)
             # One reference assignment: a request holds either the old searcher or the new one.
             self._searcher = searcher
             self._load_error = None
+            self._failed = None
             log.info("serving index version %s", data.version)
             return True
+
+    def _fall_back(self, damaged: str) -> bool:
+        older = store.load_newest_intact(self.root, self.embedder.name, self.embedder.dimension, older_than=damaged)
+        if older is None:
+            return False
+        self._searcher = Searcher(older, self.embedder)
+        log.warning("serving index version %s, the newest intact one, instead of %s until `briefqa index` "
+                    "repairs the index", older.version, damaged)
+        return True
 
     @property
     def load_error(self) -> str | None:
@@ -91,6 +110,15 @@ class LiveIndex:
             if self._load_error is not None:
                 raise IndexMismatchError(self._load_error)
             return report
+
+
+def _stamp(folder: Path) -> tuple[tuple[str, int, int], ...]:
+    """Name, size and modification time of every file of a version: cheap, and changed by any repair."""
+    try:
+        return tuple(sorted((p.relative_to(folder).as_posix(), (st := p.stat()).st_size, st.st_mtime_ns)
+                            for p in folder.rglob("*") if p.is_file()))
+    except OSError:
+        return ()
 
 
 def _one_search_thread() -> None:

@@ -22,6 +22,7 @@ import numpy as np
 from .errors import IndexMismatchError
 
 VECTORS, OFFSETS, IDS = "token_vectors.npy", "token_offsets.npy", "token_ids.npy"
+TOKEN_FILES = (VECTORS, OFFSETS, IDS)
 TOKEN_DTYPE = np.float16
 
 
@@ -48,8 +49,8 @@ class TokenStore:
 
     def __init__(self, folder: Path) -> None:
         self.path = folder / VECTORS
-        self.offsets = np.load(folder / OFFSETS)
-        ids = np.load(folder / IDS)
+        self.offsets = np.load(folder / OFFSETS, allow_pickle=False)
+        ids = np.load(folder / IDS, allow_pickle=False)
         with open(self.path, "rb") as fh:
             major, _minor = np.lib.format.read_magic(fh)
             read_header = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0

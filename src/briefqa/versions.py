@@ -1,0 +1,145 @@
+"""The versioned index folder: ``CURRENT``, sealing a written version, garbage collection, the lock.
+
+Names of versions sort by age (UTC timestamps). Readers never see a version before ``CURRENT``
+names it, and ``CURRENT`` only ever names a sealed one: complete, flushed, its checksums recorded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+from . import integrity
+from .errors import IndexBusyError
+
+log = logging.getLogger("briefqa.store")
+
+KEEP_VERSIONS = 3
+
+
+def current_version(root: Path) -> str | None:
+    """Name of the live version, or None when nothing was ever built."""
+    try:
+        name = (root / "CURRENT").read_text().strip()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except (OSError, UnicodeDecodeError):
+        # A CURRENT that cannot be read names nothing; a build writes a new one.
+        return None
+    return name if name and (root / "versions" / name).is_dir() else None
+
+
+def sealed_versions(root: Path) -> list[str]:
+    """Every sealed version's name, newest first (damaged ones included)."""
+    versions = root / "versions"
+    if not versions.is_dir():
+        return []
+    return sorted((p.name for p in versions.iterdir() if p.is_dir() and not p.name.startswith(".")), reverse=True)
+
+
+def new_version_dir(root: Path) -> Path:
+    """A fresh folder for a version being built; invisible to readers until it is published."""
+    # UTC to the microsecond first, so sorting names sorts versions by age (garbage collection
+    # relies on it) whatever the local clock does at a daylight-saving change.
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    path = root / "versions" / f".building-{stamp}-{uuid.uuid4().hex[:6]}"
+    path.mkdir(parents=True)
+    return path
+
+
+def seal(building: Path) -> str:
+    """Record the checksum of every file written, flush, and give the version its final name.
+
+    The version is not live yet. Whatever files its writers put in the folder are covered: the
+    checksums are taken by walking it, so a file added to the format needs no change here.
+    """
+    name = building.name.removeprefix(".building-")
+    integrity.record(building)
+    _fsync_tree(building)
+    os.replace(building, building.with_name(name))
+    _fsync_dir(building.parent)
+    return name
+
+
+def point_current(root: Path, name: str) -> None:
+    """Make version ``name`` the live one: readers see the old name or the new, never a mix."""
+    tmp = root / f".CURRENT.{uuid.uuid4().hex}"
+    with open(tmp, "w") as fh:
+        fh.write(name + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, root / "CURRENT")
+    _fsync_dir(root)
+
+
+def collect_garbage(root: Path, keep: int = KEEP_VERSIONS) -> None:
+    """Drop unfinished builds and all but the newest ``keep`` versions (the live one always stays).
+
+    Only a holder of ``BuildLock`` may call this: an unfinished build is someone's work in progress.
+    Servers still answering from a dropped version are unaffected: they hold its data in memory.
+    """
+    versions = root / "versions"
+    if not versions.is_dir():
+        return
+    live = current_version(root)
+    done = sorted(sealed_versions(root))
+    stale = [p for p in versions.iterdir() if p.name.startswith(".building-")]
+    old = [versions / n for n in done[:-keep] if n != live] if len(done) > keep else []
+    for path in stale + old:
+        shutil.rmtree(path, ignore_errors=True)
+    for tmp in root.glob(".CURRENT.*"):
+        tmp.unlink(missing_ok=True)
+
+
+def _fsync_tree(folder: Path) -> None:
+    for path in folder.rglob("*"):
+        if path.is_file():
+            with open(path, "rb") as fh:
+                os.fsync(fh.fileno())
+    _fsync_dir(folder)
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class BuildLock:
+    """The one lock a build holds while it writes; a second build waits up to ``timeout`` seconds."""
+
+    def __init__(self, root: Path, timeout: float = 600.0) -> None:
+        from filelock import FileLock
+
+        root.mkdir(parents=True, exist_ok=True)
+        self._lock = FileLock(str(root / ".lock"))
+        self._timeout = timeout
+        self._root = root
+
+    def __enter__(self) -> BuildLock:
+        from filelock import Timeout
+
+        try:
+            self._lock.acquire(timeout=0)
+            return self
+        except Timeout:
+            # Say so once: otherwise a second `briefqa index` looks hung while it waits.
+            log.warning("another build of %s is running; waiting up to %.0fs for it to finish",
+                        self._root, self._timeout)
+        try:
+            self._lock.acquire(timeout=self._timeout)
+        except Timeout:
+            raise IndexBusyError(
+                f"another build of {self._root} is still running (waited {self._timeout:.0f}s); "
+                "try again when it finishes"
+            ) from None
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.release()

@@ -1,0 +1,289 @@
+"""Damaged index versions: refused at load with one line, repaired by the next build from the cache,
+and never the end of a running server."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from briefqa import integrity, store
+from briefqa.api.app import create_app
+from briefqa.build import build_index, is_stale
+from briefqa.errors import IndexDamagedError
+from briefqa.live import LiveIndex
+from briefqa.settings import Settings
+
+from .conftest import CORPUS, write_source
+from .test_build import CountingEmbedder
+
+TESTS = Path(__file__).resolve().parent
+
+# Calibration (the abstention model) is beside the point of index plumbing, and slow.
+pytestmark = pytest.mark.usefixtures("no_calibration")
+
+
+def truncate(path: Path, keep: float = 0.5) -> None:
+    """Cut a file short in place, as ``cp`` or ``rsync --inplace`` of a shorter file does."""
+    with open(path, "r+b") as fh:
+        fh.truncate(int(path.stat().st_size * keep))
+
+
+def scramble(path: Path) -> None:
+    """Flip a stretch of bytes in the middle of a file, keeping its size."""
+    data = bytearray(path.read_bytes())
+    mid = len(data) // 2
+    data[mid : mid + 64] = bytes(b ^ 0x5A for b in data[mid : mid + 64])
+    with open(path, "r+b") as fh:
+        fh.write(data)
+
+
+def shuffle_rows(path: Path) -> None:
+    """The same vectors in another order: a valid .npy of the right shape, every answer wrong."""
+    rows = np.load(path)
+    np.save(path, rows[np.random.default_rng(0).permutation(len(rows))[::-1]])
+
+
+def bad_json(path: Path) -> None:
+    path.write_text('{"documents": [')
+
+
+def delete(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path)
+    else:
+        path.unlink()
+
+
+DAMAGE: dict[str, tuple[str, Callable[[Path], None]]] = {
+    "truncated chunk vectors": ("chunk_vectors.npy", truncate),
+    "zero-byte sentence vectors": ("sentence_vectors.npy", lambda p: truncate(p, 0.0)),
+    "scrambled sentence vectors": ("sentence_vectors.npy", scramble),
+    "shuffled chunk vectors": ("chunk_vectors.npy", shuffle_rows),
+    "truncated dense index": ("dense.faiss", truncate),
+    "truncated spans": ("spans.npz", truncate),
+    "invalid manifest": ("manifest.json", bad_json),
+    "invalid documents": ("documents.json", bad_json),
+    "invalid abstention model": ("abstain.json", bad_json),
+    "deleted abstention model": ("abstain.json", delete),
+    "deleted bm25": ("bm25", delete),
+    "deleted checksums": ("checksums.json", delete),
+}
+
+
+def _live_folder(root: Path) -> Path:
+    name = store.current_version(root)
+    assert name is not None
+    return root / "versions" / name
+
+
+@pytest.mark.parametrize("case", list(DAMAGE))
+def test_damaged_version_is_refused_in_one_line_and_the_next_build_repairs_it_from_the_cache(
+    case: str, corpus: Path, tmp_path: Path
+) -> None:
+    root = tmp_path / "index"
+    first = build_index(corpus, root, CountingEmbedder())
+    name, hurt = DAMAGE[case]
+    hurt(_live_folder(root) / name)
+
+    with pytest.raises(IndexDamagedError) as err:
+        store.load(root)
+    message = str(err.value)
+    assert "\n" not in message and first.version in message and "run `briefqa index`" in message
+    assert name in message
+    assert is_stale(corpus, root, "fake-embedder"), "`briefqa serve` must repair before serving"
+
+    emb = CountingEmbedder()
+    report = build_index(corpus, root, emb)
+    assert report.published and report.version != first.version, "a damaged live version is never 'unchanged'"
+    assert any("damaged" in n and "repairing" in n for n in report.notes)
+    assert emb.sources_embedded() == set(), "every intact cache entry was reused"
+    data = store.load(root)
+    assert sorted(d.id for d in data.documents) == ["fisheries", "glaciers", "railways"]
+    if name not in ("manifest.json", "checksums.json"):
+        # The manifest itself is intact, so the report still compares against it.
+        assert report.added == [] and report.removed == []
+
+
+def test_a_corrupt_manifest_is_also_repaired_by_a_full_build_without_deleting_the_cache(
+    corpus: Path, tmp_path: Path
+) -> None:
+    root = tmp_path / "index"
+    build_index(corpus, root, CountingEmbedder())
+    bad_json(_live_folder(root) / "manifest.json")
+    report = build_index(corpus, root, CountingEmbedder(), full=True)
+    assert report.published and store.load(root).version == report.version
+
+
+def test_with_no_intact_version_left_ids_still_come_from_the_paths(corpus: Path, tmp_path: Path) -> None:
+    root = tmp_path / "index"
+    build_index(corpus, root, CountingEmbedder())
+    (_live_folder(root) / "manifest.json").write_text("")
+    report = build_index(corpus, root, CountingEmbedder())
+    assert sorted(d.id for d in store.load(root).documents) == ["fisheries", "glaciers", "railways"]
+    assert report.documents == 3
+
+
+def test_shapes_that_disagree_with_the_manifest_are_refused_even_with_matching_checksums(
+    corpus: Path, tmp_path: Path
+) -> None:
+    root = tmp_path / "index"
+    build_index(corpus, root, CountingEmbedder())
+    folder = _live_folder(root)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["chunks"] += 1
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    integrity.record(folder)  # as a buggy writer would: the checksums agree with the files
+    with pytest.raises(IndexDamagedError,
+                       match=re.escape("(documents.json headings has shape (3,), the manifest says (4,))")):
+        store.load(root)
+
+
+def test_a_version_without_calibration_is_refused_not_answered_by_the_plain_rule(
+    corpus: Path, tmp_path: Path
+) -> None:
+    root = tmp_path / "index"
+    build_index(corpus, root, CountingEmbedder())
+    folder = _live_folder(root)
+    (folder / "abstain.json").unlink()
+    integrity.record(folder)  # even when the checksums were taken without it
+    with pytest.raises(IndexDamagedError, match=re.escape("abstain.json is missing")):
+        store.load(root)
+
+
+def test_an_unfitted_abstention_model_is_recorded_as_such(corpus: Path, tmp_path: Path) -> None:
+    root = tmp_path / "index"
+    build_index(corpus, root, CountingEmbedder())
+    assert json.loads((_live_folder(root) / "abstain.json").read_text()) == {"fitted": False}
+    assert store.load(root).abstain == {}
+
+
+def test_nothing_of_a_loaded_version_stays_mapped(corpus: Path, tmp_path: Path) -> None:
+    root = tmp_path / "index"
+    build_index(corpus, root, CountingEmbedder())
+    data = store.load(root)
+    for name in ("chunk_vectors", "sentence_vectors", "sent_start", "chunk_doc"):
+        array = getattr(data, name)
+        assert not isinstance(array, np.memmap) and not isinstance(array.base, np.memmap), name
+
+
+# In a child process: a server's LiveIndex answers, every file of its version is truncated in
+# place, and it answers again. A mapped file would end the process with SIGBUS (exit 135).
+SURVIVOR = """
+import sys
+sys.path.insert(0, {repo!r})
+from pathlib import Path
+from tests.test_build import CountingEmbedder
+from briefqa import build
+from briefqa.live import LiveIndex
+build.calibrate = lambda data, embedder, folder, words=None: {{}}
+corpus, root = Path(sys.argv[1]), Path(sys.argv[2])
+live = LiveIndex(corpus, root, CountingEmbedder())
+live.rebuild()
+before = [r.quote for r in live.searcher.search("glaciers budget").results]
+for path in (root / "versions").rglob("*"):
+    if path.is_file():
+        with open(path, "r+b") as fh:
+            fh.truncate(0)
+after = [r.quote for r in live.searcher.search("glaciers budget").results]
+assert before and before == after, (before, after)
+assert live.refresh() is False  # the same version: nothing to reload, nothing re-read
+print("survived")
+"""
+
+
+def test_a_version_truncated_in_place_under_a_running_server_does_not_kill_it(
+    corpus: Path, tmp_path: Path
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", SURVIVOR.format(repo=str(TESTS.parent)), str(corpus), str(tmp_path / "index")],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 0 and "survived" in done.stdout, (done.returncode, done.stderr[-2000:])
+
+
+def _client(live: LiveIndex, corpus: Path) -> TestClient:
+    return TestClient(create_app(Settings(corpus=corpus, index=live.root), live))
+
+
+def test_at_start_a_damaged_live_version_falls_back_to_the_newest_intact_one(
+    corpus: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    root = tmp_path / "index"
+    older = build_index(corpus, root, CountingEmbedder())
+    write_source(corpus, "pensions.md", "pensions")
+    newer = build_index(corpus, root, CountingEmbedder())
+    scramble(_live_folder(root) / "sentence_vectors.npy")
+
+    live = LiveIndex(corpus, root, CountingEmbedder())
+    with caplog.at_level(logging.WARNING, logger="briefqa.live"):
+        assert live.refresh() is True
+    assert live.searcher.version == older.version
+    assert any(newer.version in r.message and "damaged" in r.message for r in caplog.records)
+    assert any(older.version in r.message and "newest intact" in r.message for r in caplog.records)
+    with _client(live, corpus) as client:
+        health = client.get("/healthz")
+        assert health.status_code == 200 and health.json()["index_version"] == older.version
+        assert client.get("/api/search", params={"q": "glaciers budget"}).status_code == 200
+    # Known bad and untouched: not verified again on every poll.
+    assert live.refresh() is False and live.searcher.version == older.version
+    # A build repairs it, and the server moves to the repaired version.
+    repaired = build_index(corpus, root, CountingEmbedder())
+    assert live.refresh() is True and live.searcher.version == repaired.version
+    assert live.load_error is None
+
+
+def test_a_damaged_only_version_gives_503_with_the_reason(corpus: Path, tmp_path: Path) -> None:
+    root = tmp_path / "index"
+    build_index(corpus, root, CountingEmbedder())
+    truncate(_live_folder(root) / "chunk_vectors.npy")
+    live = LiveIndex(corpus, root, CountingEmbedder())
+    with _client(live, corpus) as client:
+        for url in ("/healthz", "/api/search?q=glaciers"):
+            reply = client.get(url)
+            assert reply.status_code == 503
+            assert "damaged" in reply.json()["detail"] and "chunk_vectors.npy" in reply.json()["detail"]
+
+
+def test_a_damaged_new_version_is_not_swapped_in_and_the_old_one_keeps_answering(
+    corpus: Path, tmp_path: Path
+) -> None:
+    root = tmp_path / "index"
+    live = LiveIndex(corpus, root, CountingEmbedder())
+    first = live.rebuild()
+    write_source(corpus, "pensions.md", "pensions")
+    second = build_index(corpus, root, CountingEmbedder())
+    truncate(_live_folder(root) / "dense.faiss")
+    assert live.refresh() is False
+    assert live.searcher.version == first.version
+    assert live.load_error is not None and second.version in live.load_error and "dense.faiss" in live.load_error
+
+
+@pytest.mark.slow
+def test_cli_ask_names_the_damage_and_index_repairs_it(brief_index: Path, tmp_path: Path) -> None:
+    from .test_cli import run_cli
+
+    root = tmp_path / "index"
+    shutil.copytree(brief_index, root)
+    shuffle_rows(_live_folder(root) / "sentence_vectors.npy")
+
+    code, out, err = run_cli("ask", "How many satellites does the US operate?", "--index", str(root))
+    assert code != 0 and "Traceback" not in out + err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("briefqa: error: index version ")
+    assert "sentence_vectors.npy" in lines[0] and "run `briefqa index`" in lines[0]
+
+    code, out, err = run_cli("index", "--corpus", str(CORPUS), "--index", str(root))
+    assert code == 0, out + err
+    assert "damaged" in out and "nothing changed" not in out
+    code, out, err = run_cli("ask", "How many satellites does the US operate?", "--index", str(root))
+    assert code == 0 and "two-thirds" in out, out + err
