@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import socket
 import threading
 import time
@@ -59,31 +60,36 @@ class FakeEmbedder:
     name = "fake-embedder"
     dimension = 64
 
-    def encode(self, texts: Sequence[str], progress=None) -> np.ndarray:  # type: ignore[no-untyped-def]
+    def _vectors(self, texts: Sequence[str]) -> np.ndarray:
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         for i, text in enumerate(texts):
             for word in text.lower().split():
-                h = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=4).digest(), "little")
-                out[i, h % self.dimension] += 1.0
+                out[i, _word_hash(word) % self.dimension] += 1.0
             norm = np.linalg.norm(out[i]) or 1.0
             out[i] /= norm
+        return out
+
+    def encode(self, texts: Sequence[str], progress=None) -> np.ndarray:  # type: ignore[no-untyped-def]
+        out = self._vectors(texts)
         if progress:
             progress(len(texts))
         return out
 
     def encode_full(self, texts: Sequence[str], progress=None, spans: bool = False):  # type: ignore[no-untyped-def]
-        import re
-
+        """Each white-space word is one "word piece", its vector the word's own bag of one."""
         from briefqa.embed import Encoded
 
         tokens, ids, where = [], [], []
         for text in texts:
             found = list(re.finditer(r"\S+", text))
             pieces = [m.group(0).lower() for m in found]
-            tokens.append(self.encode(pieces) if pieces else np.zeros((0, self.dimension), np.float32))
+            tokens.append(self._vectors(pieces) if pieces else np.zeros((0, self.dimension), np.float32))
             ids.append(np.array([_word_hash(p) % 1000 for p in pieces], dtype=np.int32))
             where.append(np.array([m.span() for m in found], dtype=np.int64).reshape(-1, 2))
-        return Encoded(self.encode(texts, progress), tokens, ids, where if spans else None)
+        vectors = self._vectors(texts)
+        if progress:
+            progress(len(texts))
+        return Encoded(vectors, tokens, ids, where if spans else None)
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         return [len(t.split()) for t in texts]
@@ -91,20 +97,30 @@ class FakeEmbedder:
     def pieces(self) -> list[str]:
         return []
 
-    def vocabulary(self) -> list[str]:
-        return ["zephyr", "quokka", "marzipan", "tundra", "xylophone", "sonnet", "glacier", "pelican"]
 
+class CountingEmbedder(FakeEmbedder):
+    """The fake embedder, counting the texts it was asked to embed (what incremental saves).
 
-def skip_calibration(data, embedder, folder, words=None) -> dict[str, float]:  # type: ignore[no-untyped-def]
-    """Stands in for ``calibrate`` where the abstention model is beside the point (and slow)."""
-    return {}
+    Passages (``encode_full``) and sentences (``encode``) both count; the word pieces of a
+    passage are part of its one pass and do not.
+    """
 
+    def __init__(self, name: str = "fake-embedder") -> None:
+        self.name = name
+        self.embedded: list[str] = []
 
-@pytest.fixture
-def no_calibration(monkeypatch: pytest.MonkeyPatch) -> None:
-    from briefqa import build
+    def encode(self, texts: Sequence[str], progress=None) -> np.ndarray:  # type: ignore[no-untyped-def]
+        self.embedded.extend(texts)
+        return super().encode(texts, progress)
 
-    monkeypatch.setattr(build, "calibrate", skip_calibration)
+    def encode_full(self, texts: Sequence[str], progress=None, spans: bool = False):  # type: ignore[no-untyped-def]
+        self.embedded.extend(texts)
+        return super().encode_full(texts, progress, spans)
+
+    def sources_embedded(self) -> set[str]:
+        """Topics whose opening sentence was embedded."""
+        pattern = re.compile(r"The (\w+) programme was launched in \d+ by the ministry\.")
+        return {m.group(1) for t in self.embedded if (m := pattern.fullmatch(t))}
 
 
 @pytest.fixture

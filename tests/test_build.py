@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import re
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -12,39 +10,11 @@ import numpy as np
 import pytest
 
 from briefqa import build, store
-from briefqa.abstain import FEATURES
 from briefqa.build import build_index, is_stale
-from briefqa.calibrate import calibrate
 from briefqa.errors import CorpusError, IndexBusyError
 from briefqa.searcher import Searcher
 
-from .conftest import FakeEmbedder, write_source
-
-# Calibration (the abstention model) is beside the point of index plumbing, and slow.
-pytestmark = pytest.mark.usefixtures("no_calibration")
-
-
-class CountingEmbedder(FakeEmbedder):
-    """The fake embedder, counting the texts it was asked to embed (what incremental saves)."""
-
-    def __init__(self, name: str = "fake-embedder") -> None:
-        self.name = name
-        self.embedded: list[str] = []
-
-    def encode(self, texts: Sequence[str], progress=None) -> np.ndarray:  # type: ignore[no-untyped-def]
-        self.embedded.extend(texts)
-        return super().encode(texts, progress)
-
-    def sources_embedded(self) -> set[str]:
-        """Topics whose sentences were embedded (probe questions made of their words do not count)."""
-        pattern = re.compile(r"The (\w+) programme was launched in \d+ by the ministry\.")
-        return {m.group(1) for t in self.embedded if (m := pattern.fullmatch(t))}
-
-    def vocabulary(self) -> list[str]:
-        # Calibration skips a real vocabulary's first 1,500 entries (fragments) and draws absent
-        # words from the rest, so a fake one needs that shape too.
-        return ["##x"] * 1500 + [a + b + c for a in ("bra", "clo", "dre", "fli") for b in "aeiou"
-                                 for c in ("mp", "nd", "sk", "lt")]
+from .conftest import CountingEmbedder, write_source
 
 
 def test_first_build_adds_every_source_and_answers(corpus: Path, tmp_path: Path) -> None:
@@ -263,51 +233,6 @@ def test_is_stale_follows_the_corpus_and_the_model(corpus: Path, tmp_path: Path)
     assert is_stale(corpus, root, "another-model")
     write_source(corpus, "pensions.md", "pensions")
     assert is_stale(corpus, root, "fake-embedder")
-
-
-def test_abstention_model_is_refitted_only_after_enough_change(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Calibration dominates an incremental build of a large corpus, so small changes reuse it."""
-    fits: list[str] = []
-
-    def fake_calibrate(data, embedder, folder, words=None):  # type: ignore[no-untyped-def]
-        fits.append(data.version)
-        (folder / "abstain.json").write_text(json.dumps({"features": list(FEATURES), "fit": data.version,
-                                                         "probe_figures": {"probes": 1.0}}))
-        return {"probes": 1.0}
-
-    monkeypatch.setattr(build, "calibrate", fake_calibrate)
-    corpus, root = tmp_path / "corpus", tmp_path / "index"
-    for i in range(20):
-        write_source(corpus, f"s{i:02d}.md", f"topic{i:02d}")
-    first = build_index(corpus, root, CountingEmbedder())
-    assert fits == [first.version]
-
-    write_source(corpus, "extra1.md", "extraone")  # 1 of 21 changed: reuse
-    second = build_index(corpus, root, CountingEmbedder())
-    assert fits == [first.version]
-    assert json.loads((root / "versions" / second.version / "abstain.json").read_text())["fit"] == first.version
-    assert any(f"kept from version {first.version}" in n for n in second.notes)
-    assert second.calibration == {"probes": 1.0}
-
-    write_source(corpus, "extra2.md", "extratwo")
-    write_source(corpus, "s00.md", "topic00", year=1990)  # 3 of 22 changed since the fit: refit
-    third = build_index(corpus, root, CountingEmbedder())
-    assert fits == [first.version, third.version]
-
-    build_index(corpus, root, CountingEmbedder(), full=True)
-    assert len(fits) == 3, "--full always refits"
-
-
-def test_a_second_full_build_embeds_no_probe_word_again(
-    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(build, "calibrate", calibrate)
-    root = tmp_path / "index"
-    build_index(corpus, root, CountingEmbedder())
-    emb = CountingEmbedder()
-    build_index(corpus, root, emb, full=True)
-    single_words = {t for t in emb.embedded if t.isalpha()}
-    assert not single_words & set(emb.vocabulary()), "absent-word vectors were embedded again"
 
 
 def test_a_same_named_file_of_another_kind_leaves_the_old_id_and_its_links_alone(tmp_path: Path) -> None:

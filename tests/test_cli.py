@@ -17,15 +17,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from briefqa import build, store
+from briefqa import store
 from briefqa.api.app import create_app
 from briefqa.build import build_index
 from briefqa.cli import _Progress
 from briefqa.live import LiveIndex
 from briefqa.settings import Settings
 
-from .conftest import CORPUS, REPO, RunningServer, free_port, skip_calibration
-from .test_build import CountingEmbedder
+from .conftest import CORPUS, REPO, CountingEmbedder, RunningServer, free_port
 
 BRIEFQA = REPO / ".venv" / "bin" / "briefqa"
 
@@ -75,9 +74,8 @@ def test_unknown_model_is_named_without_a_traceback(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_model_mismatch_rebuilds_all_and_broken_source_is_named(
-    brief_corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    brief_corpus: Path, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(build, "calibrate", skip_calibration)
     root = tmp_path / "index"
     build_index(brief_corpus, root, CountingEmbedder())  # an index of another model
     (brief_corpus / "notes").mkdir()
@@ -138,7 +136,7 @@ def test_watching_cli_publishes_what_a_running_server_picks_up_without_a_failed_
                 time.sleep(0.01)  # steady traffic, leaving the watcher's build a core on a small machine
                 return {r["source"]["id"] for r in reply.json()["results"]} if reply.status_code == 200 else set()
 
-            # Generous: loading the model and calibrating take long on a busy machine; only the
+            # Generous: loading the model and indexing take long on a busy machine; only the
             # swap itself is timed.
             deadline = time.monotonic() + 300
             while not any("watching" in line for line in lines):

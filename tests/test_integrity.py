@@ -23,13 +23,9 @@ from briefqa.errors import IndexDamagedError
 from briefqa.live import LiveIndex
 from briefqa.settings import Settings
 
-from .conftest import CORPUS, write_source
-from .test_build import CountingEmbedder
+from .conftest import CORPUS, CountingEmbedder, write_source
 
 TESTS = Path(__file__).resolve().parent
-
-# Calibration (the abstention model) is beside the point of index plumbing, and slow.
-pytestmark = pytest.mark.usefixtures("no_calibration")
 
 
 def truncate(path: Path, keep: float = 0.5) -> None:
@@ -73,8 +69,9 @@ DAMAGE: dict[str, tuple[str, Callable[[Path], None]]] = {
     "truncated spans": ("spans.npz", truncate),
     "invalid manifest": ("manifest.json", bad_json),
     "invalid documents": ("documents.json", bad_json),
-    "invalid abstention model": ("abstain.json", bad_json),
-    "deleted abstention model": ("abstain.json", delete),
+    "truncated token offsets": ("token_offsets.npy", truncate),
+    "truncated token vectors": ("token_vectors.npy", truncate),
+    "deleted token ids": ("token_ids.npy", delete),
     "deleted bm25": ("bm25", delete),
     "deleted checksums": ("checksums.json", delete),
 }
@@ -148,54 +145,73 @@ def test_shapes_that_disagree_with_the_manifest_are_refused_even_with_matching_c
         store.load(root)
 
 
-def test_a_version_without_calibration_is_refused_not_answered_by_the_plain_rule(
-    corpus: Path, tmp_path: Path
+@pytest.mark.parametrize("name", ["documents.json", "token_offsets.npy"])
+def test_a_version_missing_a_required_file_is_refused_even_when_its_checksums_agree(
+    name: str, corpus: Path, tmp_path: Path
 ) -> None:
     root = tmp_path / "index"
     build_index(corpus, root, CountingEmbedder())
     folder = _live_folder(root)
-    (folder / "abstain.json").unlink()
+    (folder / name).unlink()
     integrity.record(folder)  # even when the checksums were taken without it
-    with pytest.raises(IndexDamagedError, match=re.escape("abstain.json is missing")):
+    with pytest.raises(IndexDamagedError, match=re.escape(f"{name} is missing")):
         store.load(root)
-
-
-def test_an_unfitted_abstention_model_is_recorded_as_such(corpus: Path, tmp_path: Path) -> None:
-    root = tmp_path / "index"
-    build_index(corpus, root, CountingEmbedder())
-    assert json.loads((_live_folder(root) / "abstain.json").read_text()) == {"fitted": False}
-    assert store.load(root).abstain == {}
 
 
 def test_nothing_of_a_loaded_version_stays_mapped(corpus: Path, tmp_path: Path) -> None:
     root = tmp_path / "index"
     build_index(corpus, root, CountingEmbedder())
     data = store.load(root)
-    for name in ("chunk_vectors", "sentence_vectors", "sent_start", "chunk_doc"):
-        array = getattr(data, name)
+    arrays = {name: getattr(data, name) for name in ("chunk_vectors", "sentence_vectors", "sent_start", "chunk_doc")}
+    arrays["token offsets"] = data.tokens.offsets
+    arrays["token rows"] = data.tokens.rows(0, 1).matrix
+    for name, array in arrays.items():
         assert not isinstance(array, np.memmap) and not isinstance(array.base, np.memmap), name
 
 
 # In a child process: a server's LiveIndex answers, every file of its version is truncated in
-# place, and it answers again. A mapped file would end the process with SIGBUS (exit 135).
+# place, and it answers again. A mapped file would end the process with SIGBUS (exit 135). What
+# the searcher holds in memory answers as before; the word-piece vectors are read per question
+# (``os.pread``), so a question that needs them may instead fail with one line naming the file
+# (a BriefqaError: 503 over HTTP), never a crash.
 SURVIVOR = """
 import sys
 sys.path.insert(0, {repo!r})
 from pathlib import Path
-from tests.test_build import CountingEmbedder
-from briefqa import build
+from tests.conftest import CountingEmbedder
+from briefqa.errors import BriefqaError
 from briefqa.live import LiveIndex
-build.calibrate = lambda data, embedder, folder, words=None: {{}}
 corpus, root = Path(sys.argv[1]), Path(sys.argv[2])
-live = LiveIndex(corpus, root, CountingEmbedder())
+embedder = CountingEmbedder()
+live = LiveIndex(corpus, root, embedder)
 live.rebuild()
-before = [r.quote for r in live.searcher.search("glaciers budget").results]
+searcher = live.searcher
+
+def quotes(question):
+    # Not through search(): its answer cache would not read the files again.
+    query = searcher.query(question, question, embedder.encode_full([question]), 0)
+    return [r.quote for r in searcher.answer(query, 5).results]
+
+questions = ["glaciers budget", "railways research regions"]
+before = [quotes(q) for q in questions]
+cached = [r.quote for r in searcher.search("glaciers budget").results]
 for path in (root / "versions").rglob("*"):
     if path.is_file():
         with open(path, "r+b") as fh:
             fh.truncate(0)
-after = [r.quote for r in live.searcher.search("glaciers budget").results]
-assert before and before == after, (before, after)
+for question, was in zip(questions, before):
+    assert was, question
+    try:
+        now = quotes(question)
+    except BriefqaError as exc:
+        message = str(exc)
+        assert "\\n" not in message and "token_vectors.npy" in message, message
+        assert exc.http_status == 503, exc.http_status
+        print("refused:", message)
+    else:
+        assert now == was, (question, was, now)
+        print("answered:", question)
+assert [r.quote for r in searcher.search("glaciers budget").results] == cached
 assert live.refresh() is False  # the same version: nothing to reload, nothing re-read
 print("survived")
 """

@@ -20,17 +20,12 @@ from briefqa.errors import IndexMissingError
 from briefqa.live import LiveIndex
 from briefqa.settings import Settings
 
-from .conftest import RunningServer, free_port
-from .test_build import CountingEmbedder
+from .conftest import CountingEmbedder, RunningServer, free_port
 
 TOKEN = "test-admin-token"
 TOPICS = ("fisheries", "railways", "glaciers")
 QUESTIONS = ("What does the ministry fund?", "Who argues the budget is too small?", "When was it launched?",
              "What do supporters reply?", "Which regions get research money?")
-
-
-# Calibration (the abstention model) is beside the point of index plumbing, and slow.
-pytestmark = pytest.mark.usefixtures("no_calibration")
 
 
 def write_marked(corpus: Path, topic: str, marker: str) -> None:
@@ -142,9 +137,8 @@ BUILDER = """
 import sys
 sys.path.insert(0, {repo!r})
 from pathlib import Path
-from tests.test_build import CountingEmbedder
+from tests.conftest import CountingEmbedder
 from briefqa import build
-build.calibrate = lambda data, embedder, folder, words=None: {{}}
 build.build_index(Path(sys.argv[1]), Path(sys.argv[2]), CountingEmbedder())
 """
 

@@ -17,14 +17,9 @@ from briefqa.build import build_index
 from briefqa.errors import IndexMismatchError, IndexMissingError
 from briefqa.searcher import Searcher
 
-from .conftest import write_source
-from .test_build import CountingEmbedder
+from .conftest import CountingEmbedder, write_source
 
 TESTS = Path(__file__).resolve().parent
-
-
-# Calibration (the abstention model) is beside the point of index plumbing, and slow.
-pytestmark = pytest.mark.usefixtures("no_calibration")
 
 # A build in a child process that stops dead at one point (touching ``marker`` first) so the test
 # can SIGKILL it exactly there. The patching happens in the child only.
@@ -32,7 +27,7 @@ CHILD = """
 import sys, time
 from pathlib import Path
 sys.path.insert(0, {repo!r})
-from tests.test_build import CountingEmbedder
+from tests.conftest import CountingEmbedder
 from briefqa import build, store
 
 corpus, root, point, marker = sys.argv[1:5]
@@ -68,11 +63,10 @@ def progress(stage, done, total):
         pause()
 
 build.EMBED_GROUP = 1  # one text per batch, so a kill mid-embedding leaves some batches kept
-build.calibrate = lambda data, embedder, folder, words=None: {{}}  # slow, and beside the point here
 if point == "write_version":
     store.write_version = after(store.write_version)
-elif point == "calibrate":
-    build.calibrate = before(build.calibrate)
+elif point == "write_tokens":
+    build.write_tokens = before(build.write_tokens)
 elif point == "seal":
     store.seal = before(store.seal)
 elif point == "point_current":
@@ -108,7 +102,7 @@ def _answers(root: Path, question: str) -> set[str]:
     return {r.source.id for r in Searcher(store.load(root, emb.name, emb.dimension), emb).search(question).results}
 
 
-@pytest.mark.parametrize("point", ["sources", "embedding", "write_version", "calibrate", "seal", "point_current"])
+@pytest.mark.parametrize("point", ["sources", "embedding", "write_version", "write_tokens", "seal", "point_current"])
 def test_build_killed_at_any_point_leaves_the_old_index_and_the_next_build_recovers(
     point: str, corpus: Path, tmp_path: Path
 ) -> None:
@@ -231,19 +225,3 @@ def test_versions_sort_by_age(tmp_path: Path) -> None:
     for _ in range(5):
         names.append(store.new_version_dir(tmp_path).name)
     assert names == sorted(names)
-
-
-def test_word_vectors_embed_each_word_once_per_model_and_survive_a_bad_file(tmp_path: Path) -> None:
-    path = tmp_path / "words" / "vectors.npz"
-    emb = CountingEmbedder()
-    first = store.WordVectors(path).lookup(["quokka", "tundra", "quokka"], emb.encode)
-    assert emb.embedded == ["quokka", "tundra"]
-    assert first.shape == (3, emb.dimension)
-    # A later build reads them back and embeds only the new word, with the same vectors.
-    again = store.WordVectors(path).lookup(["tundra", "glacier"], emb.encode)
-    assert emb.embedded == ["quokka", "tundra", "glacier"]
-    assert (again[0] == first[1]).all()
-    path.write_bytes(b"not a zip")
-    store.WordVectors(path).lookup(["tundra"], emb.encode)
-    assert emb.embedded[-1] == "tundra"
-

@@ -15,14 +15,9 @@ from briefqa.build import BuildReport
 from briefqa.errors import BriefqaError, CorpusError
 from briefqa.watch import watch_and_rebuild, watch_corpus
 
-from .conftest import write_source
-from .test_build import CountingEmbedder
+from .conftest import CountingEmbedder, write_source
 
 DEBOUNCE_MS = 200
-
-
-# Calibration (the abstention model) is beside the point of index plumbing, and slow.
-pytestmark = pytest.mark.usefixtures("no_calibration")
 
 
 @pytest.fixture
