@@ -83,6 +83,43 @@ def unknown_names(question: str, lexical: LexicalIndex) -> int:
     return count
 
 
+_CAPITALISED_RUN = re.compile(r"\b[A-Z][\w'’-]*(?:\s+(?:of|the|for|and|de|du|von)?\s*[A-Z][\w'’-]*)*")
+
+
+def acronym_said(acronym: str, text: str) -> bool:
+    """Whether ``text`` names what an acronym stands for: the acronym itself, dotted ("U.S."), or
+    a run of capitalised words with those initials ("United Nations" for "UN")."""
+    letters = acronym.upper()
+    if re.search(rf"(?<!\w){re.escape(letters)}(?!\w)", text):
+        return True
+    dotted = r"\.?".join(re.escape(c) for c in letters)
+    if re.search(rf"(?<!\w){dotted}\.?(?!\w)", text):
+        return True
+    for run in _CAPITALISED_RUN.finditer(text):
+        initials = "".join(w[0] for w in run.group(0).split() if w[:1].isupper())
+        if letters in initials:
+            return True
+    return False
+
+
+def names_missing(question_names: Sequence[str], text: str) -> float:
+    """Share of the question's names that ``text`` does not mention.
+
+    A word counts as mentioned when the text has a word with its first five letters ("Japanese"
+    for "Japan"); an acronym when the text spells it out or dots it (``acronym_said``).
+    """
+    if not question_names:
+        return 0.0
+    said = {w[:5] for w in words(text)}
+    gone = 0
+    for name in question_names:
+        if len(name) >= 2 and name.isupper():
+            gone += not acronym_said(name, text)
+        else:
+            gone += name.lower()[:5] not in said
+    return gone / len(question_names)
+
+
 def _missing_share(items: Sequence[str], text: str, fold: int | None) -> float:
     """Share of ``items`` that ``text`` does not contain (as words, or word prefixes of ``fold``)."""
     if not items:
@@ -120,7 +157,7 @@ def features(ev: Evidence, lexical: LexicalIndex) -> np.ndarray:
 
     qterms = set(ev.query.terms)
     absent = [t for t in qterms if t not in lexical.doc_freq]
-    kind = asked_type(ev.query.question)
+    kind = asked_type(ev.query.text)
     numbers = _NUMBER.findall(ev.query.text)
     return np.array(
         [
@@ -139,11 +176,11 @@ def features(ev: Evidence, lexical: LexicalIndex) -> np.ndarray:
             share(top.passage_matches, 0.75),
             len(absent) / max(len(qterms), 1),
             float(unknown_names(ev.query.text, lexical)),
-            _missing_share(_names(ev.query.text), ev.passage_text, 5),
+            names_missing(_names(ev.query.text), ev.passage_text),
             _missing_share(numbers, ev.passage_text, None),
             *(1.0 if kind == k else 0.0 for k in KINDS),
             top.feature("type_held"),
-            1.0 if kind is not None and holds_type(kind, ev.passage_text, ev.query.question) else 0.0,
+            1.0 if kind is not None and holds_type(kind, ev.passage_text, ev.query.text) else 0.0,
             1.0 if ev.agree else 0.0,
         ],
         dtype=np.float64,

@@ -28,7 +28,7 @@ _NUMBER_WORDS = (
     "single|double|twice|triple"
 )
 # A number, but not the digits of a designation such as "SM-3" or "F-35".
-_QUANTITY = re.compile(rf"(?<![A-Za-z-])\d[\d,.]*|%|\$|€|£|¥|\b(?:{_NUMBER_WORDS})\b", re.I)
+_QUANTITY = re.compile(rf"(?<![A-Za-z0-9-])\d[\d,.]*|%|\$|€|£|¥|\b(?:{_NUMBER_WORDS})\b", re.I)
 _NAME = re.compile(r"\b[A-Z][\w-]*")
 
 _ASKS = [

@@ -56,7 +56,8 @@ class Query:
     question: str  # what the user typed (the query may add the thread it follows)
     vector: np.ndarray
     tokens: np.ndarray  # unit rows, one per word piece
-    weights: np.ndarray  # rarity of each word piece in the corpus
+    weights: np.ndarray  # rarity of each word piece in the corpus (0 for stopwords)
+    uniform: np.ndarray  # 1 per word piece (a follow-up's own pieces weigh more)
     terms: tuple[str, ...]  # stemmed content terms (BM25 and coverage)
 
 
@@ -88,7 +89,7 @@ def candidate_rows(data: IndexData, cand: Candidates, query: Query) -> list[Scor
     counts = Counter(t for t in query.terms if t in data.lexical.doc_freq)
     weights = {t: data.lexical.idf(t) * n for t, n in counts.items()}
     qweight = sum(weights.values()) or 1.0
-    kind = asked_type(query.question)
+    kind = asked_type(query.text)
     # Each candidate's place in the dense ranking of the candidates (they come in fused order).
     dense_rank = np.argsort(np.argsort(-cand.dense))
     out: list[Scored] = []
@@ -118,10 +119,10 @@ def candidate_rows(data: IndexData, cand: Candidates, query: Query) -> list[Scor
             text = doc.text[start:end]
             quote_terms = term_set(text)
             cover = sum(w for t, w in weights.items() if t in quote_terms) / qweight
-            held = kind is not None and holds_type(kind, text, query.question)
+            held = kind is not None and holds_type(kind, text, query.text)
             features = np.array([
                 weighted_mean(best, query.weights),
-                float(best.mean()) if len(best) else 0.0,
+                weighted_mean(best, query.uniform),
                 weighted_mean(passage_best, query.weights),
                 weighted_mean(window, query.weights),
                 float(ssims[offset]),

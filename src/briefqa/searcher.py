@@ -12,7 +12,7 @@ from .abstain import Abstainer, Evidence, features, shipped_abstainer
 from .conversation import resolve
 from .embed import Embedder, Encoded
 from .errors import InputError
-from .lexical import stopwords, terms
+from .lexical import stopwords, term_set, terms
 from .quotes import Query, Ranker, Scored, candidate_rows, distinct, rank, shipped_ranker
 from .records import Answer, Quote, SourceInfo
 from .retrieve import Candidates, retrieve
@@ -60,7 +60,8 @@ class Searcher:
         self.embedder = embedder
         self.ranker = ranker or shipped_ranker()
         self.abstainer = abstainer or shipped_abstainer()
-        self._stop_ids = _stopword_pieces(embedder)
+        self._pieces = embedder.pieces()
+        self._stop_ids = _stopword_pieces(self._pieces)
         self._cached = lru_cache(maxsize=256)(self._search)
 
     @property
@@ -83,14 +84,26 @@ class Searcher:
     def query(self, question: str, text: str, encoded: Encoded, row: int) -> Query:
         """Row ``row`` of an encode of searched texts, as the ranker reads it."""
         ids = encoded.ids[row]
-        weights = self.data.tokens.idf(ids)
-        if len(ids) and len(self._stop_ids):
-            content = ~np.isin(ids, self._stop_ids)
-            if content.any():
-                weights = weights * content
+        content = ~np.isin(ids, self._stop_ids) if len(ids) and len(self._stop_ids) else np.ones(len(ids), bool)
+        if not content.any():
+            content = np.ones(len(ids), bool)
+        weights = self.data.tokens.idf(ids) * content
+        # Every piece counts in the plain mean, function words too (measured on SQuAD: without them
+        # the ranker's sentence hit@1 falls 0.843 -> 0.835 out of fold).
+        uniform = np.ones(len(ids))
+        if text != question:
+            own = self._own_pieces(ids, question)
+            weights, uniform = _focus(weights, own), _focus(uniform, own)
         query_terms = terms(text) + (terms(question) if text != question else [])
         return Query(text=text, question=question, vector=encoded.vectors[row], tokens=encoded.tokens[row],
-                     weights=weights, terms=tuple(query_terms))
+                     weights=weights, uniform=uniform, terms=tuple(query_terms))
+
+    def _own_pieces(self, ids: np.ndarray, question: str) -> np.ndarray:
+        """Which word pieces of a resolved follow-up the user typed in the follow-up itself."""
+        typed = question.lower()
+        pieces = self._pieces
+        own = [0 <= i < len(pieces) and (p := pieces[i].removeprefix("##")) != "" and p in typed for i in ids.tolist()]
+        return np.array(own, dtype=bool)
 
     def candidates(self, query: Query) -> tuple[Candidates, list[Scored]]:
         """The candidate passages and their sentences' evidence, not yet ranked."""
@@ -101,10 +114,26 @@ class Searcher:
         """Rank the candidate sentences and weigh whether the best one answers."""
         cand, rows = self.candidates(query)
         scored = rank(rows, self.ranker)
+        if query.text != query.question:
+            scored = self._about_followup(query, scored)
         if not scored:
             return Judged(cand, scored, None, 0.0)
         signals = self.signals(query, cand, scored)
         return Judged(cand, scored, signals, self.abstainer.probability(signals))
+
+    def _about_followup(self, query: Query, scored: list[Scored]) -> list[Scored]:
+        """A follow-up asks about what it names: quotes that say it come first, in ranked order.
+
+        After "What share of satellites does the United States operate?", "And Japan?" is not
+        answered by the United States sentence, however well it matches the rest of the thread.
+        """
+        own = set(terms(query.question))
+        if not own:
+            return scored
+        texts = [self.data.documents[s.doc].text[s.start : s.end] for s in scored]
+        said = [len(own & term_set(t)) for t in texts]
+        order = sorted(range(len(scored)), key=lambda i: -said[i])  # stable: ranked order within
+        return [scored[i] for i in order]
 
     def signals(self, query: Query, cand: Candidates, scored: list[Scored]) -> np.ndarray:
         top = scored[0]
@@ -145,7 +174,19 @@ class Searcher:
         )
 
 
-def _stopword_pieces(embedder: Embedder) -> np.ndarray:
+def _focus(weights: np.ndarray, own: np.ndarray) -> np.ndarray:
+    """A follow-up's own words weigh as much as all the thread's words they were added to.
+
+    "And Japan?", searched as the previous question about Japan, must find what the sources say
+    of Japan, not the previous answer again, which matches every other word of the thread.
+    """
+    if not own.any() or own.all():
+        return weights
+    mine, theirs = float(weights[own].sum()), float(weights[~own].sum())
+    return np.where(own, weights * (theirs / mine), weights) if mine > 0 else weights
+
+
+def _stopword_pieces(pieces: list[str]) -> np.ndarray:
     """Ids of the word pieces that are whole stopwords: a question's "how" or "does" is no topic."""
     stop = stopwords()
-    return np.array([i for i, piece in enumerate(embedder.pieces()) if piece in stop], dtype=np.int32)
+    return np.array([i for i, piece in enumerate(pieces) if piece in stop], dtype=np.int32)
