@@ -16,7 +16,8 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "corpus"
 SHARED = REPO.parent / "shared"
-EVAL_FILE = SHARED / "eval" / "brief_qa_dev.jsonl"
+EVAL_FILE = REPO / "eval" / "brief_qa_dev.jsonl"
+SQUAD_SAMPLE = REPO / "eval" / "squad2-sample.json"
 
 
 @pytest.fixture(autouse=True)

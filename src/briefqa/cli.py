@@ -190,20 +190,27 @@ def serve(host: Annotated[str | None, typer.Option("--host")] = None,
 
 
 @app.command("eval")
-def eval_cmd(file: Annotated[Path, typer.Argument(help="eval questions, JSON lines")],
+def eval_cmd(file: Annotated[Path, typer.Argument(help="eval questions: JSON lines, or a SQuAD v2.0 JSON file")],
              as_json: Annotated[bool, typer.Option("--json")] = False,
              index: IndexOpt = None) -> None:
-    """The eval metrics (hit@1, hit@3, mrr, passage_hit@3, abstain, false_abstain, fidelity)."""
+    """The eval metrics (hit@1, hit@3, mrr, abstain, false_abstain, fidelity) and the abstention trade-off.
+
+    A SQuAD v2.0 file is scored by offsets over a temporary index of its articles.
+    """
     from .embed import load_embedder
-    from .evaluate import evaluate, load_items, meets_targets
+    from .evaluate import evaluate, evaluate_squad, load_items, meets_targets
     from .searcher import Searcher
+    from .squad import is_squad
     from .store import load
 
     settings = _settings(index=index)
     try:
-        items = load_items(file)
-        embedder = load_embedder(settings.model)
-        report = evaluate(Searcher(load(settings.index, embedder.name, embedder.dimension), embedder), items)
+        if is_squad(file):
+            report = evaluate_squad(file, load_embedder(settings.model))
+        else:
+            items = load_items(file)
+            embedder = load_embedder(settings.model)
+            report = evaluate(Searcher(load(settings.index, embedder.name, embedder.dimension), embedder), items)
     except BriefqaError as exc:
         raise _fail(exc) from None
     if as_json:
@@ -215,7 +222,11 @@ def eval_cmd(file: Annotated[Path, typer.Argument(help="eval questions, JSON lin
         mark = "" if target is None else (" ok" if met[name] else " MISSED")
         bound = "" if target is None else f"  (target {'<=' if name == 'false_abstain' else '>='} {target})"
         typer.echo(f"{name:15s}{value:.3f}{bound}{mark}")
-    for item in report["items"]:
+    typer.echo(f"counts: {report['counts']}")
+    typer.echo("trade-off (threshold set to refuse this share of the answerable questions):")
+    for point in report["tradeoff"]:
+        typer.echo(f"  false_abstain {point['false_abstain']:.3f}  abstain {point['abstain']:.3f}")
+    for item in report.get("items", []):
         if (item["first_hit_rank"] != 1 and item["type"] != "unanswerable") or (
             item["type"] == "unanswerable" and item["answered"]
         ) or (item["type"] != "unanswerable" and not item["answered"]):
