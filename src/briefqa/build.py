@@ -135,8 +135,12 @@ def build_index(corpus: Path, root: Path, embedder: Embedder, *, full: bool = Fa
         manifest = _manifest(parsed, errors, embedder, name, fitted)
         _write(building, manifest, parsed)
         if kept is None:
+            if progress:  # one long step: the progress hook reports it while it runs
+                progress("calibrating", 0, 1)
             calibration = calibrate(store.load_folder(building, manifest), embedder, building,
                                     store.WordVectors(cache_dir / "words" / "vectors.npz"))
+            if progress:
+                progress("calibrating", 1, 1)
         else:
             (building / "abstain.json").write_text(json.dumps(kept[1], indent=1))
             calibration = dict(kept[1].get("probe_figures", {}))
