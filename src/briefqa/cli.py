@@ -108,6 +108,9 @@ def _log_to_stderr(level: int) -> None:
         logging.captureWarnings(True)  # warnings.warn from libraries, under "py.warnings"
         # faiss logs which CPU build it loads (six lines about AVX512) at every start.
         logging.getLogger("faiss.loader").setLevel(logging.WARNING)
+        # briefqa counts the word pieces of long sentences on purpose, to cut them to what the model
+        # reads; the tokenizer's warning that such a text is too long for the model is not news.
+        logging.getLogger("transformers.tokenization_utils_base").setLevel(logging.ERROR)
     # On the handler, not only the root logger: bm25s sets its logger to DEBUG when imported.
     _handler.setLevel(level)
     logging.getLogger().setLevel(level)

@@ -66,7 +66,7 @@ def chat(
         for i, (q, ref) in enumerate(asked):
             if not normalise_question(q):  # a blank earlier question is nothing to show
                 continue
-            response = carried_turns.decode(ref, q, searcher.data) if ref is not None else None
+            response = carried_turns.decode(ref, q, searcher) if ref is not None else None
             if response is None:
                 before = [a for a, _ in asked[:i]][-MAX_HISTORY:]
                 response = SearchResponse.of(searcher.search(q, before, PAGE_K))

@@ -6,7 +6,7 @@ import sys
 import unicodedata
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict
 
 from ..records import Answer
 from ..searcher import INVISIBLE_CATEGORIES, MAX_HISTORY, MAX_K, MAX_QUESTION
@@ -39,18 +39,27 @@ def _invisible_class() -> str:
 # A question must hold one visible character.
 NONBLANK = f"[^{_invisible_class()}]"
 
-Question = Annotated[str, Field(min_length=1, max_length=MAX_QUESTION, pattern=NONBLANK)]
-EarlierQuestion = Annotated[str, Field(max_length=MAX_QUESTION)]
+Question = Annotated[str, Strict(), Field(min_length=1, max_length=MAX_QUESTION, pattern=NONBLANK)]
+EarlierQuestion = Annotated[str, Strict(), Field(max_length=MAX_QUESTION)]
 History = Annotated[list[EarlierQuestion], Field(max_length=MAX_HISTORY)]
 
 
+def _json_number(value: Any) -> Any:
+    """JSON has numbers: ``"k": "5"`` or ``"k": true`` is a mistake to point out, not to guess at.
+
+    (``5.0`` stays an integer, as JSON Schema counts it; pydantic's strict mode would refuse it.)
+    """
+    if isinstance(value, (bool, str)):
+        raise ValueError("must be a JSON number, not a string or a boolean")
+    return value
+
+
 class AskRequest(BaseModel):
-    # Strict: JSON has numbers, so ``"k": "5"`` or ``"k": true`` is a mistake to point out, not to guess at.
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid")
 
     question: Question
     history: History = Field(default_factory=list)
-    k: int = Field(default=5, ge=1, le=MAX_K)
+    k: Annotated[int, BeforeValidator(_json_number)] = Field(default=5, ge=1, le=MAX_K)
 
 
 class ValidationIssue(BaseModel):

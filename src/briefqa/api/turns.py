@@ -15,7 +15,7 @@ import re
 import numpy as np
 
 from ..records import Answer, Quote, SourceInfo
-from ..store import IndexData
+from ..searcher import Searcher
 from .schemas import SearchResponse
 
 MAX_SHOWN = 2000  # characters of one reference; a page shows at most a few quotes per turn
@@ -28,8 +28,8 @@ def encode(response: SearchResponse) -> str:
     return ("a" if response.answered else "n") + refs
 
 
-def decode(raw: str, question: str, data: IndexData) -> SearchResponse | None:
-    """The turn ``raw`` refers to, drawn from ``data``; None when it does not check out."""
+def decode(raw: str, question: str, searcher: Searcher) -> SearchResponse | None:
+    """The turn ``raw`` refers to, drawn from the searcher's index; None when it does not check out."""
     if len(raw) > MAX_SHOWN or raw[:1] not in ("a", "n"):
         return None
     rest = raw[1:]
@@ -39,16 +39,17 @@ def decode(raw: str, question: str, data: IndexData) -> SearchResponse | None:
     quotes = []
     for rank, part in enumerate(parts, 1):
         match = _REF.fullmatch(part)
-        quote = _quote(data, match[1], int(match[2]), int(match[3]), rank) if match else None
+        quote = _quote(searcher, match[1], int(match[2]), int(match[3]), rank) if match else None
         if quote is None:
             return None
         quotes.append(quote)
     return SearchResponse.of(Answer(query=question, answered=raw[0] == "a", results=tuple(quotes)))
 
 
-def _quote(data: IndexData, source_id: str, start: int, end: int, rank: int) -> Quote | None:
+def _quote(searcher: Searcher, source_id: str, start: int, end: int, rank: int) -> Quote | None:
     """The quote ``text[start:end]`` of a source, if it starts and ends on the bounds of its
     sentences within one chunk, with that chunk as its passage."""
+    data = searcher.data
     di = data.doc_index.get(source_id)
     if di is None:
         return None
