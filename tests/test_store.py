@@ -54,7 +54,7 @@ def after(fn):
         return out
     return wrapped
 
-calls = {{"sources": 0, "embedding": 0}}
+calls = {{"sources": 0, "embedding": 0, "calibrating": 0}}
 
 def progress(stage, done, total):
     calls[stage] += 1

@@ -35,8 +35,10 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
 }
 
-# The largest request body read. An ask with 20 history questions of 1000 characters, each
-# character escaped as six bytes of JSON, stays under it.
+# The largest request body read. The largest ask the contract allows (a question and 20 earlier
+# ones of 1000 characters) fits as UTF-8 JSON up to three bytes a character (ASCII: 21 KB; CJK:
+# 63 KB). Written with every character escaped as \uXXXX it could not, nor could a thread of
+# 1000-character questions made of emoji: questions that long are rare, a 300 MB body is not.
 MAX_BODY = 64 * 1024
 
 
