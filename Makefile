@@ -4,6 +4,15 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 TORCH   := torch==2.13.0
+HOST    ?= 127.0.0.1
+PORT    ?= 8000
+# Where torch comes from: PyTorch's CPU-only wheels, since briefqa runs on the CPU and PyPI's
+# torch is the CUDA build (with about 20 nvidia-* packages, several GB). Left empty where pip
+# already finds torch==2.13.0 without any index (a find-links folder in pip's own config, as on
+# machines that keep the CPU wheel on disk): pip then takes that file and asks no other host.
+# Evaluated only when torch is installed. Override with TORCH_INDEX=URL, or TORCH_INDEX= for PyPI.
+TORCH_INDEX ?= $(shell $(BIN)/pip install --dry-run --no-index --no-deps --ignore-installed --quiet $(TORCH) \
+                 >/dev/null 2>&1 || echo https://download.pytorch.org/whl/cpu)
 
 .PHONY: serve test bench lint setup browser clean
 
@@ -11,9 +20,10 @@ $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-# torch first and pinned: its CPU wheel is on this machine; anything else pulls a CUDA build.
+# torch first, pinned and CPU-only (see TORCH_INDEX); the project's own dependencies then find
+# it installed and pull no other build.
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet $(TORCH)
+	$(BIN)/pip install --quiet $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX) )$(TORCH)
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
@@ -26,7 +36,7 @@ browser:
 	  else echo "install Debian's chromium (sudo apt-get install chromium)"; exit 1; fi; }
 
 serve: $(STAMP)
-	$(BIN)/briefqa serve --host 127.0.0.1 --port 8000
+	$(BIN)/briefqa serve --host $(HOST) --port $(PORT)
 
 test: $(STAMP) browser
 	$(BIN)/ruff check src tests

@@ -185,8 +185,12 @@ class RunningServer:
     def __init__(self, app, port: int) -> None:  # type: ignore[no-untyped-def]
         import uvicorn
 
+        from briefqa.api.protocol import JsonErrorsProtocol
+
         self.url = f"http://127.0.0.1:{port}"
-        self._server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+        # The protocol `briefqa serve` runs, so the server's own replies are tested too.
+        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", http=JsonErrorsProtocol)
+        self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)
 
     def __enter__(self) -> RunningServer:

@@ -110,6 +110,10 @@ BAD_SEARCHES = [
     ({"q": "space", "k": -1}, "k"),
     ({"q": "space", "k": "five"}, "k"),
     ({"q": "space", "k": "1e3"}, "k"),
+    ({"q": "\u200b"}, "q"),  # zero-width space
+    ({"q": "\ufeff"}, "q"),  # byte order mark
+    ({"q": "\x00"}, "q"),
+    ({"q": "\u200b \u2060\x07\u00ad"}, "q"),
 ]
 
 
@@ -134,6 +138,11 @@ BAD_ASKS: list[tuple[Any, str]] = [
     ({"question": "space", "k": 0}, "k"),
     ({"question": "space", "k": 21}, "k"),
     ({"question": "space", "k": 2.5}, "k"),
+    ({"question": "space", "k": True}, "k"),
+    ({"question": "space", "k": "5"}, "k"),
+    ({"question": "\u200b"}, "question"),
+    ({"question": "\ufeff\x00"}, "question"),
+    ({"question": "space", "history": "abc"}, "history"),
     ({"question": "space", "surprise": True}, "surprise"),
     ([], "body"),
     ("a string", "body"),
@@ -218,7 +227,10 @@ ERRORS = [
     ("GET", "/", {"params": {"question": " "}}, 422),
     ("POST", "/api/index/rebuild", {}, 403),
     ("DELETE", "/api/sources", {}, 405),
+    ("PUT", "/", {}, 405),
     ("GET", "/no/such/page", {}, 404),
+    ("GET", "/static/no-such-file.js", {}, 404),
+    ("POST", "/api/ask", {"json": {"question": "x" * (70 * 1024)}}, 413),
 ]
 
 
@@ -238,3 +250,118 @@ def test_responses_carry_the_security_headers(client: TestClient, path: str) -> 
     csp = response.headers["content-security-policy"]
     assert "script-src 'self'" in csp
     assert "unsafe-inline" not in csp
+
+
+@pytest.mark.parametrize("question", ["?", "the", "...", "😀🚀", "Is it?"])
+def test_a_question_with_nothing_to_search_is_not_answered(client: TestClient, question: str) -> None:
+    # The searcher decides this (punctuation and stopwords only); with no history there is
+    # nothing else to search, so no quote is offered at all.
+    response = client.post("/api/ask", json={"question": question})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["answered"] is False
+    assert body["results"] == []
+
+
+@pytest.mark.parametrize("question", ["\u200b", "\ufeff", "\x00", "\u2063\u200e \t"])
+def test_invisible_only_question_is_empty_in_the_cli_and_api_alike(searcher: Any, question: str) -> None:
+    from briefqa.errors import InputError
+
+    with pytest.raises(InputError, match="question must not be empty"):
+        searcher.search(question)
+
+
+def test_invisible_characters_do_not_change_the_question(searcher: Any) -> None:
+    from briefqa.searcher import normalise_question
+
+    assert normalise_question("\ufeffHow  many\u200b satellites\x00?\n") == "How many satellites?"
+
+
+FIVE_MB = b"x" * (5 * 1024 * 1024)
+
+
+def test_a_large_body_is_refused_before_it_is_read(client: TestClient) -> None:
+    response = client.post("/api/ask", content=FIVE_MB, headers={"Content-Type": "application/json"})
+    assert response.status_code == 413
+    assert "65536" in detail_of(response)
+    assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_a_large_chunked_body_is_refused_while_streaming(client: TestClient) -> None:
+    def chunks():  # type: ignore[no-untyped-def]
+        for _ in range(80):  # 5 MB in 64 KB pieces, without a Content-Length
+            yield FIVE_MB[: 64 * 1024]
+
+    response = client.post("/api/ask", content=chunks(), headers={"Content-Type": "application/json"})
+    assert response.status_code == 413
+    detail_of(response)
+
+
+def test_a_body_under_the_limit_is_still_read_whole(client: TestClient) -> None:
+    def chunks():  # type: ignore[no-untyped-def]
+        yield b'{"question": "How many satellites'
+        yield b' does the US operate?", "k": 1}'
+
+    response = client.post("/api/ask", content=chunks(), headers={"Content-Type": "application/json"})
+    assert response.status_code == 200
+    assert len(response.json()["results"]) <= 1
+
+
+def test_a_large_body_gets_413_over_real_http(server: Any) -> None:
+    import httpx
+
+    with httpx.Client(base_url=server.url, timeout=30) as http:
+        response = http.post("/api/ask", content=FIVE_MB, headers={"Content-Type": "application/json"})
+    assert response.status_code == 413
+    detail_of(response)
+
+
+@pytest.mark.parametrize("path", ["/", "/healthz", "/api/sources", "/sources/us-japan-space-alliance", "/docs"])
+def test_head_is_answered_wherever_get_is(client: TestClient, path: str) -> None:
+    got = client.get(path)
+    head = client.head(path)
+    assert head.status_code == got.status_code == 200
+    assert head.content == b""
+    assert head.headers["content-type"] == got.headers["content-type"]
+
+
+def _raw(server: Any, request: bytes) -> tuple[str, dict[str, str], bytes]:
+    import socket
+    from urllib.parse import urlsplit
+
+    url = urlsplit(server.url)
+    with socket.create_connection((url.hostname, url.port), timeout=10) as sock:
+        sock.sendall(request)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    status, *lines = head.decode("latin-1").split("\r\n")
+    headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines)}
+    return status, headers, body
+
+
+@pytest.mark.parametrize(
+    "request_bytes",
+    [b"BREW / HTTP/1.1\r\nHost: x\r\n\r\n", b"GET /" + b"a" * 100_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n"],
+    ids=["unknown method", "overlong URL"],
+)
+def test_requests_the_server_cannot_parse_get_the_json_error_shape(server: Any, request_bytes: bytes) -> None:
+    import json
+
+    status, headers, body = _raw(server, request_bytes)
+    assert status.startswith("HTTP/1.1 400")
+    assert headers["content-type"] == "application/json"
+    assert set(json.loads(body)) == {"detail"}
+
+
+def test_swagger_and_redoc_are_served_from_the_package_within_the_csp(client: TestClient) -> None:
+    for path in ("/docs", "/redoc"):
+        page = client.get(path)
+        assert page.status_code == 200
+        csp = page.headers["content-security-policy"]
+        assert "script-src 'self'" in csp and "'unsafe-inline'" not in csp.split("script-src")[1].split(";")[0]
+        assert "cdn" not in page.text.lower()
+        for src in re.findall(r'(?:src|href)="(/static-docs/[^"]+)"', page.text):
+            asset = client.get(src)
+            assert asset.status_code == 200 and len(asset.content) > 1000, src

@@ -216,3 +216,26 @@ def test_screenshot_of_a_conversation(chat: Page) -> None:
     SCREENSHOT.parent.mkdir(exist_ok=True)
     chat.page.screenshot(path=str(SCREENSHOT), full_page=True)
     assert SCREENSHOT.stat().st_size > 10_000
+
+
+@pytest.mark.parametrize(
+    ("path", "operation"),
+    [("/docs", ".opblock-summary-path[data-path='/api/search']"), ("/redoc", 'text="/api/search"')],
+)
+def test_the_api_docs_render_offline_within_the_csp(browser: Any, server: Any, path: str, operation: str) -> None:
+    page = Page(browser, server.url)
+    blocked: list[str] = []
+    page.page.on("console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None)
+    outside: list[str] = []
+    page.page.on("request", lambda r: outside.append(r.url) if not r.url.startswith((server.url, "blob:", "data:"))
+                 else None)
+    try:
+        page.page.goto(path)
+        page.page.locator(operation).first.wait_for(timeout=30_000)
+        assert page.page.locator(operation).count() >= 1
+    finally:
+        page.context.close()
+    # ReDoc's sidebar badge is an image on Redocly's CDN, which the CSP blocks (the page needs it not).
+    badge = "https://cdn.redoc.ly/redoc/logo-mini.svg"
+    assert [m for m in blocked if badge not in m] == [], "the CSP blocked something of the page's own"
+    assert [u for u in outside if u != badge] == [], "the docs load nothing from elsewhere"

@@ -94,16 +94,197 @@ def test_model_mismatch_rebuilds_all_and_broken_source_is_named(
     assert "YAML" in manifest["sources"]["notes-broken"]["error"]
 
 
-def test_plain_progress_lines_when_not_on_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
-    progress = _Progress()
-    for n in range(1, 101):
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_plain_progress_lines_come_at_a_steady_interval_off_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
+    clock = Clock()
+    progress = _Progress(interval=5.0, clock=clock, tty=False)
+    for n in range(1, 101):  # a source every half second
         progress("sources", n, 100)
+        clock.now += 0.5
     progress("embedding", 512, 1024)
     progress("embedding", 1024, 1024)
     err = capsys.readouterr().err.splitlines()
-    assert err[0] == "sources: 10/100" and "sources: 100/100" in err
-    assert len([line for line in err if line.startswith("sources")]) == 10, "every tenth, not every source"
+    sources = [line for line in err if line.startswith("sources")]
+    assert sources[0] == "sources: 1/100" and sources[-1] == "sources: 100/100 (50s)"
+    assert len(sources) == 1 + 50 // 5, "a line every five seconds, not every source nor every tenth"
     assert err[-2:] == ["embedding: 512/1024", "embedding: 1024/1024"]
+
+
+def test_a_long_step_is_reported_while_it_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    clock = Clock()
+    progress = _Progress(interval=5.0, clock=clock, tty=False)
+    progress("calibrating", 0, 1)  # then one step that takes long: no further calls
+    for _ in range(4):
+        clock.now += 6
+        progress.tick()  # what the ticker thread does
+    progress("calibrating", 1, 1)
+    err = capsys.readouterr().err.splitlines()
+    assert err == ["calibrating: 0/1", "calibrating: 0/1 (6s)", "calibrating: 0/1 (12s)", "calibrating: 0/1 (18s)",
+                   "calibrating: 0/1 (24s)", "calibrating: 1/1 (24s)"]
+
+
+def test_the_ticker_reports_a_silent_stage_and_ends_with_its_hook(capsys: pytest.CaptureFixture[str]) -> None:
+    import gc
+
+    progress = _Progress(interval=0.2, tty=False)
+    progress("sources", 0, 1)
+    time.sleep(0.7)
+    ticker = progress.ticker
+    assert ticker is not None
+    assert len(capsys.readouterr().err.splitlines()) >= 3
+    del progress
+    gc.collect()
+    ticker.join(timeout=2)
+    assert not ticker.is_alive(), "the ticker ends once the build drops its progress hook"
+
+
+def test_build_reports_calibration_as_a_stage(corpus: Path, fake_embedder, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(build, "calibrate", skip_calibration)
+    seen: list[tuple[str, int, int]] = []
+    build_index(corpus, tmp_path / "index", fake_embedder, progress=lambda *a: seen.append(a))
+    assert ("calibrating", 0, 1) in seen and seen[-1] == ("calibrating", 1, 1)
+
+
+def test_library_log_lines_carry_their_own_name_and_faiss_loader_is_quiet() -> None:
+    import logging
+
+    from briefqa.cli import _Formatter, _log_to_stderr
+
+    _log_to_stderr(logging.INFO)
+    try:
+        fmt = _Formatter()
+        pypdf = logging.LogRecord("pypdf._reader", logging.WARNING, "", 0, "invalid pdf header: %r", (b"x",), None)
+        ours = logging.LogRecord("briefqa.build", logging.INFO, "", 0, "indexed %d", (3,), None)
+        assert fmt.format(pypdf) == "pypdf._reader: WARNING: invalid pdf header: b'x'"
+        assert fmt.format(ours) == "briefqa: indexed 3"
+        assert not logging.getLogger("faiss.loader").isEnabledFor(logging.INFO)
+    finally:
+        _log_to_stderr(logging.WARNING)
+
+
+def one_error_line(code: int, out: str, err: str) -> str:
+    assert code != 0
+    assert "Traceback" not in out + err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("briefqa: error: "), err
+    return lines[0]
+
+
+# Each with a model that does not exist: had the model been loaded first, the error would name it.
+NO_MODEL = {"BRIEFQA_MODEL": "no-such-model-xyz"}
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "named"),
+    [
+        (["serve", "--port", "99999"], {}, "--port"),
+        (["serve"], {"BRIEFQA_PORT": "abc"}, "BRIEFQA_PORT"),
+        (["ask", "anything"], {"BRIEFQA_PORT": "abc"}, "BRIEFQA_PORT"),
+        (["index"], {"BRIEFQA_PORT": "0"}, "BRIEFQA_PORT"),
+        (["index", "--index", "{file}"], {}, "is a file, not a folder"),
+        (["index", "--index", "{file}/below"], {}, "cannot be written"),
+        (["serve", "--index", "/proc/briefqa-index"], {}, "cannot be written"),
+        (["index", "--corpus", "{file}"], {}, "--corpus"),
+        (["ask", "anything", "--index", "{file}"], {}, "--index"),
+        (["eval", "{file}", "--index", "{missing}"], {}, "no index in"),
+        (["ask", "\u200b", "--index", "{index}"], {}, "question must not be empty"),
+        (["serve", "--host", "no-such-host.invalid", "--port", "8123"], {}, "no-such-host.invalid"),
+    ],
+)
+def test_bad_settings_and_paths_are_one_line_before_the_model_loads(
+    tmp_path: Path, args: list[str], env: dict[str, str], named: str
+) -> None:
+    file = tmp_path / "a-file"
+    file.write_text("{}")
+    index = tmp_path / "built"
+    (index / "versions" / "v1").mkdir(parents=True)
+    (index / "versions" / "v1" / "manifest.json").write_text("{}")
+    (index / "CURRENT").write_text("v1")
+    paths = {"file": str(file), "missing": str(tmp_path / "missing"), "index": str(index)}
+    line = one_error_line(*run_cli(*(a.format(**paths) for a in args), **{**NO_MODEL, **env}))
+    assert named in line
+    assert "no-such-model" not in line
+
+
+def test_a_busy_port_fails_before_the_model_loads() -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        started = time.monotonic()
+        line = one_error_line(*run_cli("serve", "--port", str(port), **NO_MODEL))
+    assert f"127.0.0.1:{port}" in line and "in use" in line
+    assert time.monotonic() - started < 30
+
+
+def test_help_shows_flags_and_defaults() -> None:
+    code, out, _ = run_cli("serve", "--help")
+    assert code == 0
+    assert "<bool>" not in out
+    for flag in ("--host", "--port", "--corpus", "--index"):
+        assert flag in out
+    assert "8000" in out and "127.0.0.1" in out and "./corpus" in out
+    code, out, _ = run_cli("index", "--help")
+    assert "--full " in out and "<bool>" not in out
+    code, out, _ = run_cli("ask", "--help")
+    assert "--base-url" in out and "[default: 5]" in out
+
+
+@pytest.mark.slow
+def test_ask_prints_full_links(brief_index: Path) -> None:
+    code, out, err = run_cli("ask", "How many satellites does the United States operate?", "--k", "2",
+                             "--index", str(brief_index), "--base-url", "http://briefs.example:9000/")
+    assert code == 0, err
+    assert "http://briefs.example:9000/sources/us-japan-space-alliance?hl=" in out
+    code, out, err = run_cli("ask", "How many satellites does the United States operate?", "--k", "1",
+                             "--index", str(brief_index), BRIEFQA_PORT="8123")
+    assert "http://127.0.0.1:8123/sources/" in out
+
+
+@pytest.mark.slow
+def test_eval_lines_have_a_legend_and_the_question(brief_index: Path, tmp_path: Path) -> None:
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(
+        '{"id": "x1", "question": "Who won the 2024 World Series?", "evidence": [], "type": "unanswerable"}\n'
+        '{"id": "x2", "question": "What colour is the moon base?", "evidence": ["no such words here"],'
+        ' "type": "factoid"}\n'
+    )
+    code, out, err = run_cli("eval", str(questions), "--index", str(brief_index))
+    assert code == 0, err
+    assert "first_hit: rank of the first quote holding the evidence" in out
+    assert "x2 (factoid): answered=" in out and "What colour is the moon base?" in out
+
+
+@pytest.mark.slow
+def test_serve_with_a_missing_corpus_serves_the_index_and_says_why(brief_index: Path, tmp_path: Path) -> None:
+    port = free_port()
+    proc = subprocess.Popen([str(BRIEFQA), "serve", "--corpus", str(tmp_path / "gone"), "--index", str(brief_index),
+                             "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        assert httpx.head(f"http://127.0.0.1:{port}/", timeout=5).status_code == 200
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    assert f"corpus folder {tmp_path / 'gone'} does not exist; serving the index as it is" in err
+    assert "stale" not in out + err
+    assert "faiss.loader" not in err and "AVX512" not in err
 
 
 @pytest.mark.slow

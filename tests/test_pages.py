@@ -92,6 +92,74 @@ def test_the_no_script_thread_keeps_at_most_twenty_questions(client: TestClient)
     assert carried == [*history[1:], "And launch vehicles?"]
 
 
+def form_fields(doc: lxml.html.HtmlElement) -> dict[str, list[str]]:
+    """What the no-script form sends with the next question."""
+    fields: dict[str, list[str]] = {"history": [], "shown": []}
+    for field in doc.cssselect('#ask-form input[type="hidden"]'):
+        fields[field.get("name")].append(field.get("value"))
+    return fields
+
+
+@pytest.fixture
+def counted(live: Any, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The questions the served searcher is asked, in order."""
+    searcher = live.searcher
+    asked: list[str] = []
+    real = searcher.search
+
+    def search(question: str, history: Any = (), k: int = 5) -> Any:
+        asked.append(question)
+        return real(question, history, k)
+
+    monkeypatch.setattr(searcher, "search", search)
+    return asked
+
+
+def test_the_no_script_thread_searches_only_the_new_question(client: TestClient, counted: list[str]) -> None:
+    questions = [
+        "Which missile defense programs is Japan part of?",
+        "What else does Japan plan to deploy?",
+        UNANSWERABLE,
+        "What challenges remain for the alliance?",
+    ] * 5  # twenty turns
+    fields: dict[str, list[str]] = {"history": [], "shown": []}
+    drawn: list[list[str]] = []
+    for question in questions:
+        doc = html_of(client.get("/", params={"question": question, **fields}))
+        drawn.append([text(b) for b in doc.cssselect("article.turn")[-1].cssselect("blockquote")])
+        fields = form_fields(doc)
+    assert counted == questions, "one search per request: earlier turns are drawn from the form"
+    assert len(fields["history"]) == len(fields["shown"]) == 20
+    # The last page drew every earlier turn as it was drawn when it was asked.
+    counted.clear()
+    doc = html_of(client.get("/", params={"question": "And Japan?", **fields}))
+    assert counted == ["And Japan?"]
+    turns = doc.cssselect("article.turn")
+    assert [[text(b) for b in t.cssselect("blockquote")] for t in turns[:-1]] == drawn
+
+
+def test_a_thread_without_what_it_showed_is_searched_again(client: TestClient, counted: list[str]) -> None:
+    first = "Which missile defense programs is Japan part of?"
+    html_of(client.get("/", params={"question": "And Japan?", "history": [first]}))
+    assert counted == [first, "And Japan?"]
+
+
+@pytest.mark.parametrize(
+    "shown",
+    ["a|us-japan-space-alliance@0-5", "a|us-japan-space-alliance@10-5", "a|no-such-source@0-100", "x", "a|%",
+     "a|us-japan-space-alliance@0-99999999999999"],
+)
+def test_a_reference_that_does_not_check_out_is_searched_again(
+    client: TestClient, counted: list[str], shown: str
+) -> None:
+    first = "What challenges remain for the alliance?"
+    doc = html_of(client.get("/", params={"question": "And Japan?", "history": [first], "shown": [shown]}))
+    assert counted == [first, "And Japan?"]
+    body = source_text(client)
+    for quote in doc.cssselect("article.turn blockquote"):
+        assert text(quote) in body
+
+
 def test_the_no_script_thread_refuses_more_than_twenty_earlier_questions(client: TestClient) -> None:
     response = client.get("/", params={"question": "And then?", "history": ["earlier"] * 21})
     assert response.status_code == 422

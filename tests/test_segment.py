@@ -272,12 +272,15 @@ def test_small_budget_splits_and_large_budget_still_breaks_at_headings() -> None
 
 
 def test_a_sentence_longer_than_the_budget_is_a_chunk_of_its_own() -> None:
+    # segment() cuts such a sentence first; chunks_of alone still keeps one whole.
     text = "Short one here. " + " ".join(["word"] * 30) + " end. Another short one."
-    seg = segment(text, words, budget=10)
-    long_idx = next(i for i, s in enumerate(seg.sentences) if s.end - s.start > 100)
-    own = [c for c in seg.chunks if c.first_sentence <= long_idx <= c.last_sentence]
+    blks = blocks_of(text)
+    sents = sentences_of(text, blks)
+    chunks = chunks_of(text, blks, sents, words, budget=10)
+    long_idx = next(i for i, s in enumerate(sents) if s.end - s.start > 100)
+    own = [c for c in chunks if c.first_sentence <= long_idx <= c.last_sentence]
     assert len(own) == 1 and own[0].first_sentence == own[0].last_sentence == long_idx
-    assert_chunk_invariants(text, seg, 10)
+    assert_chunk_invariants(text, segment(text, words, budget=10), 10)
 
 
 def test_chunk_heading_is_the_nearest_heading_without_markers() -> None:
@@ -387,3 +390,64 @@ def test_a_sentence_that_leans_back_is_quoted_with_the_one_before_it() -> None:
     # Never across a chunk boundary: the antecedent would not be in the quoted passage.
     assert seg.chunks[-1].first_sentence == 3
     assert spans[3] == "It is new."
+
+
+# ---------------------------------------------------------------------------------------------
+# sentences longer than the model reads
+
+
+def assert_capped(text: str, seg: Segmented, budget: int) -> list[str]:
+    pieces = [text[s.start : s.end] for s in seg.sentences]
+    for piece in pieces:
+        assert len(piece.split()) <= budget, piece[:80]
+        assert piece == piece.strip() and piece
+    return pieces
+
+
+def test_an_overlong_sentence_is_cut_at_its_clauses() -> None:
+    clause = "the harbour board reviewed the levee plans with the river authority"
+    text = "Flood defences\n\n" + "; ".join(f"{clause} in district {n}" for n in range(30)) + ".\n"
+    seg = segment(text, words, budget=40)
+    pieces = assert_capped(text, seg, 40)
+    assert len(pieces) > 1
+    # every cut falls after a clause mark, and together the pieces cover the run in order
+    assert all(p.endswith(";") for p in pieces[:-1]) and pieces[-1].endswith(".")
+    assert " ".join(pieces) == text.split("\n\n")[1].strip()
+    assert_chunk_invariants(text, seg, 40)
+
+
+def test_a_line_without_punctuation_is_cut_into_word_runs_with_exact_offsets() -> None:
+    vocab = ["tide", "gauge", "culvert", "pump", "station", "drainage", "storm", "surge", "basin", "wall"]
+    line = " ".join(vocab[(i * 7) % len(vocab)] for i in range(20_000))  # about 130,000 characters
+    text = f"Notes from the survey\n\n{line}\n"
+    seg = segment(text, words, budget=50)
+    pieces = assert_capped(text, seg, 50)
+    assert len(pieces) == 20_000 // 50
+    assert seg.sentences[0].start == text.index("tide")
+    assert seg.sentences[-1].end == len(text) - 1
+    for a, b in zip(seg.sentences, seg.sentences[1:], strict=False):
+        assert text[a.end : b.start] == " "  # nothing lost or repeated between pieces
+
+
+def test_a_clause_too_long_alone_is_cut_into_words_and_short_clauses_stay_whole() -> None:
+    text = "Short opening clause, " + " ".join(["ballast"] * 45) + ", and a closing remark."
+    seg = segment(text, words, budget=20)
+    pieces = assert_capped(text, seg, 20)
+    assert pieces[0].startswith("Short opening clause,")
+    assert pieces[-1].endswith("and a closing remark.")
+    assert "".join(pieces).replace(" ", "") == text.replace(" ", "")
+
+
+def test_sentences_within_the_budget_are_untouched() -> None:
+    text = "The ferry leaves at noon, weather permitting; tickets are sold on board. It returns by six."
+    assert sentences(text) == [
+        "The ferry leaves at noon, weather permitting; tickets are sold on board.",
+        "It returns by six.",
+    ]
+
+
+def test_a_piece_of_a_cut_sentence_does_not_lean_back_on_the_piece_before() -> None:
+    text = "Rail freight grew, " + " ".join(["steadily"] * 30) + ", which they expected."
+    seg = segment(text, words, budget=20)
+    spans = quote_spans(text, seg.sentences, seg.chunks)
+    assert spans == [(s.start, s.end) for s in seg.sentences]

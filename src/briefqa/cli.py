@@ -2,40 +2,123 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
+import os
+import socket
 import sys
+import tempfile
+import threading
+import time
+import weakref
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 
-from .errors import BriefqaError, CorpusError
+from .errors import BriefqaError, CorpusError, InputError
 from .settings import Settings
 
+# Plain help (not rich's boxes): rich shows every flag as "<bool>" and hides defaults.
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  rich_markup_mode=None,
                   help="Answers questions with sentences quoted verbatim from policy briefs.")
 
-CorpusOpt = Annotated[Path | None, typer.Option("--corpus", help="sources folder (BRIEFQA_CORPUS)")]
-IndexOpt = Annotated[Path | None, typer.Option("--index", help="index folder (BRIEFQA_INDEX)")]
+CorpusOpt = Annotated[Path | None, typer.Option("--corpus", help="sources folder",
+                                                show_default="BRIEFQA_CORPUS, else ./corpus")]
+IndexOpt = Annotated[Path | None, typer.Option("--index", help="index folder",
+                                               show_default="BRIEFQA_INDEX, else ./index")]
+
+# Each setting as a user names it: the flag when one was given, else the environment variable.
+_FLAGS = {"corpus": "--corpus", "index": "--index", "host": "--host", "port": "--port"}
 
 
-def _settings(corpus: Path | None = None, index: Path | None = None) -> Settings:
-    overrides: dict[str, Any] = {}
-    if corpus is not None:
-        overrides["corpus"] = corpus
-    if index is not None:
-        overrides["index"] = index
-    return Settings(**overrides)
+def _settings(**flags: Any) -> Settings:
+    """The settings from ``BRIEFQA_*`` and the given flags; a bad one is one ``InputError`` naming it."""
+    overrides = {name: value for name, value in flags.items() if value is not None}
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            field = str(err["loc"][0]) if err["loc"] else "settings"
+            named = _FLAGS[field] if field in overrides and field in _FLAGS else f"BRIEFQA_{field.upper()}"
+            problems.append(f"{named}={err.get('input')!r}: {err['msg']}")
+        raise InputError("; ".join(problems)) from None
+
+
+def _check_folder(path: Path, named: str, *, write: bool) -> None:
+    """``path`` is a folder or can become one (and, with ``write``, can be written); else an ``InputError``.
+
+    Checked before the model loads, so a mistyped path costs no wait.
+    """
+    if path.exists() and not path.is_dir():
+        raise InputError(f"{named} {path} is a file, not a folder")
+    if not write:
+        return
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        raise InputError(f"{named} {path} cannot be written: {exc.strerror or exc}") from None
+
+
+def _check_index(path: Path, named: str) -> None:
+    """A published index in ``path``; else the error ``store.load`` would give, before the model loads."""
+    from .errors import IndexMissingError
+    from .store import current_version
+
+    _check_folder(path, named, write=False)
+    if current_version(path) is None:
+        raise IndexMissingError(f"no index in {path} ({named}); run `briefqa index` to build it")
+
+
+def _index_named(index: Path | None) -> str:
+    return "--index" if index is not None else "BRIEFQA_INDEX"
+
+
+def _corpus_named(corpus: Path | None) -> str:
+    return "--corpus" if corpus is not None else "BRIEFQA_CORPUS"
+
+
+class _Formatter(logging.Formatter):
+    """briefqa's own lines as ``briefqa: ...``; a library's under its own logger name and level,
+    so its warnings are not read as briefqa's errors."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        if record.name == "briefqa" or record.name.startswith("briefqa."):
+            return f"briefqa: {record.getMessage()}"
+        return f"{record.name}: {record.levelname}: {record.getMessage()}"
+
+
+_handler: logging.Handler | None = None
 
 
 def _log_to_stderr(level: int) -> None:
     """Log lines of ``level`` and up on stderr, whatever level a library sets on its own logger."""
-    handler = logging.StreamHandler()
+    global _handler
+    if _handler is None:
+        _handler = logging.StreamHandler()
+        _handler.setFormatter(_Formatter())
+        logging.getLogger().addHandler(_handler)
+        logging.captureWarnings(True)  # warnings.warn from libraries, under "py.warnings"
+        # faiss logs which CPU build it loads (six lines about AVX512) at every start.
+        logging.getLogger("faiss.loader").setLevel(logging.WARNING)
+        # briefqa counts the word pieces of long sentences on purpose, to cut them to what the model
+        # reads; the tokenizer's warning that such a text is too long for the model is not news.
+        logging.getLogger("transformers.tokenization_utils_base").setLevel(logging.ERROR)
     # On the handler, not only the root logger: bm25s sets its logger to DEBUG when imported.
-    handler.setLevel(level)
-    handler.setFormatter(logging.Formatter("briefqa: %(message)s"))
-    logging.basicConfig(level=level, handlers=[handler])
+    _handler.setLevel(level)
+    logging.getLogger().setLevel(level)
+
+
+@app.callback()
+def _setup() -> None:
+    _log_to_stderr(logging.WARNING)
 
 
 def _report_error(exc: BaseException) -> None:
@@ -49,13 +132,25 @@ def _fail(exc: BriefqaError) -> typer.Exit:
     return typer.Exit(exc.exit_code)
 
 
-class _Progress:
-    """A tqdm bar per stage on a terminal; plain log lines otherwise."""
+# Off a terminal, a stage in progress is reported this often (seconds), even while one step of
+# it (a large file) takes long.
+PROGRESS_INTERVAL = 5.0
 
-    def __init__(self) -> None:
-        self.tty = sys.stderr.isatty()
+
+class _Progress:
+    """A tqdm bar per stage on a terminal; off one, a log line as a stage starts, every
+    ``interval`` seconds while it runs, and when it ends."""
+
+    def __init__(self, interval: float = PROGRESS_INTERVAL, clock: Callable[[], float] = time.monotonic,
+                 tty: bool | None = None) -> None:
+        self.tty = sys.stderr.isatty() if tty is None else tty
+        self.interval = interval
+        self.clock = clock
         self.bars: dict[str, Any] = {}
-        self.logged: dict[str, int] = {}
+        self.state: dict[str, tuple[int, int, float]] = {}  # stage -> done, total, started
+        self.last: dict[str, float] = {}
+        self.lock = threading.Lock()
+        self.ticker: threading.Thread | None = None
 
     def __call__(self, stage: str, done: int, total: int) -> None:
         if self.tty:
@@ -68,10 +163,40 @@ class _Progress:
             if done >= total:
                 bar.close()
             return
-        step = max(total // 10, 1)
-        if done == total or done - self.logged.get(stage, 0) >= step:
-            self.logged[stage] = done
-            typer.echo(f"{stage}: {done}/{total}", err=True)
+        with self.lock:
+            now = self.clock()
+            started = self.state[stage][2] if stage in self.state else now
+            self.state[stage] = (done, total, started)
+            if stage not in self.last or done >= total or now - self.last[stage] >= self.interval:
+                self._line(stage, now)
+        if self.ticker is None and self.interval > 0:
+            self.ticker = threading.Thread(target=_tick, args=(weakref.ref(self), self.interval), daemon=True)
+            self.ticker.start()
+
+    def _line(self, stage: str, now: float) -> None:
+        done, total, started = self.state[stage]
+        self.last[stage] = now
+        elapsed = f" ({now - started:.0f}s)" if now - started >= 1 else ""
+        typer.echo(f"{stage}: {done}/{total}{elapsed}", err=True)
+
+    def tick(self) -> None:
+        """Report each unfinished stage whose last line is ``interval`` old (a step that takes long)."""
+        with self.lock:
+            now = self.clock()
+            for stage, (done, total, _) in self.state.items():
+                if done < total and now - self.last[stage] >= self.interval:
+                    self._line(stage, now)
+
+
+def _tick(ref: weakref.ReferenceType[_Progress], interval: float) -> None:
+    # Holds only a weak reference: once the build drops its progress hook, the ticker ends.
+    while True:
+        time.sleep(interval / 2)
+        progress = ref()
+        if progress is None:
+            return
+        progress.tick()
+        del progress
 
 
 def _print_report(report: Any) -> None:
@@ -92,12 +217,13 @@ def index(corpus: CorpusOpt = None, index: IndexOpt = None,
           full: Annotated[bool, typer.Option("--full", help="re-embed every source")] = False,
           watch: Annotated[bool, typer.Option("--watch", help="rebuild whenever the corpus changes")] = False) -> None:
     """Index the corpus (only new or changed sources unless --full); exit 1 if any source failed."""
-    from .build import build_index
-    from .embed import load_embedder
-
-    settings = _settings(corpus, index)
-    _log_to_stderr(logging.WARNING)
     try:
+        settings = _settings(corpus=corpus, index=index)
+        _check_folder(settings.corpus, _corpus_named(corpus), write=False)
+        _check_folder(settings.index, _index_named(index), write=True)
+        from .build import build_index
+        from .embed import load_embedder
+
         embedder = load_embedder(settings.model)
     except BriefqaError as exc:
         raise _fail(exc) from None
@@ -134,14 +260,19 @@ def _watch(settings: Settings, embedder: Any) -> None:
 def ask(question: Annotated[str, typer.Argument(help="the question")],
         k: Annotated[int, typer.Option("--k", help="how many quotes (1-20)")] = 5,
         as_json: Annotated[bool, typer.Option("--json", help="print a SearchResponse")] = False,
-        index: IndexOpt = None) -> None:
+        index: IndexOpt = None,
+        base_url: Annotated[str | None, typer.Option(
+            "--base-url", help="where the links point: the server that shows the sources",
+            show_default="http://BRIEFQA_HOST:BRIEFQA_PORT, else http://127.0.0.1:8000")] = None) -> None:
     """Answer one question with quotes and their source links."""
-    from .embed import load_embedder
-    from .searcher import Searcher
-    from .store import load
-
-    settings = _settings(index=index)
     try:
+        settings = _settings(index=index)
+        _check_index(settings.index, _index_named(index))
+        from .embed import load_embedder
+        from .searcher import Searcher, validate
+        from .store import load
+
+        validate(question, (), k)  # a bad question or --k costs no model load
         embedder = load_embedder(settings.model)
         answer = Searcher(load(settings.index, embedder.name, embedder.dimension), embedder).search(question, (), k)
     except BriefqaError as exc:
@@ -151,64 +282,119 @@ def ask(question: Annotated[str, typer.Argument(help="the question")],
 
         typer.echo(SearchResponse.of(answer).model_dump_json(indent=2))
         return
+    base = (base_url or _base_url(settings)).rstrip("/")
     if not answer.answered:
         typer.echo("The sources do not answer this. Closest passages, not an answer:")
     for r in answer.results:
-        typer.echo(f"\n{r.rank}. “{r.quote}”\n   — {r.source.title}  {r.url}")
+        typer.echo(f"\n{r.rank}. “{r.quote}”\n   — {r.source.title}  {base}{r.url}")
+
+
+def _base_url(settings: Settings) -> str:
+    host = settings.host
+    if host in ("0.0.0.0", "::", ""):  # listening everywhere; this machine reaches it on loopback
+        host = "127.0.0.1"
+    return f"http://[{host}]:{settings.port}" if ":" in host else f"http://{host}:{settings.port}"
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """The server's listening socket, bound before the model loads so a busy port fails at once."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        sock = socket.socket(family, kind, proto)
+    except (OSError, UnicodeError) as exc:
+        raise InputError(f"host {host!r} cannot be served on: {exc}") from None
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        why = os.strerror(exc.errno) if exc.errno else str(exc)
+        if exc.errno == errno.EADDRINUSE:
+            why += " (another server is using it; choose one with --port)"
+        raise InputError(f"cannot serve on {host}:{port}: {why}") from None
+    sock.set_inheritable(True)
+    return sock
 
 
 @app.command()
-def serve(host: Annotated[str | None, typer.Option("--host")] = None,
-          port: Annotated[int | None, typer.Option("--port")] = None) -> None:
+def serve(host: Annotated[str | None, typer.Option("--host", help="address to listen on",
+                                                   show_default="BRIEFQA_HOST, else 127.0.0.1")] = None,
+          port: Annotated[int | None, typer.Option("--port", help="port to listen on (1-65535)",
+                                                   show_default="BRIEFQA_PORT, else 8000")] = None,
+          corpus: CorpusOpt = None, index: IndexOpt = None) -> None:
     """Serve the API and pages; builds the index first if it is missing or stale."""
+    try:
+        settings = _settings(host=host, port=port, corpus=corpus, index=index)
+        _check_folder(settings.corpus, _corpus_named(corpus), write=False)
+        _check_folder(settings.index, _index_named(index), write=True)
+        sock = _bind(settings.host, settings.port)
+    except BriefqaError as exc:
+        raise _fail(exc) from None
     import uvicorn
 
     from .api.app import create_app
+    from .api.protocol import JsonErrorsProtocol
     from .build import is_stale
     from .embed import load_serving_embedder
     from .live import LiveIndex
 
-    settings = _settings()
     _log_to_stderr(logging.INFO)
     try:
         embedder = load_serving_embedder(settings.model)
         live = LiveIndex(settings.corpus, settings.index, embedder)
-        if is_stale(settings.corpus, settings.index, embedder.name):
+        if not settings.corpus.is_dir():
+            # An index that exists still answers; the analyst can restore the corpus and rebuild.
+            live.refresh()
+            if not live.ready:
+                raise CorpusError(f"corpus folder {settings.corpus} does not exist, and there is no index "
+                                  f"in {settings.index} to serve")
+            typer.echo(f"briefqa: warning: corpus folder {settings.corpus} does not exist; serving the index "
+                       "as it is", err=True)
+        elif is_stale(settings.corpus, settings.index, embedder.name):
             typer.echo("index missing or stale: building it first")
             try:
                 _print_report(live.rebuild(progress=_Progress()))
             except CorpusError as exc:
-                # An index that exists still answers; the analyst can fix the corpus and rebuild.
                 live.refresh()
                 if not live.ready:
                     raise
                 typer.echo(f"briefqa: warning: {exc}; serving the index as it is", err=True)
     except BriefqaError as exc:
+        sock.close()
         raise _fail(exc) from None
-    uvicorn.run(create_app(settings, live), host=host or settings.host, port=port or settings.port,
-                log_level="info")
+    config = uvicorn.Config(create_app(settings, live), host=settings.host, port=settings.port,
+                            log_level="info", http=JsonErrorsProtocol)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+# What the eval lines say, printed above them.
+EVAL_LEGEND = ("items not answered as they should be (answered: whether briefqa answered; "
+               "first_hit: rank of the first quote holding the evidence, None if none of the top 5 does):")
 
 
 @app.command("eval")
 def eval_cmd(file: Annotated[Path, typer.Argument(help="eval questions: JSON lines, or a SQuAD v2.0 JSON file")],
-             as_json: Annotated[bool, typer.Option("--json")] = False,
+             as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
              index: IndexOpt = None) -> None:
     """The eval metrics (hit@1, hit@3, mrr, abstain, false_abstain, fidelity) and the abstention trade-off.
 
-    A SQuAD v2.0 file is scored by offsets over a temporary index of its articles.
+    A SQuAD v2.0 file is scored by offsets over a temporary index of its articles (``--index`` is
+    not used for it).
     """
-    from .embed import load_embedder
-    from .evaluate import evaluate, evaluate_squad, load_items, meets_targets
-    from .searcher import Searcher
-    from .squad import is_squad
-    from .store import load
-
-    settings = _settings(index=index)
     try:
+        settings = _settings(index=index)
+        from .embed import load_embedder
+        from .evaluate import evaluate, evaluate_squad, load_items, meets_targets
+        from .searcher import Searcher
+        from .squad import is_squad
+        from .store import load
+
+        items = []
         if is_squad(file):
             report = evaluate_squad(file, load_embedder(settings.model))
         else:
-            items = load_items(file)
+            _check_index(settings.index, _index_named(index))
+            items = load_items(file)  # a bad file costs no model load
             embedder = load_embedder(settings.model)
             report = evaluate(Searcher(load(settings.index, embedder.name, embedder.dimension), embedder), items)
     except BriefqaError as exc:
@@ -223,14 +409,24 @@ def eval_cmd(file: Annotated[Path, typer.Argument(help="eval questions: JSON lin
         bound = "" if target is None else f"  (target {'<=' if name == 'false_abstain' else '>='} {target})"
         typer.echo(f"{name:15s}{value:.3f}{bound}{mark}")
     typer.echo(f"counts: {report['counts']}")
-    typer.echo("trade-off (threshold set to refuse this share of the answerable questions):")
+    typer.echo("trade-off (the threshold set to refuse this share of the answerable questions):")
     for point in report["tradeoff"]:
         typer.echo(f"  false_abstain {point['false_abstain']:.3f}  abstain {point['abstain']:.3f}")
-    for item in report.get("items", []):
-        if (item["first_hit_rank"] != 1 and item["type"] != "unanswerable") or (
-            item["type"] == "unanswerable" and item["answered"]
-        ) or (item["type"] != "unanswerable" and not item["answered"]):
-            typer.echo(f"  {item['id']}: answered={item['answered']} first_hit={item['first_hit_rank']}")
+    questions = {item.id: item.question for item in items}
+    missed = [item for item in report.get("items", []) if _missed(item)]
+    if missed:
+        typer.echo(EVAL_LEGEND)
+    for item in missed:
+        question = item.get("question") or questions.get(item["id"], item.get("query", ""))
+        typer.echo(f"  {item['id']} ({item['type']}): answered={item['answered']} "
+                   f"first_hit={item['first_hit_rank']}  {question}")
+
+
+def _missed(item: dict[str, Any]) -> bool:
+    """An answerable item not answered with the evidence first, or an unanswerable one answered."""
+    if item["type"] == "unanswerable":
+        return bool(item["answered"])
+    return item["first_hit_rank"] != 1 or not item["answered"]
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -24,9 +25,22 @@ MAX_K = 20
 CANDIDATE_CHUNKS = 8
 
 
-def validate(question: str, history: Sequence[str], k: int) -> None:
-    """Raise ``InputError`` with the reason when a request breaks the contract's limits."""
-    if not question or not question.strip():
+# Format and control characters (zero-width space, BOM, NUL, direction marks...) and unpaired
+# surrogates print nothing: a question made only of them, and white space, is empty.
+INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs"})
+
+
+def normalise_question(question: str) -> str:
+    """``question`` with invisible characters dropped and each run of white space one space."""
+    kept = (" " if ch.isspace() else ch for ch in question
+            if ch.isspace() or unicodedata.category(ch) not in INVISIBLE_CATEGORIES)
+    return " ".join("".join(kept).split())
+
+
+def validate(question: str, history: Sequence[str], k: int) -> str:
+    """The normalised question; ``InputError`` with the reason when a request breaks the contract's limits."""
+    normalised = normalise_question(question)
+    if not normalised:
         raise InputError("question must not be empty")
     if len(question) > MAX_QUESTION:
         raise InputError(f"question is {len(question)} characters; at most {MAX_QUESTION}")
@@ -39,6 +53,7 @@ def validate(question: str, history: Sequence[str], k: int) -> None:
             raise InputError("history must be a list of strings")
         if len(item) > MAX_QUESTION:
             raise InputError(f"a history question is {len(item)} characters; at most {MAX_QUESTION}")
+    return normalised
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,8 +85,7 @@ class Searcher:
 
     def search(self, question: str, history: Sequence[str] = (), k: int = 5) -> Answer:
         """Quotes answering ``question`` (resolved against ``history``), best first, at most ``k``."""
-        validate(question, history, k)
-        return self._cached(question.strip(), tuple(history), k)
+        return self._cached(validate(question, history, k), tuple(history), k)
 
     def _search(self, question: str, history: tuple[str, ...], k: int) -> Answer:
         text = resolve(question, history)

@@ -9,7 +9,7 @@ from functools import lru_cache
 
 from .records import Block, BlockKind, Chunk, Segmented, Sentence
 
-SEGMENTER_VERSION = "3"
+SEGMENTER_VERSION = "4"  # 4: sentences longer than the token budget are split
 # all-MiniLM-L6-v2 truncates past 256 word pieces; the heading and special tokens take some.
 CHUNK_TOKENS = 200
 HEADING_MAX_WORDS = 25
@@ -27,6 +27,9 @@ _FINAL_PUNCT = ".!;:,\"'”’)]…。！；：，」』"
 _SENTENCE_END = '.!?"”’)…。！？」』'
 _SETEXT = re.compile(r"=+|-+")
 _WORD = re.compile(r"\w+")
+# Where an overlong sentence may be cut: after a clause mark, or before a dash set off by spaces.
+_CLAUSE_END = re.compile(r"[;:,](?=\s)|\s(?=[—–-]\s)|—")
+_TOKEN_RUN = re.compile(r"\S+")
 # A line ending in one of these is the start of a wrapped sentence, not a heading.
 _JOINING_WORDS = frozenset(
     (
@@ -79,7 +82,10 @@ def quote_spans(text: str, sentences: Sequence[Sentence], chunks: Sequence[Chunk
     spans = [(s.start, s.end) for s in sentences]
     for chunk in chunks:
         for i in range(chunk.first_sentence + 1, chunk.last_sentence + 1):
-            if _leans_back(text[sentences[i].start : sentences[i].end]):
+            # A piece of an overlong sentence (no closing mark before it) is not an antecedent:
+            # joined, the two would overrun the model's input again.
+            ended = text[sentences[i - 1].end - 1] in _SENTENCE_END
+            if ended and _leans_back(text[sentences[i].start : sentences[i].end]):
                 spans[i] = (sentences[i - 1].start, sentences[i].end)
     return spans
 
@@ -320,9 +326,73 @@ def _sections(blocks: Sequence[Block]) -> list[int]:
     return out
 
 
+def capped(text: str, sentences: Sequence[Sentence], count_tokens: TokenCounter, budget: int) -> list[Sentence]:
+    """``sentences`` with each one over ``budget`` word pieces cut into runs that fit.
+
+    The model reads at most its input length and silently drops the rest, so a longer sentence
+    (a 100,000-character line without a full stop) would be quoted whole but matched on its
+    start alone. It is cut at clause marks (``;``, ``:``, ``,``, dashes), the clauses joined
+    back while they fit; a clause that alone is too long is cut into runs of whole words. Each
+    piece is an exact span of the text, so its quote is still verbatim.
+    """
+    lengths = list(count_tokens([text[s.start : s.end] for s in sentences]))
+    out: list[Sentence] = []
+    for sent, length in zip(sentences, lengths, strict=True):
+        if length <= budget:
+            out.append(sent)
+            continue
+        for start, end in _fit(text, _clauses(text, sent.start, sent.end), count_tokens, budget):
+            out.append(Sentence(start=start, end=end, block=sent.block))
+    return out
+
+
+def _clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The span cut after each clause mark, white space between the pieces left out."""
+    pieces: list[tuple[int, int]] = []
+    at = start
+    for mark in _CLAUSE_END.finditer(text, start, end):
+        cut = mark.end()
+        if text[at:cut].strip():
+            pieces.append(_trimmed(text, at, cut))
+        at = cut
+    if text[at:end].strip():
+        pieces.append(_trimmed(text, at, end))
+    return pieces
+
+
+def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
+    piece = text[start:end]
+    return start + len(piece) - len(piece.lstrip()), start + len(piece.rstrip())
+
+
+def _fit(text: str, pieces: list[tuple[int, int]], count_tokens: TokenCounter, budget: int) -> list[tuple[int, int]]:
+    """Consecutive ``pieces`` joined greedily while they fit in ``budget``; a piece too long alone
+    is cut into word runs first. Word pieces are counted per piece and added up: the tokenizer
+    splits at white space, so a join costs the sum (never less)."""
+    counts = list(count_tokens([text[s:e] for s, e in pieces]))
+    units: list[tuple[int, int, int]] = []  # start, end, tokens
+    for (s, e), n in zip(pieces, counts, strict=True):
+        if n <= budget:
+            units.append((s, e, n))
+            continue
+        words = [(m.start(), m.end()) for m in _TOKEN_RUN.finditer(text, s, e)]
+        for (ws, we), wn in zip(words, count_tokens([text[a:b] for a, b in words]), strict=True):
+            units.append((ws, we, min(wn, budget)))  # one word past the budget is a run of its own
+    out: list[tuple[int, int]] = []
+    used = 0
+    for s, e, n in units:
+        if out and used + n <= budget:
+            out[-1] = (out[-1][0], e)
+            used += n
+        else:
+            out.append((s, e))
+            used = n
+    return out
+
+
 def segment(text: str, count_tokens: TokenCounter, budget: int = CHUNK_TOKENS) -> Segmented:
-    """Blocks, sentences and chunks of one document's text."""
+    """Blocks, sentences and chunks of one document's text; no sentence is over ``budget`` word pieces."""
     blocks = blocks_of(text)
-    sentences = sentences_of(text, blocks)
+    sentences = capped(text, sentences_of(text, blocks), count_tokens, budget)
     chunks = chunks_of(text, blocks, sentences, count_tokens, budget)
     return Segmented(blocks=tuple(blocks), sentences=tuple(sentences), chunks=tuple(chunks))

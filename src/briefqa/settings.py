@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
@@ -18,6 +18,6 @@ class Settings(BaseSettings):
     model: str = DEFAULT_MODEL
     admin_token: SecretStr | None = None
     host: str = "127.0.0.1"
-    port: int = 8000
+    port: int = Field(default=8000, ge=1, le=65535)
     # How often a server looks for a newer index version, in seconds.
-    reload_interval: float = 1.0
+    reload_interval: float = Field(default=1.0, gt=0)

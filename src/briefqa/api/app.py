@@ -19,6 +19,7 @@ from ..errors import BriefqaError
 from ..live import LiveIndex
 from ..settings import Settings
 from . import routes_admin, routes_pages, routes_search, routes_sources
+from .docs import install_docs
 from .schemas import NONBLANK
 from .templating import STATIC, error_page, wants_html
 
@@ -33,6 +34,12 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
 }
+
+# The largest request body read. The largest ask the contract allows (a question and 20 earlier
+# ones of 1000 characters) fits as UTF-8 JSON up to three bytes a character (ASCII: 21 KB; CJK:
+# 63 KB). Written with every character escaped as \uXXXX it could not, nor could a thread of
+# 1000-character questions made of emoji: questions that long are rare, a 300 MB body is not.
+MAX_BODY = 64 * 1024
 
 
 def create_app(settings: Settings | None = None, live: LiveIndex | None = None) -> FastAPI:
@@ -58,6 +65,8 @@ def create_app(settings: Settings | None = None, live: LiveIndex | None = None) 
         version="0.1.0",
         lifespan=lifespan,
         description="Answers questions with sentences quoted verbatim from policy briefs.",
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.live = live
@@ -66,10 +75,90 @@ def create_app(settings: Settings | None = None, live: LiveIndex | None = None) 
     app.include_router(routes_admin.router)
     app.include_router(routes_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    install_docs(app)
     _install_error_handlers(app)
 
+    # Added last is outermost: security headers go on every response, the 413 included.
+    app.add_middleware(HeadAsGet)
+    app.add_middleware(BodyLimit, limit=MAX_BODY)
     app.add_middleware(SecurityHeaders)
     return app
+
+
+async def _send_json_error(send: Send, status: int, detail: str) -> None:
+    """An error in the one JSON shape, from middleware that answers before the app does."""
+    body = JSONResponse({"detail": detail}).body
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if status == 413:
+        headers.append((b"connection", b"close"))  # the rest of the body is never read
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class BodyLimit:
+    """413 for a request body over ``limit`` bytes, before any of it is parsed.
+
+    A declared ``Content-Length`` over the limit is refused at once; a body without one (chunked)
+    is read up to the limit first and then handed to the app whole, so nothing downstream ever
+    holds more than ``limit`` bytes of it.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        too_large = f"the request body is over {self.limit} bytes"
+        declared = dict(scope["headers"]).get(b"content-length")
+        # The server's parser has already refused a Content-Length that is not a number.
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await _send_json_error(send, 413, too_large)
+            return
+        body = bytearray()
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                return
+            body += message.get("body", b"")
+            if len(body) > self.limit:
+                await _send_json_error(send, 413, too_large)
+                return
+            if not message.get("more_body", False):
+                break
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": bytes(body), "more_body": False}
+            return await receive()  # after the body: wait for the disconnect, as the server would
+
+        await self.app(scope, replay, send)
+
+
+class HeadAsGet:
+    """``HEAD`` wherever ``GET`` exists: the GET response's status and headers, without its body."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if not message.get("more_body", False):
+                    await send({"type": "http.response.body", "body": b""})
+                return
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, send_headers_only)
 
 
 class SecurityHeaders:
@@ -149,5 +238,5 @@ def _issue(error: dict[str, object]) -> dict[str, object]:
     msg = str(error.get("msg", ""))
     ctx = error.get("ctx")
     if error.get("type") == "string_pattern_mismatch" and isinstance(ctx, dict) and ctx.get("pattern") == NONBLANK:
-        msg = "must hold more than whitespace"  # the pattern itself reads as noise
+        msg = "must hold a visible character"  # the pattern itself reads as noise
     return {"loc": list(loc) if isinstance(loc, (list, tuple)) else [], "msg": msg, "type": str(error.get("type", ""))}

@@ -8,11 +8,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
+from pydantic import Field
 from pydantic.json_schema import SkipJsonSchema
 from starlette.responses import Response
 
 from ..errors import NotFoundError
-from ..searcher import MAX_HISTORY
+from ..searcher import MAX_HISTORY, normalise_question
+from . import turns as carried_turns
 from .deps import LiveDep, SearcherDep
 from .schemas import History, Question, SearchResponse, SourceSummary, error_responses
 from .source_view import byline, parse_hl, safe_origin, shown_blocks
@@ -22,6 +24,8 @@ router = APIRouter(tags=["pages"], default_response_class=HTMLResponse)
 
 # Optional query parameters are typed ``X | SkipJsonSchema[None]``: a query string has no null, and
 # a schema saying "string or null" lets fuzzers send a "null" that is, once serialized, a valid string.
+
+Shown = Annotated[list[Annotated[str, Field(max_length=carried_turns.MAX_SHOWN)]], Field(max_length=MAX_HISTORY)]
 
 # The page shows one answer and a couple more quotes under it; more would bury the answer.
 PAGE_K = 3
@@ -43,20 +47,35 @@ def chat(
     history: Annotated[
         History | SkipJsonSchema[None], Query(description="earlier questions, oldest first (at most 20)")
     ] = None,
+    shown: Annotated[
+        Shown | SkipJsonSchema[None],
+        Query(description="what each earlier question showed, as the page's form carries it (one per history entry)"),
+    ] = None,
 ) -> Response:
-    """The chat page; with ``question`` it also renders the thread's answers, so no script is needed."""
-    asked = [*(history or ()), question] if question is not None else []
+    """The chat page; with ``question`` it also renders the thread's answers, so no script is needed.
+
+    Earlier turns are drawn from ``shown`` when it matches ``history``; only the new question,
+    and any earlier one without a usable reference, is searched.
+    """
+    earlier = list(history or ())
+    refs: list[str | None] = list(shown) if shown is not None and len(shown) == len(earlier) else [None] * len(earlier)
+    asked = [*zip(earlier, refs, strict=True), (question, None)] if question is not None else []
     turns: list[Turn] = []
     if asked:
         searcher = live.searcher
-        for i, q in enumerate(asked):
-            if not q.strip():  # a blank earlier question is nothing to show
+        for i, (q, ref) in enumerate(asked):
+            if not normalise_question(q):  # a blank earlier question is nothing to show
                 continue
-            earlier = asked[:i][-MAX_HISTORY:]
-            turns.append(Turn(q, SearchResponse.of(searcher.search(q, earlier, PAGE_K))))
-    # The next question's history: the questions asked so far, as the API counts them.
-    carried = [q for q in asked if q.strip()][-MAX_HISTORY:]
-    return page(request, "chat.html", {"turns": turns, "history": carried, "k": PAGE_K})
+            response = carried_turns.decode(ref, q, searcher) if ref is not None else None
+            if response is None:
+                before = [a for a, _ in asked[:i]][-MAX_HISTORY:]
+                response = SearchResponse.of(searcher.search(q, before, PAGE_K))
+            turns.append(Turn(q, response))
+    # The next question's history: the questions asked so far, as the API counts them, each with
+    # what it showed.
+    kept = turns[-MAX_HISTORY:]
+    context = {"turns": turns, "history": [(t.question, carried_turns.encode(t.response)) for t in kept], "k": PAGE_K}
+    return page(request, "chat.html", context)
 
 
 @router.get("/sources", response_class=HTMLResponse, responses=error_responses(503, html=True))

@@ -2,22 +2,56 @@
 
 from __future__ import annotations
 
+import sys
+import unicodedata
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict
 
 from ..records import Answer
-from ..searcher import MAX_HISTORY, MAX_K, MAX_QUESTION
+from ..searcher import INVISIBLE_CATEGORIES, MAX_HISTORY, MAX_K, MAX_QUESTION
 
-# What Python's ``str.strip`` removes; a question must hold something else. Spelled out because
-# the schema's regex engine and JSON Schema's ``\s`` disagree with Python on a few characters
-# (U+001C..U+001F, U+0085), and the schema must promise exactly what the searcher accepts.
-_PY_SPACE = "\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
-NONBLANK = f"[^{_PY_SPACE}]"
 
-Question = Annotated[str, Field(min_length=1, max_length=MAX_QUESTION, pattern=NONBLANK)]
-EarlierQuestion = Annotated[str, Field(max_length=MAX_QUESTION)]
+def _invisible_class() -> str:
+    """A regex class body of every character ``normalise_question`` drops or folds.
+
+    Computed from the same Unicode categories, so the schema promises exactly what the searcher
+    accepts. Escaped as ``\\uXXXX``/``\\UXXXXXXXX``, which Python's and pydantic's regex engines
+    read alike. Surrogates are left out: the Rust engine cannot name them, and JSON text from a
+    fuzzer never holds a lone one.
+    """
+
+    def esc(cp: int) -> str:
+        return f"\\u{cp:04x}" if cp <= 0xFFFF else f"\\U{cp:08x}"
+
+    cats = INVISIBLE_CATEGORIES - {"Cs"}
+    points = [cp for cp in range(sys.maxunicode + 1)
+              if chr(cp).isspace() or unicodedata.category(chr(cp)) in cats]
+    ranges: list[list[int]] = []
+    for cp in points:
+        if ranges and cp == ranges[-1][1] + 1:
+            ranges[-1][1] = cp
+        else:
+            ranges.append([cp, cp])
+    return "".join(esc(a) if a == b else f"{esc(a)}-{esc(b)}" for a, b in ranges)
+
+
+# A question must hold one visible character.
+NONBLANK = f"[^{_invisible_class()}]"
+
+Question = Annotated[str, Strict(), Field(min_length=1, max_length=MAX_QUESTION, pattern=NONBLANK)]
+EarlierQuestion = Annotated[str, Strict(), Field(max_length=MAX_QUESTION)]
 History = Annotated[list[EarlierQuestion], Field(max_length=MAX_HISTORY)]
+
+
+def _json_number(value: Any) -> Any:
+    """JSON has numbers: ``"k": "5"`` or ``"k": true`` is a mistake to point out, not to guess at.
+
+    (``5.0`` stays an integer, as JSON Schema counts it; pydantic's strict mode would refuse it.)
+    """
+    if isinstance(value, (bool, str)):
+        raise ValueError("must be a JSON number, not a string or a boolean")
+    return value
 
 
 class AskRequest(BaseModel):
@@ -25,7 +59,7 @@ class AskRequest(BaseModel):
 
     question: Question
     history: History = Field(default_factory=list)
-    k: int = Field(default=5, ge=1, le=MAX_K)
+    k: Annotated[int, BeforeValidator(_json_number)] = Field(default=5, ge=1, le=MAX_K)
 
 
 class ValidationIssue(BaseModel):

@@ -104,16 +104,30 @@ function historyInputs() {
   return Array.from(form.querySelectorAll('input[type=hidden][name="history"]'));
 }
 
-// The questions asked so far, oldest first, as the hidden inputs carry them for the no-script form.
-function remember(question) {
+function shownInputs() {
+  return Array.from(form.querySelectorAll('input[type=hidden][name="shown"]'));
+}
+
+// What a turn showed, as api/turns.py reads it back: offsets into the sources, never text.
+function shownRef(response) {
+  return (response.answered ? "a" : "n") + response.results.map((r) => `|${r.source.id}@${r.start}-${r.end}`).join("");
+}
+
+// The questions asked so far, oldest first, each with what it showed, as the hidden inputs carry
+// them for the no-script form: the server draws earlier turns from these without searching again.
+function remember(question, response) {
   form.append(el("input", { type: "hidden", name: "history", value: question }));
-  const inputs = historyInputs();
-  inputs.slice(0, Math.max(0, inputs.length - MAX_HISTORY)).forEach((node) => node.remove());
+  form.append(el("input", { type: "hidden", name: "shown", value: shownRef(response) }));
+  for (const inputs of [historyInputs(), shownInputs()]) {
+    inputs.slice(0, Math.max(0, inputs.length - MAX_HISTORY)).forEach((node) => node.remove());
+  }
   // A reload or the back button from a source redraws the same thread from the server.
   const params = new URLSearchParams();
   const asked = historyInputs().map((node) => node.value);
+  const shown = shownInputs().map((node) => node.value);
   params.set("question", asked[asked.length - 1]);
   for (const q of asked.slice(0, -1)) params.append("history", q);
+  if (shown.length === asked.length) for (const s of shown.slice(0, -1)) params.append("shown", s);
   history.replaceState(null, "", `/?${params}`);
 }
 
@@ -163,7 +177,7 @@ async function ask(event) {
       thread.append(turn);
       document.querySelector(".intro")?.setAttribute("hidden", "");
       input.placeholder = "Ask a follow-up";
-      remember(question);
+      remember(question, body);
       input.value = "";
       announcer.textContent = body.answered && body.results.length
         ? `Answer from ${body.results[0].source.title}: ${body.results[0].quote}`

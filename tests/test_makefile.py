@@ -1,0 +1,62 @@
+"""The Makefile's two commands, dry-run (`make -n`): where torch comes from, and where `make serve` listens."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from .conftest import REPO
+
+pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+
+
+def dry_run(*args: str, **env: str) -> list[str]:
+    # -W pyproject.toml: as if it had changed, so the install steps are printed too.
+    done = subprocess.run(["make", "-n", "-W", "pyproject.toml", *args], cwd=REPO, capture_output=True, text=True,
+                          env={**os.environ, **env}, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.splitlines()
+
+
+def torch_line(lines: list[str]) -> str:
+    return next(line for line in lines if "torch==" in line)
+
+
+def test_serve_listens_where_it_is_told() -> None:
+    assert dry_run("serve")[-1].endswith("briefqa serve --host 127.0.0.1 --port 8000")
+    assert dry_run("serve", "PORT=8123", "HOST=0.0.0.0")[-1].endswith("briefqa serve --host 0.0.0.0 --port 8123")
+
+
+def test_an_ordinary_machine_installs_the_cpu_build_of_torch() -> None:
+    # No pip configuration at all, as on a machine without a local copy of the wheel.
+    line = torch_line(dry_run("setup", PIP_CONFIG_FILE=os.devnull, PIP_FIND_LINKS="", PIP_INDEX_URL=""))
+    assert "--index-url https://download.pytorch.org/whl/cpu torch==2.13.0" in line
+
+
+def stand_in_wheel(folder: Path) -> None:
+    """A wheel named torch 2.13.0 with nothing in it but its metadata: enough for pip to resolve."""
+    info = "torch-2.13.0.dist-info"
+    files = {
+        f"{info}/METADATA": "Metadata-Version: 2.1\nName: torch\nVersion: 2.13.0\n",
+        f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    with zipfile.ZipFile(folder / "torch-2.13.0-py3-none-any.whl", "w") as wheel:
+        for name, text in files.items():
+            wheel.writestr(name, text)
+        wheel.writestr(f"{info}/RECORD", "".join(f"{name},,\n" for name in [*files, f"{info}/RECORD"]))
+
+
+def test_a_machine_whose_pip_already_finds_torch_asks_no_other_index(tmp_path: Path) -> None:
+    # As on a machine that keeps the CPU wheel in a find-links folder of pip's configuration.
+    stand_in_wheel(tmp_path)
+    line = torch_line(dry_run("setup", PIP_CONFIG_FILE=os.devnull, PIP_FIND_LINKS=str(tmp_path)))
+    assert "--index-url" not in line and line.endswith("install --quiet torch==2.13.0")
+
+
+def test_the_cpu_index_can_be_overridden() -> None:
+    assert "--index-url" not in torch_line(dry_run("setup", "TORCH_INDEX="))
