@@ -1,39 +1,150 @@
+"""The abstainer: alignment signals of the best quote, and the shipped logistic model over them.
+
+Hand-made evidence (encyclopedia-style questions, not the brief's): the signals are arithmetic
+over it, and the model is read from the package.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+
 import numpy as np
+import pytest
 
-from briefqa.abstain import ANSWER_RATE, FEATURES, Abstainer, fit
+from briefqa.abstain import FEATURES, Abstainer, Evidence, features, shipped_abstainer, unknown_names
+from briefqa.answer_types import KINDS
+from briefqa.lexical import LexicalIndex, terms
+from briefqa.quotes import RANK_FEATURES, Query, Scored
 
-
-def _separable(n: int = 400, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, 2, n)
-    x = rng.normal(size=(n, len(FEATURES)))
-    x[:, 0] += 2.5 * y  # one informative signal, the rest noise
-    return x, y
-
-
-def test_fit_answers_the_promised_share_of_answerable_probes() -> None:
-    x, y = _separable()
-    model, figures = fit(x, y)
-    answered = np.array([model.answers(row) for row in x[y == 1]])
-    assert answered.mean() >= ANSWER_RATE - 0.01
-    assert figures["answer_rate"] >= ANSWER_RATE - 0.01
-    # An informative signal must buy real abstention on the unanswerable probes.
-    assert figures["abstain_rate"] > 0.6
+CORPUS = [
+    "The Normans were descended from Norse raiders who settled in Normandy.",
+    "Rollo swore fealty to King Charles the Simple of West Francia.",
+    "In 1066 William of Normandy crossed the Channel and defeated Harold at Hastings.",
+]
 
 
-def test_probability_rises_with_the_informative_signal() -> None:
-    x, y = _separable()
-    model, _ = fit(x, y)
-    low, high = np.zeros(len(FEATURES)), np.zeros(len(FEATURES))
-    high[0] = 3.0
-    assert model.probability(high) > model.probability(low)
+@pytest.fixture(scope="module")
+def lexical() -> LexicalIndex:
+    return LexicalIndex.build(CORPUS)
 
 
-def test_json_round_trip_and_feature_mismatch() -> None:
-    x, y = _separable()
-    model, _ = fit(x, y)
-    again = Abstainer.from_json(model.to_json())
-    assert again is not None
-    assert again.probability(x[0]) == model.probability(x[0])
-    stale = {**model.to_json(), "features": ["something", "else"]}
-    assert Abstainer.from_json(stale) is None
+def _scored(score: float, matches: list[float], passage_matches: list[float] | None = None,
+            **named: float) -> Scored:
+    row = np.zeros(len(RANK_FEATURES))
+    for name, value in named.items():
+        row[RANK_FEATURES.index(name)] = value
+    passage = np.array(passage_matches if passage_matches is not None else matches)
+    return Scored(doc=0, sentence=0, start=0, end=10, chunk=0, score=score, features=row,
+                  matches=np.array(matches), passage_matches=passage)
+
+
+def _evidence(question: str, passage: str, weights: list[float], scored: list[Scored],
+              agree: bool = True) -> Evidence:
+    n = len(weights)
+    query = Query(text=question, question=question, vector=np.zeros(4), tokens=np.zeros((n, 4)),
+                  weights=np.array(weights), uniform=np.ones(n), terms=tuple(terms(question)))
+    return Evidence(query=query, scored=scored, quote_text=passage, passage_text=passage, agree=agree,
+                    max_idf=4.0)
+
+
+def _signal(x: np.ndarray, name: str) -> float:
+    return float(x[FEATURES.index(name)])
+
+
+def test_signals_are_read_from_the_alignment(lexical: LexicalIndex) -> None:
+    top = _scored(2.0, [0.95, 0.5, 0.8], sentence_sim=0.6, passage_sim=0.5, term_cover=0.7, type_held=1.0)
+    ev = _evidence("When did William of Normandy cross the Channel?", CORPUS[2], [1.0, 1.0, 2.0],
+                   [top, _scored(0.5, [0.1, 0.1, 0.1])])
+    x = features(ev, lexical)
+    assert x.shape == (len(FEATURES),)
+    assert _signal(x, "score") == 2.0 and _signal(x, "margin") == 1.5
+    assert (_signal(x, "sentence_sim"), _signal(x, "passage_sim"), _signal(x, "term_cover")) == (0.6, 0.5, 0.7)
+    # Matched share at each level, weighted by each word piece's rarity: 0.95, 0.5 and 0.8 of 1, 1, 2.
+    assert _signal(x, "matched_60") == pytest.approx(0.75)
+    assert _signal(x, "matched_75") == pytest.approx(0.75)
+    assert _signal(x, "matched_90") == pytest.approx(0.25)
+    # The least-matched rare piece: weight 1 of max idf 4, matched 0.5; weight 2, matched 0.8.
+    assert _signal(x, "gap_quote") == pytest.approx(max(0.25 * 0.5, 0.5 * 0.2, 0.25 * 0.05))
+    assert _signal(x, "asks_date") == 1.0
+    assert sum(_signal(x, f"asks_{k}") for k in KINDS) == 1.0
+    assert _signal(x, "type_held") == 1.0 and _signal(x, "type_in_passage") == 1.0
+    assert _signal(x, "agree") == 1.0
+    assert _signal(x, "unknown_names") == 0.0 and _signal(x, "names_missing") == 0.0
+    assert _signal(x, "absent_share") == 0.0
+
+
+def test_a_lone_quote_stands_one_point_above_nothing(lexical: LexicalIndex) -> None:
+    ev = _evidence("Who was Rollo?", CORPUS[1], [1.0], [_scored(3.0, [0.9])])
+    assert _signal(features(ev, lexical), "margin") == 1.0
+
+
+def test_what_the_question_names_and_the_sources_lack_is_counted(lexical: LexicalIndex) -> None:
+    ev = _evidence("When did the Normans reach Iceland in 1066?", CORPUS[0], [1.0, 1.0],
+                   [_scored(1.0, [0.9, 0.2])], agree=False)
+    x = features(ev, lexical)
+    assert _signal(x, "unknown_names") == 1.0  # Iceland: no corpus word shares its stem
+    assert _signal(x, "names_missing") == pytest.approx(0.5)  # Normans said, Iceland not
+    assert _signal(x, "numbers_missing") == 1.0  # 1066 is not in this passage
+    assert set(terms(ev.query.text)) == {"norman", "reach", "iceland", "1066"}
+    assert _signal(x, "absent_share") == pytest.approx(2 / 4)  # "reach" and "iceland": the corpus lacks them
+    assert _signal(x, "type_in_passage") == 0.0  # no date in it
+    assert _signal(x, "agree") == 0.0
+
+
+def test_unknown_names_knows_demonyms_and_ignores_the_opening_word(lexical: LexicalIndex) -> None:
+    assert unknown_names("Who were the Vikings of Normandy?", lexical) == 1
+    assert unknown_names("Who was the Norman duke?", lexical) == 0  # "Norman" shares "Normans"' stem
+    assert unknown_names("Where did Rollo meet NATO envoys?", lexical) == 1
+    assert unknown_names("Sailing across the Channel was hard?", lexical) == 0  # "Sailing" opens it
+
+
+def _model() -> Abstainer:
+    return Abstainer(mean=np.zeros(len(FEATURES)), scale=np.ones(len(FEATURES)),
+                     coef=np.linspace(-1.0, 1.0, len(FEATURES)), intercept=0.25, threshold=0.4)
+
+
+def test_probability_is_logistic_and_answers_from_the_threshold_up() -> None:
+    model = _model()
+    assert model.probability(np.zeros(len(FEATURES))) == pytest.approx(1 / (1 + np.exp(-0.25)))
+    assert 0.0 < model.probability(np.full(len(FEATURES), 50.0)) <= 1.0
+    assert model.answers(0.4) and model.answers(0.9)
+    assert not model.answers(0.3999)
+
+
+def test_json_round_trip_and_other_features_are_refused() -> None:
+    model = _model()
+    again = Abstainer.from_json(json.loads(json.dumps(model.to_json())))
+    x = np.random.default_rng(0).normal(size=len(FEATURES))
+    assert again.probability(x) == model.probability(x)
+    assert again.threshold == model.threshold
+    with pytest.raises(ValueError, match="other signals"):
+        Abstainer.from_json({**model.to_json(), "features": ["score", "margin"]})
+    with pytest.raises(ValueError, match="other signals"):
+        Abstainer.from_json({**model.to_json(), "features": list(reversed(FEATURES))})
+
+
+def test_the_shipped_abstainer_loads_for_these_signals() -> None:
+    raw = json.loads(resources.files("briefqa").joinpath("models/abstainer.json").read_text())
+    assert raw["features"] == list(FEATURES)
+    model = shipped_abstainer()
+    assert model is shipped_abstainer(), "read once"
+    assert len(model.coef) == len(model.mean) == len(model.scale) == len(FEATURES)
+    assert (model.scale > 0).all()
+    assert 0.0 < model.threshold < 1.0
+
+
+@pytest.mark.parametrize(("signal", "direction"), [
+    ("matched_75", +1),  # more of the question's rare pieces matched well: more likely an answer
+    ("type_held", +1),  # the quote holds the kind of answer asked for
+    ("names_missing", -1),  # the passage lacks names the question uses
+    ("gap_quote", -1),  # some rare piece of the question is matched badly
+])
+def test_the_shipped_probability_moves_with_the_clearly_signed_signals(signal: str, direction: int) -> None:
+    model = shipped_abstainer()
+    i = FEATURES.index(signal)
+    assert np.sign(model.coef[i]) == direction and abs(model.coef[i]) > 0.1, "refitted with another sign?"
+    base = model.mean.copy()
+    moved = base.copy()
+    moved[i] += model.scale[i]
+    assert (model.probability(moved) - model.probability(base)) * direction > 0
