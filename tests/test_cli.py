@@ -120,14 +120,14 @@ def test_plain_progress_lines_come_at_a_steady_interval_off_a_terminal(capsys: p
 def test_a_long_step_is_reported_while_it_runs(capsys: pytest.CaptureFixture[str]) -> None:
     clock = Clock()
     progress = _Progress(interval=5.0, clock=clock, tty=False)
-    progress("calibrating", 0, 1)  # then one step that takes long: no further calls
+    progress("embedding", 0, 32)  # then one batch that takes long: no further calls
     for _ in range(4):
         clock.now += 6
         progress.tick()  # what the ticker thread does
-    progress("calibrating", 1, 1)
+    progress("embedding", 32, 32)
     err = capsys.readouterr().err.splitlines()
-    assert err == ["calibrating: 0/1", "calibrating: 0/1 (6s)", "calibrating: 0/1 (12s)", "calibrating: 0/1 (18s)",
-                   "calibrating: 0/1 (24s)", "calibrating: 1/1 (24s)"]
+    assert err == ["embedding: 0/32", "embedding: 0/32 (6s)", "embedding: 0/32 (12s)", "embedding: 0/32 (18s)",
+                   "embedding: 0/32 (24s)", "embedding: 32/32 (24s)"]
 
 
 def test_the_ticker_reports_a_silent_stage_and_ends_with_its_hook(capsys: pytest.CaptureFixture[str]) -> None:
@@ -143,14 +143,6 @@ def test_the_ticker_reports_a_silent_stage_and_ends_with_its_hook(capsys: pytest
     gc.collect()
     ticker.join(timeout=2)
     assert not ticker.is_alive(), "the ticker ends once the build drops its progress hook"
-
-
-def test_build_reports_calibration_as_a_stage(corpus: Path, fake_embedder, tmp_path: Path,  # type: ignore[no-untyped-def]
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(build, "calibrate", skip_calibration)
-    seen: list[tuple[str, int, int]] = []
-    build_index(corpus, tmp_path / "index", fake_embedder, progress=lambda *a: seen.append(a))
-    assert ("calibrating", 0, 1) in seen and seen[-1] == ("calibrating", 1, 1)
 
 
 def test_library_log_lines_carry_their_own_name_and_faiss_loader_is_quiet() -> None:

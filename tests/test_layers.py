@@ -33,7 +33,7 @@ ALLOWED: dict[str, set[str]] = {
     "watch": {"build", "embed", "ingest"},
     # A SQuAD file is scored over a temporary index of its articles, built and loaded here.
     "evaluate": {"build", "embed", "searcher", "squad", "store"},
-    "cli": {"api", "build", "embed", "evaluate", "live", "searcher", "store", "watch"},
+    "cli": {"api", "build", "embed", "evaluate", "live", "searcher", "squad", "store", "watch"},
 }
 SHARED = {"records", "errors", "settings"}
 # What the web layer may not touch: it asks the searcher (through live) and shows records.
