@@ -25,7 +25,8 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "screenshot.png"
+# Written under test-artifacts/ (ignored by git); docs/screenshot.png is refreshed from it by hand.
+SCREENSHOT = Path(__file__).resolve().parents[1] / "test-artifacts" / "screenshot.png"
 
 FIRST = "Which missile defense programs is Japan part of?"
 FOLLOW_UP = "What else does Japan plan to deploy?"
@@ -133,6 +134,16 @@ def test_a_follow_up_is_asked_with_the_thread(chat: Page) -> None:
     assert chat.page.locator("#thread article.turn").all_inner_texts() == drawn_by_script
 
 
+def test_and_japan_after_the_satellite_share_question_quotes_the_japan_sentence(chat: Page) -> None:
+    share = "What share of the world's active satellites does the United States operate?"
+    chat.ask(share)
+    turn = chat.ask("And Japan?")
+    assert chat.asks[1] == {"question": "And Japan?", "history": [share], "k": chat.asks[1]["k"]}
+    first = turn.locator(".answer blockquote.quote").first
+    assert first.inner_text() == "Japan accounts for a small fraction of this total."
+    assert turn.locator(".no-answer").count() == 0
+
+
 def test_an_unanswerable_question_shows_no_answer(chat: Page) -> None:
     turn = chat.ask(UNANSWERABLE)
     verdict = turn.locator(".no-answer")
@@ -208,7 +219,7 @@ def test_the_form_works_with_javascript_off(browser: Any, server: Any) -> None:
 
 
 def test_screenshot_of_a_conversation(chat: Page) -> None:
-    """docs/screenshot.png for the README: a real thread, answered and unanswered."""
+    """A picture of a real thread, answered and unanswered (copy it to docs/ for the README)."""
     chat.ask(FIRST)
     chat.ask(FOLLOW_UP)
     chat.ask(UNANSWERABLE)
