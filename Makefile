@@ -14,7 +14,7 @@ PORT    ?= 8000
 TORCH_INDEX ?= $(shell $(BIN)/pip install --dry-run --no-index --no-deps --ignore-installed --quiet $(TORCH) \
                  >/dev/null 2>&1 || echo https://download.pytorch.org/whl/cpu)
 
-.PHONY: serve test bench lint setup browser clean
+.PHONY: serve test bench lint setup browser clean eval fit
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -54,6 +54,20 @@ BENCH_FLAGS ?=
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[test,bench]'
 	$(BIN)/python -m benchmarks.run $(BENCH_FLAGS)
+
+# The full evaluation of the README: SQuAD 2.0's 8 articles (scored by offsets over a temporary
+# index) and the brief's two question sets. SQuAD comes from ../shared; without it, it says so.
+SQUAD ?= ../shared/data/squad2/dev-odd-8-articles.json
+eval: $(STAMP)
+	@test -f $(SQUAD) || { echo "make eval: $(SQUAD) not found: the full SQuAD evaluation needs the shared data"; exit 1; }
+	$(BIN)/briefqa eval $(SQUAD)
+	$(BIN)/briefqa index >/dev/null
+	$(BIN)/briefqa eval eval/brief_qa_dev.jsonl
+	$(BIN)/briefqa eval eval/brief_qa_heldout.jsonl
+
+# Refit the shipped ranker and abstainer on the same SQuAD file (training/fit_models.py).
+fit: $(STAMP)
+	$(BIN)/python -m training.fit_models --squad $(SQUAD) --write
 
 clean:
 	rm -rf $(VENV) index
