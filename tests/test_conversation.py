@@ -38,3 +38,29 @@ def test_and_x_swaps_the_name_in_the_previous_question() -> None:
 def test_and_x_without_a_single_name_to_swap_keeps_the_thread() -> None:
     history = ["How do the United States and Japan cooperate?"]
     assert resolve("And China?", history) == "How do the United States and Japan cooperate? And China?"
+
+
+def test_a_why_question_that_names_its_subject_stands_alone() -> None:
+    q = "Why does Japan host U.S. payloads?"
+    assert not is_followup(q)
+    assert resolve(q, ["What share of the world's active satellites does the United States operate?"]) == q
+    assert resolve("How did the Normans conquer England?", ["Who were the Normans?"]) == (
+        "How did the Normans conquer England?")
+    assert resolve("So what did William build after Hastings?", ["Who was William?"]) == (
+        "So what did William build after Hastings?")
+
+
+def test_and_x_after_a_question_about_one_country_asks_it_about_x() -> None:
+    previous = "What share of the world's active satellites does the United States operate?"
+    assert resolve("And Japan?", [previous]) == "What share of the world's active satellites does Japan operate?"
+    assert resolve("And Kraków?", ["How many people live in Warsaw?"]) == "How many people live in Kraków?"
+    # Two names in the previous question: which one to swap is unclear, so the thread is kept.
+    assert resolve("What about the Normans?", ["When did the Vikings reach Iceland?"]) == (
+        "When did the Vikings reach Iceland? What about the Normans?")
+
+
+def test_a_bare_why_is_still_a_followup() -> None:
+    history = ["Which missile defense programs is Japan part of?"]
+    assert is_followup("Why?")
+    assert resolve("Why?", history) == "Which missile defense programs is Japan part of? Why?"
+    assert resolve("Why is that?", ["Who ruled Normandy?"]) == "Who ruled Normandy? Why is that?"

@@ -61,6 +61,24 @@ def test_followup_is_searched_with_its_thread(searcher) -> None:  # type: ignore
     assert any("indigenous space domain awareness satellites" in r.quote for r in answer.results[:3])
 
 
+def test_a_why_question_with_its_own_subject_is_searched_as_it_is(searcher) -> None:  # type: ignore[no-untyped-def]
+    history = ["What share of the world's active satellites does the United States operate?"]
+    question = "Why does Japan host U.S. payloads?"
+    assert searcher.search(question, history).query == question
+
+
+def test_and_x_asks_the_previous_question_about_x(searcher) -> None:  # type: ignore[no-untyped-def]
+    history = ["What share of the world's active satellites does the United States operate?"]
+    answer = searcher.search("And Japan?", history)
+    assert answer.query == "What share of the world's active satellites does Japan operate?"
+    assert answer.results and "Japan" in answer.results[0].quote, "a quote about Japan, not the previous answer"
+
+
+def test_a_question_with_no_content_word_gets_no_quote_and_no_confidence(searcher) -> None:  # type: ignore[no-untyped-def]
+    answer = searcher.search("?", [])
+    assert (answer.answered, answer.results, answer.confidence) == (False, (), None)
+
+
 @pytest.mark.parametrize(
     ("question", "history", "k", "reason"),
     [
