@@ -231,6 +231,26 @@ def _client(live: LiveIndex, corpus: Path) -> TestClient:
     return TestClient(create_app(Settings(corpus=corpus, index=live.root), live))
 
 
+def test_word_piece_vectors_cut_short_under_a_server_give_503_naming_the_file_until_repaired(
+    corpus: Path, tmp_path: Path
+) -> None:
+    root = tmp_path / "index"
+    live = LiveIndex(corpus, root, CountingEmbedder())
+    live.rebuild()
+    with _client(live, corpus) as client:
+        assert client.get("/api/search", params={"q": "glaciers budget"}).status_code == 200
+        truncate(_live_folder(root) / "token_vectors.npy", 0.1)
+        reply = client.get("/api/search", params={"q": "railways research regions"})
+        assert reply.status_code == 503, reply.text
+        detail = reply.json()["detail"]
+        assert "token_vectors.npy" in detail and "\n" not in detail and "briefqa index" in detail
+        # The next build sees the damage and repairs the version from the cache.
+        assert is_stale(corpus, root, "fake-embedder")
+        repaired = build_index(corpus, root, CountingEmbedder())
+        assert repaired.published and live.refresh() is True
+        assert client.get("/api/search", params={"q": "railways research regions"}).status_code == 200
+
+
 def test_at_start_a_damaged_live_version_falls_back_to_the_newest_intact_one(
     corpus: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
