@@ -23,7 +23,7 @@ ALLOWED: dict[str, set[str]] = {
     "embed_batches": {"embed", "ingest", "segment", "store", "token_store"},
     "retrieve": {"store"},
     "answer_types": set(),
-    "quotes": {"answer_types", "lexical", "retrieve", "store"},
+    "quotes": {"answer_types", "lexical", "retrieve", "store", "token_store"},
     "abstain": {"answer_types", "lexical", "quotes"},
     "conversation": {"lexical"},
     "searcher": {"abstain", "conversation", "embed", "lexical", "quotes", "retrieve", "store"},
