@@ -67,6 +67,7 @@ eval: $(STAMP)
 
 # Refit the shipped ranker and abstainer on the same SQuAD file (training/fit_models.py).
 fit: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[test,fit]'
 	$(BIN)/python -m training.fit_models --squad $(SQUAD) --write
 
 clean:

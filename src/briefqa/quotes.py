@@ -23,6 +23,7 @@ from .answer_types import asked_type, holds_type
 from .lexical import term_set
 from .retrieve import Candidates
 from .store import IndexData
+from .token_store import TokenRows
 
 RANK_FEATURES = (
     "maxsim_idf",
@@ -79,11 +80,6 @@ class Scored:
         return float(self.features[RANK_FEATURES.index(name)])
 
 
-def weighted_mean(values: np.ndarray, weights: np.ndarray) -> float:
-    total = float(weights.sum())
-    return float(values @ weights / total) if total > 0 else 0.0
-
-
 def candidate_rows(data: IndexData, cand: Candidates, query: Query) -> list[Scored]:
     """Every sentence of the candidate chunks with its evidence, unscored (score 0)."""
     counts = Counter(t for t in query.terms if t in data.lexical.doc_freq)
@@ -93,38 +89,31 @@ def candidate_rows(data: IndexData, cand: Candidates, query: Query) -> list[Scor
     # Each candidate's place in the dense ranking of the candidates (they come in fused order).
     dense_rank = np.argsort(np.argsort(-cand.dense))
     out: list[Scored] = []
+    m = len(query.tokens)
     for rank, cid in enumerate(cand.chunks.tolist()):
         first, last = int(data.chunk_first[cid]), int(data.chunk_last[cid])
         doc = data.documents[int(data.chunk_doc[cid])]
         passage_terms = term_set(data.passage_text(cid))
         pcover = sum(w for t, w in weights.items() if t in passage_terms) / qweight
-        rows = data.tokens.rows(first, last)
-        sims = query.tokens @ rows.matrix.astype(np.float32).T if len(rows.matrix) else None
-        passage_best = sims.max(axis=1) if sims is not None else np.zeros(len(query.tokens))
+        piece = _PieceMatches.of(query, data.tokens.rows(first, last))
         svecs = np.asarray(data.sentence_vectors[first : last + 1], dtype=np.float32)
         ssims = svecs @ query.vector
+        idf_best = piece.weighted(query.weights)
+        plain_best = piece.weighted(query.uniform)
+        idf_window = _weighted(piece.window, query.weights)
+        idf_passage = _weighted(piece.passage[:, None], query.weights)[0] if m else 0.0
         for offset in range(last - first + 1):
             sid = first + offset
-            a, b = int(rows.bounds[offset]), int(rows.bounds[offset + 1])
-            # The sentence with its neighbours: what "it" or "the college" refers to is often there.
-            wa, wb = int(rows.bounds[max(offset - 1, 0)]), int(rows.bounds[min(offset + 2, last - first + 1)])
-            window = sims[:, wa:wb].max(axis=1) if sims is not None and wb > wa else np.zeros(len(query.tokens))
-            if sims is not None and b > a and len(query.tokens):
-                best = sims[:, a:b].max(axis=1)
-                # How much of the sentence the question already says: an answer adds something.
-                reverse = sims[:, a:b].max(axis=0)
-            else:
-                best, reverse = np.zeros(len(query.tokens)), np.zeros(0)
             start, end = int(data.sent_quote_start[sid]), int(data.sent_end[sid])
             text = doc.text[start:end]
             quote_terms = term_set(text)
             cover = sum(w for t, w in weights.items() if t in quote_terms) / qweight
             held = kind is not None and holds_type(kind, text, query.text)
             features = np.array([
-                weighted_mean(best, query.weights),
-                weighted_mean(best, query.uniform),
-                weighted_mean(passage_best, query.weights),
-                weighted_mean(window, query.weights),
+                idf_best[offset],
+                plain_best[offset],
+                idf_passage,
+                idf_window[offset],
                 float(ssims[offset]),
                 float(cand.dense[rank]),
                 cover,
@@ -132,14 +121,61 @@ def candidate_rows(data: IndexData, cand: Candidates, query: Query) -> list[Scor
                 float(cand.lexical[rank]),
                 1.0 / (1 + rank),
                 1.0 / (1 + int(dense_rank[rank])),
-                math.log1p(b - a),
-                float((reverse < NOVEL_BELOW).mean()) if len(reverse) else 0.0,
-                float(reverse.mean()) if len(reverse) else 0.0,
+                math.log1p(piece.counts[offset]),
+                piece.novel[offset],
+                piece.reverse[offset],
                 1.0 if held else 0.0,
                 1.0 if kind is not None and not held else 0.0,
             ])
-            out.append(Scored(int(data.chunk_doc[cid]), sid, start, end, cid, 0.0, features, best, passage_best))
+            out.append(Scored(int(data.chunk_doc[cid]), sid, start, end, cid, 0.0, features,
+                              piece.best[:, offset], piece.passage))
     return out
+
+
+def _weighted(matches: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Per column of ``matches`` (query pieces x sentences), the weighted mean over the pieces."""
+    total = float(weights.sum())
+    return weights @ matches / total if total > 0 else np.zeros(matches.shape[1])
+
+
+@dataclass(frozen=True, slots=True)
+class _PieceMatches:
+    """How the question's word pieces meet the word pieces of one passage's sentences."""
+
+    best: np.ndarray  # query pieces x sentences: each piece's best cosine in each sentence
+    window: np.ndarray  # ... in the sentence and its neighbours ("it" is often resolved there)
+    passage: np.ndarray  # per query piece, its best cosine in the whole passage
+    reverse: np.ndarray  # per sentence, the mean best cosine of its pieces in the question
+    novel: np.ndarray  # per sentence, the share of its pieces the question does not say
+    counts: np.ndarray  # per sentence, its pieces
+
+    @classmethod
+    def of(cls, query: Query, rows: TokenRows) -> _PieceMatches:
+        bounds = rows.bounds.astype(np.int64)
+        counts = np.diff(bounds)
+        n, m = len(counts), len(query.tokens)
+        if not len(rows.matrix) or not m:
+            zeros = np.zeros((m, n))
+            return cls(zeros, zeros, np.zeros(m), np.zeros(n), np.zeros(n), counts)
+        sims = query.tokens @ rows.matrix.astype(np.float32).T
+        starts = np.minimum(bounds[:-1], sims.shape[1] - 1)
+        empty = counts == 0
+        # One pass per reduction over all the passage's sentences; an empty sentence matches nothing.
+        best = np.maximum.reduceat(sims, starts, axis=1)
+        best[:, empty] = 0.0
+        window = best.copy()
+        window[:, 1:] = np.maximum(window[:, 1:], best[:, :-1])
+        window[:, :-1] = np.maximum(window[:, :-1], best[:, 1:])
+        column = sims.max(axis=0)
+        safe = np.maximum(counts, 1)
+        reverse = np.add.reduceat(column, starts) / safe
+        novel = np.add.reduceat((column < NOVEL_BELOW).astype(np.float64), starts) / safe
+        reverse[empty] = 0.0
+        novel[empty] = 0.0
+        return cls(best, window, sims.max(axis=1), reverse, novel, counts)
+
+    def weighted(self, weights: np.ndarray) -> np.ndarray:
+        return _weighted(self.best, weights)
 
 
 def relative(matrix: np.ndarray) -> np.ndarray:
