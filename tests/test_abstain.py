@@ -12,7 +12,7 @@ from importlib import resources
 import numpy as np
 import pytest
 
-from briefqa.abstain import FEATURES, Abstainer, Evidence, features, shipped_abstainer, unknown_names
+from briefqa.abstain import FEATURES, Abstainer, Evidence, features, shipped_abstainer
 from briefqa.answer_types import KINDS
 from briefqa.lexical import LexicalIndex, terms
 from briefqa.quotes import RANK_FEATURES, Query, Scored
@@ -70,7 +70,7 @@ def test_signals_are_read_from_the_alignment(lexical: LexicalIndex) -> None:
     assert sum(_signal(x, f"asks_{k}") for k in KINDS) == 1.0
     assert _signal(x, "type_held") == 1.0 and _signal(x, "type_in_passage") == 1.0
     assert _signal(x, "agree") == 1.0
-    assert _signal(x, "unknown_names") == 0.0 and _signal(x, "names_missing") == 0.0
+    assert _signal(x, "names_missing") == 0.0
     assert _signal(x, "absent_share") == 0.0
 
 
@@ -83,20 +83,12 @@ def test_what_the_question_names_and_the_sources_lack_is_counted(lexical: Lexica
     ev = _evidence("When did the Normans reach Iceland in 1066?", CORPUS[0], [1.0, 1.0],
                    [_scored(1.0, [0.9, 0.2])], agree=False)
     x = features(ev, lexical)
-    assert _signal(x, "unknown_names") == 1.0  # Iceland: no corpus word shares its stem
     assert _signal(x, "names_missing") == pytest.approx(0.5)  # Normans said, Iceland not
     assert _signal(x, "numbers_missing") == 1.0  # 1066 is not in this passage
     assert set(terms(ev.query.text)) == {"norman", "reach", "iceland", "1066"}
     assert _signal(x, "absent_share") == pytest.approx(2 / 4)  # "reach" and "iceland": the corpus lacks them
     assert _signal(x, "type_in_passage") == 0.0  # no date in it
     assert _signal(x, "agree") == 0.0
-
-
-def test_unknown_names_knows_demonyms_and_ignores_the_opening_word(lexical: LexicalIndex) -> None:
-    assert unknown_names("Who were the Vikings of Normandy?", lexical) == 1
-    assert unknown_names("Who was the Norman duke?", lexical) == 0  # "Norman" shares "Normans"' stem
-    assert unknown_names("Where did Rollo meet NATO envoys?", lexical) == 1
-    assert unknown_names("Sailing across the Channel was hard?", lexical) == 0  # "Sailing" opens it
 
 
 def _model() -> Abstainer:
@@ -148,3 +140,14 @@ def test_the_shipped_probability_moves_with_the_clearly_signed_signals(signal: s
     moved = base.copy()
     moved[i] += model.scale[i]
     assert (model.probability(moved) - model.probability(base)) * direction > 0
+
+
+def test_an_acronym_is_said_when_spelled_out_or_dotted() -> None:
+    from briefqa.abstain import acronym_said, names_missing
+
+    assert acronym_said("UN", "a resolution of the United Nations General Assembly")
+    assert acronym_said("NATO", "the North Atlantic Treaty Organization met in Brussels")
+    assert acronym_said("US", "U.S. forces landed") and acronym_said("EU", "the EU budget")
+    assert not acronym_said("EU", "the United States and Canada")
+    assert names_missing(["NASA", "Houston"], "The National Aeronautics and Space Administration in Houston") == 0.0
+    assert names_missing(["FIFA"], "The football association met in Zurich.") == 1.0

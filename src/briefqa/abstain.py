@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from .answer_types import KINDS, asked_type, holds_type
-from .lexical import LexicalIndex, terms, words
+from .lexical import LexicalIndex, words
 from .quotes import Query, Scored
 
 FEATURES = (
@@ -41,7 +41,6 @@ FEATURES = (
     "matched_90",
     "passage_matched_75",
     "absent_share",
-    "unknown_names",
     "names_missing",
     "numbers_missing",
     *(f"asks_{kind}" for kind in KINDS),
@@ -63,24 +62,6 @@ def _names(question: str) -> list[str]:
             continue
         out.append(word)
     return out
-
-
-def unknown_names(question: str, lexical: LexicalIndex) -> int:
-    """How many names or acronyms the question uses that the corpus never does.
-
-    A name whose stem the corpus lacks counts, unless a corpus word shares its first five
-    letters (demonyms: "American" for "America").
-    """
-    known = lexical.doc_freq
-    count = 0
-    for word in _names(question):
-        stems = terms(word)
-        if not stems or stems[0] in known:
-            continue
-        if len(word) >= 5 and lexical.has_prefix(word.lower()[:5]):
-            continue
-        count += 1
-    return count
 
 
 _CAPITALISED_RUN = re.compile(r"\b[A-Z][\w'’-]*(?:\s+(?:of|the|for|and|de|du|von)?\s*[A-Z][\w'’-]*)*")
@@ -175,7 +156,6 @@ def features(ev: Evidence, lexical: LexicalIndex) -> np.ndarray:
             share(top.matches, 0.9),
             share(top.passage_matches, 0.75),
             len(absent) / max(len(qterms), 1),
-            float(unknown_names(ev.query.text, lexical)),
             names_missing(_names(ev.query.text), ev.passage_text),
             _missing_share(numbers, ev.passage_text, None),
             *(1.0 if kind == k else 0.0 for k in KINDS),
