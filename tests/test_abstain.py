@@ -151,3 +151,11 @@ def test_an_acronym_is_said_when_spelled_out_or_dotted() -> None:
     assert not acronym_said("EU", "the United States and Canada")
     assert names_missing(["NASA", "Houston"], "The National Aeronautics and Space Administration in Houston") == 0.0
     assert names_missing(["FIFA"], "The football association met in Zurich.") == 1.0
+
+
+def test_a_coined_name_is_not_said_by_the_word_inside_it() -> None:
+    from briefqa.abstain import names_missing
+
+    assert names_missing(["YouTube"], "The tube network of London carries millions.") == 1.0
+    assert names_missing(["YouTube"], "Videos on YouTube reach millions.") == 0.0
+    assert names_missing(["Normans"], "The Norman conquest of England") == 0.0  # a form of the same name

@@ -87,15 +87,20 @@ def names_missing(question_names: Sequence[str], text: str) -> float:
     """Share of the question's names that ``text`` does not mention.
 
     A word counts as mentioned when the text has a word with its first five letters ("Japanese"
-    for "Japan"); an acronym when the text spells it out or dots it (``acronym_said``).
+    for "Japan"), but one capitalised inside ("SpaceX") only as itself; an acronym when the
+    text spells it out or dots it (``acronym_said``).
     """
     if not question_names:
         return 0.0
-    said = {w[:5] for w in words(text)}
+    found = words(text)
+    said, whole = {w[:5] for w in found}, set(found)
     gone = 0
     for name in question_names:
         if len(name) >= 2 and name.isupper():
             gone += not acronym_said(name, text)
+        elif any(c.isupper() for c in name[1:]):
+            # A name capitalised inside ("SpaceX", "YouTube") is one coinage: "space" does not say it.
+            gone += name.lower() not in whole
         else:
             gone += name.lower()[:5] not in said
     return gone / len(question_names)
