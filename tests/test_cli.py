@@ -89,9 +89,9 @@ def test_model_mismatch_rebuilds_all_and_broken_source_is_named(
     assert "Traceback" not in out + err
     assert "sources" in err and "%|" in err, "a progress bar on a terminal"
     manifest = store.read_manifest(root)
-    assert manifest is not None and manifest["model"] == "all-MiniLM-L6-v2" and manifest["dimension"] == 384
-    assert manifest["sources"]["us-japan-space-alliance"]["error"] is None
-    assert "YAML" in manifest["sources"]["notes-broken"]["error"]
+    assert manifest is not None and manifest.model == "all-MiniLM-L6-v2" and manifest.dimension == 384
+    assert manifest.sources["us-japan-space-alliance"].error is None
+    assert "YAML" in (manifest.sources["notes-broken"].error or "")
 
 
 class Clock:

@@ -162,9 +162,8 @@ def test_nothing_of_a_loaded_version_stays_mapped(corpus: Path, tmp_path: Path) 
     root = tmp_path / "index"
     build_index(corpus, root, CountingEmbedder())
     data = store.load(root)
-    arrays = {name: getattr(data, name) for name in ("chunk_vectors", "sentence_vectors", "sent_start", "chunk_doc")}
-    arrays["token offsets"] = data.tokens.offsets
-    arrays["token rows"] = data.tokens.rows(0, 1).matrix
+    arrays = {"chunk vectors": data.chunk_vectors(), "sentence vectors": data.sentence_vectors(),
+              "token rows": data.token_rows(0, 1).matrix}
     for name, array in arrays.items():
         assert not isinstance(array, np.memmap) and not isinstance(array.base, np.memmap), name
 

@@ -17,9 +17,11 @@ ALLOWED: dict[str, set[str]] = {
     "integrity": set(),
     "token_store": set(),
     "versions": {"integrity"},
-    "index_format": {"lexical", "token_store"},
+    "manifest": set(),
+    "index_version": {"lexical", "manifest", "token_store"},
+    "index_format": {"index_version", "lexical", "manifest", "token_store"},
     "caches": {"index_format"},
-    "store": {"caches", "index_format", "integrity", "lexical", "token_store", "versions"},
+    "store": {"caches", "index_format", "integrity", "manifest", "token_store", "versions"},
     "embed_batches": {"embed", "ingest", "segment", "store", "token_store"},
     "retrieve": {"store"},
     "answer_types": set(),
@@ -37,7 +39,8 @@ ALLOWED: dict[str, set[str]] = {
 }
 SHARED = {"records", "errors", "settings"}
 # What the web layer may not touch: it asks the searcher (through live) and shows records.
-SCORING = {"quotes", "retrieve", "abstain", "answer_types", "lexical", "store", "token_store", "conversation"}
+SCORING = {"quotes", "retrieve", "abstain", "answer_types", "lexical", "store", "token_store", "conversation",
+           "index_version", "index_format", "manifest"}
 
 
 def _imports(path: Path) -> set[str]:

@@ -199,7 +199,7 @@ def test_tradeoff_reports_abstention_at_each_false_abstention_level() -> None:
     assert tradeoff([], unanswerable) == [] and tradeoff(answerable, []) == []
 
 
-def _quote(data: store.IndexData, source_id: str, start: int, end: int, rank: int = 1) -> Quote:
+def _quote(data: store.IndexVersion, source_id: str, start: int, end: int, rank: int = 1) -> Quote:
     doc = data.document(source_id)
     assert doc is not None
     return Quote(rank=rank, score=1.0, quote=doc.text[start:end], passage=doc.text, start=start, end=end,
@@ -208,7 +208,7 @@ def _quote(data: store.IndexData, source_id: str, start: int, end: int, rank: in
 
 def test_score_squad_counts_hits_by_offsets_and_abstentions(squad_file: Path, tmp_path: Path) -> None:
     run = open_squad(squad_file, FakeEmbedder(), tmp_path / "run")
-    data = run.searcher.data
+    data = run.searcher.index
     answers = []
     for q in run.questions:
         if q.id == "n1":  # hit at rank 1

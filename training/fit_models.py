@@ -71,7 +71,7 @@ def collect(squad: Path, synthetic: bool = False) -> tuple[object, list[Asked]]:
     embedder = load_embedder("all-MiniLM-L6-v2")
     started = time.perf_counter()
     run = open_squad(squad, embedder, WORK)
-    print(f"indexed {len(run.searcher.data.documents)} articles in {time.perf_counter() - started:.0f}s",
+    print(f"indexed {len(run.searcher.index.documents)} articles in {time.perf_counter() - started:.0f}s",
           file=sys.stderr)
     searcher = run.searcher
     texts = [q.question for q in run.questions]
@@ -81,13 +81,13 @@ def collect(squad: Path, synthetic: bool = False) -> tuple[object, list[Asked]]:
         for j, q in enumerate(run.questions[i : i + 128]):
             query = searcher.query(q.question, q.question, encoded, j)
             cand, rows = searcher.candidates(query)
-            labels = np.array([q.answered_by(searcher.data.documents[r.doc].id, r.start, r.end) for r in rows],
+            labels = np.array([q.answered_by(searcher.index.documents[r.doc].id, r.start, r.end) for r in rows],
                               dtype=np.int8)
             asked.append(Asked(q.article, q.answerable, query, cand, rows, labels))
     if synthetic:
         from briefqa.lexical import terms
 
-        lexical = searcher.data.lexical
+        lexical = searcher.index.lexical
         absent = [w for w in embedder.vocabulary()[1500:]
                   if len(w) >= 4 and w.isascii() and (t := terms(w)) and t[0] not in lexical.doc_freq]
         rng = np.random.default_rng(SEED)
@@ -231,7 +231,7 @@ def main() -> None:
     final_ranker: Ranker = fit_ranker(asked, rng)
     x_all, y_fit, _ = signals_of(searcher, asked, final_ranker)
     final = fit_abstainer(x_all, y_fit.astype(int))
-    from briefqa.abstain import Abstainer, FEATURES
+    from briefqa.abstain import FEATURES, Abstainer
 
     shipped = Abstainer(final.mean, final.scale, final.coef, final.intercept, threshold)
     for name, w in sorted(zip(FEATURES, final.coef.tolist(), strict=True), key=lambda t: -abs(t[1]))[:10]:

@@ -82,12 +82,12 @@ def build_index(corpus: Path, root: Path, embedder: Embedder, *, full: bool = Fa
         previous, damage = store.previous_manifest(root)
         if damage is not None:
             notes.append(f"{damage}: repairing it (intact sources come from the cache)")
-        if previous is not None and (reason := _incompatible(previous, embedder)):
+        if previous is not None and (reason := store.incompatibility(previous, embedder.name, embedder.dimension)):
             notes.append(f"{reason}: re-indexing every source")
             full = True
         elif full:
             notes.append("--full: re-indexing every source")
-        found = scan(corpus, known_ids(previous))
+        found = scan(corpus, previous.known_ids() if previous else {})
         files = found.files
         if not files:
             unreadable = "".join(f"; {e['path']}: {e['error']}" for e in found.errors)
@@ -103,8 +103,7 @@ def build_index(corpus: Path, root: Path, embedder: Embedder, *, full: bool = Fa
         added, updated, removed = _changes(previous, parsed, errors)
         building = store.new_version_dir(root)
         name = building.name.removeprefix(".building-")
-        manifest = _manifest(parsed, errors, embedder, name)
-        manifest["unreadable"] = found.errors
+        manifest = _manifest(parsed, errors, found.errors, embedder, name)
         _write(building, manifest, parsed)
         version = store.publish(root, building)
         store.collect_garbage(root)
@@ -118,57 +117,38 @@ def build_index(corpus: Path, root: Path, embedder: Embedder, *, full: bool = Fa
     )
 
 
-def known_ids(manifest: dict[str, Any] | None) -> dict[str, str]:
-    """Path -> id of every source the manifest records (failed ones too): ids stay with paths."""
-    sources = (manifest or {}).get("sources") or {}
-    return {s["path"]: sid for sid, s in sources.items() if isinstance(s, dict) and isinstance(s.get("path"), str)}
-
-
-def _incompatible(previous: dict[str, Any], embedder: Embedder) -> str | None:
-    """Why the live version cannot lend its vectors to this build, or None if it can."""
-    if previous.get("format") != store.FORMAT_VERSION:
-        return f"the index has format {previous.get('format')}, this briefqa writes {store.FORMAT_VERSION}"
-    if previous.get("model") != embedder.name:
-        return f"the index was built with model {previous.get('model')!r}, not {embedder.name!r}"
-    if previous.get("dimension") != embedder.dimension:
-        return f"the index holds {previous.get('dimension')}-dimensional vectors, the model gives {embedder.dimension}"
-    return None
-
-
-def _same_sources(previous: dict[str, Any], files: list[SourceFile]) -> bool:
+def _same_sources(previous: store.Manifest, files: list[SourceFile]) -> bool:
     """Whether the live version was built from exactly these files by this parser and segmenter."""
-    if previous.get("parser") != PARSER_VERSION or previous.get("segmenter") != SEGMENTER_VERSION:
+    if previous.parser != PARSER_VERSION or previous.segmenter != SEGMENTER_VERSION:
         return False
-    indexed = {sid: (s["hash"], s["path"]) for sid, s in previous.get("sources", {}).items()}
+    indexed = {sid: (s.hash, s.path) for sid, s in previous.sources.items()}
     return indexed == {f.id: (f.content_hash, f.relpath) for f in files}
 
 
-def _unchanged_report(root: Path, previous: dict[str, Any], started: float,
+def _unchanged_report(root: Path, previous: store.Manifest, started: float,
                       unreadable: list[dict[str, str]]) -> BuildReport:
     # Publishing an identical version would make every server reload for nothing.
-    sources: dict[str, Any] = previous.get("sources", {})
-    errors = [{"path": s["path"], "error": s["error"]} for s in sources.values() if s.get("error")]
+    sources = previous.sources
+    errors = [{"path": s.path, "error": s.error} for s in sources.values() if s.error]
     errors += unreadable
-    version = store.current_version(root) or str(previous.get("version"))
+    version = store.current_version(root) or previous.version
     return BuildReport(
         added=[], updated=[], removed=[], unchanged=len(sources) - len(errors), errors=errors,
-        documents=int(previous.get("documents", 0)), chunks=int(previous.get("chunks", 0)),
+        documents=previous.documents, chunks=previous.chunks,
         seconds=time.perf_counter() - started, version=version,
         notes=[f"nothing changed since version {version}; the index is as it was"], published=False,
     )
 
 
-def _changes(previous: dict[str, Any] | None, parsed: list[Parsed],
+def _changes(previous: store.Manifest | None, parsed: list[Parsed],
              errors: list[dict[str, str]]) -> tuple[list[str], list[str], list[str]]:
     """(added, updated, removed) ids relative to the live version before this build."""
-    before: dict[str, Any] = {
-        sid: s for sid, s in (previous or {}).get("sources", {}).items() if not s.get("error")
-    }
+    before = previous.indexed() if previous else {}
     now = {p.doc.id: p for p in parsed}
     failed = {e["id"] for e in errors}
     added = sorted(i for i in now if i not in before)
     updated = sorted(i for i, p in now.items() if i in before
-                     and (before[i]["hash"], before[i]["path"]) != (p.doc.content_hash, p.doc.path))
+                     and (before[i].hash, before[i].path) != (p.doc.content_hash, p.doc.path))
     # A source that now fails is reported among the failures, not as removed.
     removed = sorted(i for i in before if i not in now and i not in failed)
     return added, updated, removed
@@ -203,32 +183,32 @@ def _load_or_parse(files: list[SourceFile], cache_dir: Path, embedder: Embedder,
     return parsed, errors
 
 
-def _manifest(parsed: list[Parsed], errors: list[dict[str, str]], embedder: Embedder,
-              version: str) -> dict[str, Any]:
-    sources: dict[str, Any] = {
-        p.doc.id: {"path": p.doc.path, "hash": p.doc.content_hash, "title": p.doc.title,
-                   "chunks": len(p.chunks), "sentences": len(p.sentences), "error": None}
+def _manifest(parsed: list[Parsed], errors: list[dict[str, str]], unreadable: list[dict[str, str]],
+              embedder: Embedder, version: str) -> store.Manifest:
+    sources = {
+        p.doc.id: store.SourceRecord(path=p.doc.path, hash=p.doc.content_hash, title=p.doc.title,
+                                     chunks=len(p.chunks), sentences=len(p.sentences))
         for p in parsed
     }
     for e in errors:
-        sources[e["id"]] = {"path": e["path"], "hash": e["hash"], "title": "", "chunks": 0, "sentences": 0,
-                            "error": e["error"]}
-    return {
-        "format": store.FORMAT_VERSION,
-        "version": version,
-        "model": embedder.name,
-        "dimension": embedder.dimension,
-        "parser": PARSER_VERSION,
-        "segmenter": SEGMENTER_VERSION,
-        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "documents": len(parsed),
-        "chunks": sum(len(p.chunks) for p in parsed),
-        "sentences": sum(len(p.sentences) for p in parsed),
-        "sources": sources,
-    }
+        sources[e["id"]] = store.SourceRecord(path=e["path"], hash=e["hash"], error=e["error"])
+    return store.Manifest(
+        format=store.FORMAT_VERSION,
+        version=version,
+        model=embedder.name,
+        dimension=embedder.dimension,
+        parser=PARSER_VERSION,
+        segmenter=SEGMENTER_VERSION,
+        created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        documents=len(parsed),
+        chunks=sum(len(p.chunks) for p in parsed),
+        sentences=sum(len(p.sentences) for p in parsed),
+        sources=sources,
+        unreadable=tuple(unreadable),
+    )
 
 
-def _write(folder: Path, manifest: dict[str, Any], parsed: list[Parsed]) -> None:
+def _write(folder: Path, manifest: store.Manifest, parsed: list[Parsed]) -> None:
     sent_rows: list[tuple[int, int, int, int, int]] = []
     chunk_rows: list[tuple[int, int, int, int, int]] = []
     headings: list[str] = []
@@ -270,9 +250,9 @@ def _prune_cache(cache_dir: Path, keep: set[str]) -> None:
 def is_stale(corpus: Path, root: Path, model: str) -> bool:
     """Whether the live version is missing, of another model or format, or behind the corpus."""
     manifest = store.intact_manifest(root)  # a damaged live version is stale: it must be repaired
-    if manifest is None or manifest.get("model") != model or manifest.get("format") != store.FORMAT_VERSION:
+    if manifest is None or store.incompatibility(manifest, model, None) is not None:
         return True
     try:
-        return not _same_sources(manifest, discover(corpus, known_ids(manifest)))
+        return not _same_sources(manifest, discover(corpus, manifest.known_ids()))
     except CorpusError:
         return True

@@ -269,12 +269,10 @@ def ask(question: Annotated[str, typer.Argument(help="the question")],
         settings = _settings(index=index)
         _check_index(settings.index, _index_named(index))
         from .embed import load_embedder
-        from .searcher import Searcher, validate
-        from .store import load
+        from .searcher import open_searcher, validate
 
         validate(question, (), k)  # a bad question or --k costs no model load
-        embedder = load_embedder(settings.model)
-        answer = Searcher(load(settings.index, embedder.name, embedder.dimension), embedder).search(question, (), k)
+        answer = open_searcher(settings.index, load_embedder(settings.model)).search(question, (), k)
     except BriefqaError as exc:
         raise _fail(exc) from None
     if as_json:
@@ -385,9 +383,8 @@ def eval_cmd(file: Annotated[Path, typer.Argument(help="eval questions: JSON lin
         settings = _settings(index=index)
         from .embed import load_embedder
         from .evaluate import evaluate, evaluate_squad, load_items, meets_targets
-        from .searcher import Searcher
+        from .searcher import open_searcher
         from .squad import is_squad
-        from .store import load
 
         items = []
         if is_squad(file):
@@ -395,8 +392,7 @@ def eval_cmd(file: Annotated[Path, typer.Argument(help="eval questions: JSON lin
         else:
             _check_index(settings.index, _index_named(index))
             items = load_items(file)  # a bad file costs no model load
-            embedder = load_embedder(settings.model)
-            report = evaluate(Searcher(load(settings.index, embedder.name, embedder.dimension), embedder), items)
+            report = evaluate(open_searcher(settings.index, load_embedder(settings.model)), items)
     except BriefqaError as exc:
         raise _fail(exc) from None
     if as_json:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,9 +21,8 @@ from .build import build_index
 from .embed import Embedder
 from .errors import InputError
 from .records import Answer
-from .searcher import Searcher
+from .searcher import Searcher, open_searcher
 from .squad import SquadQuestion, questions_of, read_squad, write_corpus
-from .store import IndexData, load
 
 # The false-abstention levels at which the trade-off is reported.
 TRADEOFF_LEVELS = (0.05, 0.10, 0.20)
@@ -69,7 +68,6 @@ def load_items(path: Path) -> list[EvalItem]:
 
 def evaluate(searcher: Searcher, items: list[EvalItem], k: int = 5) -> dict[str, Any]:
     """Metrics over ``items`` and a per-item record of what was answered."""
-    data: IndexData = searcher.data
     answerable = [i for i in items if i.evidence]
     unanswerable = [i for i in items if not i.evidence]
     hit1 = hit3 = phit3 = rr = false_abstain = abstained = 0.0
@@ -82,7 +80,7 @@ def evaluate(searcher: Searcher, items: list[EvalItem], k: int = 5) -> dict[str,
         evidence = [normalize(e) for e in item.evidence]
         ranks = [r.rank for r in answer.results if any(e in normalize(r.quote) for e in evidence)]
         for r in answer.results:
-            doc = data.document(r.source.id)
+            doc = searcher.document(r.source.id)
             returned += 1
             faithful += int(doc is not None and doc.text[r.start : r.end] == r.quote)
         if item.evidence:
@@ -137,9 +135,6 @@ def tradeoff(answerable: Sequence[float], unanswerable: Sequence[float],
     return out
 
 
-SearcherFactory = Callable[[IndexData, Embedder], Searcher]
-
-
 @dataclass(frozen=True, slots=True)
 class SquadRun:
     """A temporary index of a SQuAD file's articles, its searcher and its questions."""
@@ -148,15 +143,14 @@ class SquadRun:
     questions: list[SquadQuestion]
 
 
-def open_squad(path: Path, embedder: Embedder, workdir: Path,
-               make_searcher: SearcherFactory = Searcher) -> SquadRun:
+def open_squad(path: Path, embedder: Embedder, workdir: Path) -> SquadRun:
     """Index the articles of SQuAD file ``path`` under ``workdir``; the questions with their spans."""
     articles = read_squad(path)
     corpus, root = workdir / "corpus", workdir / "index"
     write_corpus(articles, corpus)
     build_index(corpus, root, embedder)
-    searcher = make_searcher(load(root, embedder.name, embedder.dimension), embedder)
-    return SquadRun(searcher, questions_of(articles, searcher.data.documents))
+    searcher = open_searcher(root, embedder)
+    return SquadRun(searcher, questions_of(articles, searcher.index.documents))
 
 
 def answer_all(searcher: Searcher, questions: Sequence[str], k: int = 5, batch: int = 64) -> list[Answer]:
@@ -178,7 +172,7 @@ def evaluate_squad(path: Path, embedder: Embedder, k: int = 5) -> dict[str, Any]
 
 def score_squad(run: SquadRun, answers: Sequence[Answer]) -> dict[str, Any]:
     """Metrics of answers to a SQuAD run's questions (a quote hits when it covers an answer span)."""
-    data = run.searcher.data
+    searcher = run.searcher
     hit1 = hit3 = rr = false_abstain = abstained = 0.0
     faithful = returned = 0
     confidence: dict[bool, list[float]] = {True: [], False: []}
@@ -186,7 +180,7 @@ def score_squad(run: SquadRun, answers: Sequence[Answer]) -> dict[str, Any]:
     for q, answer in zip(run.questions, answers, strict=True):
         confidence[q.answerable].append(_confidence(answer))
         for r in answer.results:
-            doc = data.document(r.source.id)
+            doc = searcher.document(r.source.id)
             returned += 1
             faithful += int(doc is not None and doc.text[r.start : r.end] == r.quote)
         row = per_article.setdefault(q.article, {"answerable": 0, "hit@1": 0.0})

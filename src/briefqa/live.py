@@ -10,7 +10,7 @@ from . import store
 from .build import BuildReport, ProgressHook, build_index
 from .embed import Embedder
 from .errors import IndexDamagedError, IndexMismatchError, IndexMissingError
-from .searcher import Searcher
+from .searcher import Searcher, open_searcher
 
 log = logging.getLogger("briefqa.live")
 
@@ -64,8 +64,7 @@ class LiveIndex:
             try:
                 # Load the very version just read from CURRENT, not whatever CURRENT says by now,
                 # so the searcher's name always matches its data.
-                data = store.load(self.root, self.embedder.name, self.embedder.dimension, version=name)
-                searcher = Searcher(data, self.embedder)
+                searcher = open_searcher(self.root, self.embedder, version=name)
             except Exception as exc:  # keep serving the old version; say why the new one is not used
                 message = str(exc) if isinstance(exc, IndexDamagedError) else f"index version {name} not loaded: {exc}"
                 # One log line per failing version, not one a second.
@@ -78,7 +77,7 @@ class LiveIndex:
             self._searcher = searcher
             self._load_error = None
             self._failed = None
-            log.info("serving index version %s", data.version)
+            log.info("serving index version %s", searcher.version)
             return True
 
     def _fall_back(self, damaged: str) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -105,7 +106,7 @@ def write_corpus(articles: list[SquadArticle], folder: Path) -> None:
                                                           encoding="utf-8")
 
 
-def questions_of(articles: list[SquadArticle], documents: list[Document]) -> list[SquadQuestion]:
+def questions_of(articles: list[SquadArticle], documents: Sequence[Document]) -> list[SquadQuestion]:
     """Every question, its answers moved to offsets in the indexed text of its article."""
     by_path = {d.path: d for d in documents}
     out: list[SquadQuestion] = []
