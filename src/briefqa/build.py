@@ -25,7 +25,7 @@ from .errors import CorpusError, SourceError
 from .ingest import PARSER_VERSION, SUFFIXES, SourceFile, discover, parse, scan
 from .lexical import LexicalIndex
 from .records import Document
-from .segment import SEGMENTER_VERSION, segment
+from .segment import SEGMENTER_VERSION, chunk_budget, segment
 from .token_store import write_tokens
 
 log = logging.getLogger("briefqa.build")
@@ -169,7 +169,7 @@ def _load_or_parse(files: list[SourceFile], cache_dir: Path, embedder: Embedder,
         else:
             try:
                 doc = parse(source)
-                seg = segment(doc.text, embedder.count_tokens)
+                seg = segment(doc.text, embedder.count_tokens, chunk_budget(embedder.max_tokens))
                 if not seg.sentences:
                     raise SourceError(source.relpath, "no sentences to quote (only headings?)")
             except SourceError as exc:

@@ -41,10 +41,16 @@ class Encoded:
 
 
 class Embedder(Protocol):
-    """What the index and the searcher need of a model."""
+    """What the index and the searcher need of a model.
+
+    ``max_tokens`` is the longest input it reads (the build's chunk budget follows from it);
+    ``pieces()`` is its vocabulary, every word piece by id (the searcher weighs a question's pieces
+    and knows its stopwords by them). A model that cannot say either fails to load.
+    """
 
     name: str
     dimension: int
+    max_tokens: int
 
     def encode(self, texts: Sequence[str], progress: ProgressHook | None = None) -> np.ndarray: ...
 
@@ -97,11 +103,17 @@ class SentenceTransformerEmbedder:
         if not dim:
             raise ModelError(f"model {name!r} does not say its embedding dimension")
         self.dimension = int(dim)
-        self.max_tokens = int(self._model.max_seq_length or 256)
+        max_tokens = getattr(self._model, "max_seq_length", None)
+        if not max_tokens:
+            raise ModelError(f"model {name!r} does not say its maximum input length (max_seq_length)")
+        self.max_tokens = int(max_tokens)
         self.batch_size = batch_size
         # Word pieces worth matching one by one: not the special tokens, not bare punctuation.
-        specials = set(self._model.tokenizer.all_special_ids)
-        self._pieces = self._model.tokenizer.convert_ids_to_tokens(list(range(len(self._model.tokenizer))))
+        try:
+            specials = set(self._model.tokenizer.all_special_ids)
+            self._pieces = self._model.tokenizer.convert_ids_to_tokens(list(range(len(self._model.tokenizer))))
+        except (AttributeError, TypeError) as exc:
+            raise ModelError(f"model {name!r} has no word-piece tokenizer to give its vocabulary ({exc})") from None
         self._matchable = np.array([i not in specials and any(ch.isalnum() for ch in piece)
                                     for i, piece in enumerate(self._pieces)], dtype=bool)
 
@@ -171,7 +183,8 @@ class SentenceTransformerEmbedder:
         return list(self._pieces)
 
     def vocabulary(self) -> list[str]:
-        """The tokenizer's whole-word entries, in its own order (used to invent absent words)."""
+        """The tokenizer's whole-word entries, in its own order (the benchmarks' and the training
+        scripts' source of words; the searcher needs only ``pieces``)."""
         vocab = self._model.tokenizer.get_vocab()
         return [w for w, _ in sorted(vocab.items(), key=lambda kv: kv[1])
                 if w.isalpha() and not w.startswith("##")]
@@ -210,6 +223,7 @@ class CoalescingEmbedder:
         self.inner = inner
         self.name = inner.name
         self.dimension = inner.dimension
+        self.max_tokens = inner.max_tokens
         self.max_batch = max_batch
         self._lock = threading.Lock()
         self._queue: list[tuple[list[str], Future[Encoded]]] = []
@@ -260,6 +274,3 @@ class CoalescingEmbedder:
 
     def pieces(self) -> list[str]:
         return self.inner.pieces()
-
-    def vocabulary(self) -> list[str]:
-        return self.inner.vocabulary()

@@ -7,12 +7,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from .errors import ModelError
 from .records import Block, BlockKind, Chunk, Segmented, Sentence
 
 SEGMENTER_VERSION = "4"  # 4: sentences longer than the token budget are split
-# all-MiniLM-L6-v2 truncates past 256 word pieces; the heading and special tokens take some.
-CHUNK_TOKENS = 200
 HEADING_MAX_WORDS = 25
+# What a chunk leaves of the model's input for the heading embedded with it (HEADING_MAX_WORDS
+# words, about 50 word pieces at most) and the two special tokens. A fixed allowance rather than a
+# share of the input: a heading is no longer for a model that reads more. all-MiniLM-L6-v2 reads
+# 256 word pieces, which gives the 200 its indexes (and the eval figures) were built with.
+HEADING_ALLOWANCE = 56
+CHUNK_TOKENS = 256 - HEADING_ALLOWANCE  # the budget for all-MiniLM-L6-v2, the default model
 FRAGMENT_MAX_WORDS = 3
 
 # pysbd splits after these when a capital or a quote follows ("et al. “Title”"); they never end
@@ -388,6 +393,14 @@ def _fit(text: str, pieces: list[tuple[int, int]], count_tokens: TokenCounter, b
             out.append((s, e))
             used = n
     return out
+
+
+def chunk_budget(max_tokens: int) -> int:
+    """Word pieces a chunk (and a sentence) may hold for a model that reads ``max_tokens``."""
+    if max_tokens <= 2 * HEADING_ALLOWANCE:
+        raise ModelError(f"the model reads only {max_tokens} word pieces; briefqa needs more than "
+                         f"{2 * HEADING_ALLOWANCE} (a passage and its heading)")
+    return max_tokens - HEADING_ALLOWANCE
 
 
 def segment(text: str, count_tokens: TokenCounter, budget: int = CHUNK_TOKENS) -> Segmented:
