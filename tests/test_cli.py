@@ -9,6 +9,7 @@ import shutil
 import signal
 import struct
 import subprocess
+import sys
 import termios
 import threading
 import time
@@ -24,9 +25,10 @@ from briefqa.cli import _Progress
 from briefqa.live import LiveIndex
 from briefqa.settings import Settings
 
-from .conftest import CORPUS, REPO, CountingEmbedder, RunningServer, free_port
+from .conftest import CORPUS, CountingEmbedder, RunningServer, free_port
 
-BRIEFQA = REPO / ".venv" / "bin" / "briefqa"
+# The console script installed beside the interpreter running the tests (whatever venv that is).
+BRIEFQA = Path(sys.executable).parent / "briefqa"
 
 
 def run_cli(*args: str, stderr_tty: bool = False, **env: str) -> tuple[int, str, str]:
