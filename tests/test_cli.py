@@ -21,9 +21,9 @@ import pytest
 from briefqa import store
 from briefqa.api.app import create_app
 from briefqa.build import build_index
-from briefqa.cli import _Progress
 from briefqa.live import LiveIndex
 from briefqa.settings import Settings
+from briefqa.terminal import Progress
 
 from .conftest import CORPUS, CountingEmbedder, RunningServer, free_port
 
@@ -106,7 +106,7 @@ class Clock:
 
 def test_plain_progress_lines_come_at_a_steady_interval_off_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
     clock = Clock()
-    progress = _Progress(interval=5.0, clock=clock, tty=False)
+    progress = Progress(interval=5.0, clock=clock, tty=False)
     for n in range(1, 101):  # a source every half second
         progress("sources", n, 100)
         clock.now += 0.5
@@ -121,7 +121,7 @@ def test_plain_progress_lines_come_at_a_steady_interval_off_a_terminal(capsys: p
 
 def test_a_long_step_is_reported_while_it_runs(capsys: pytest.CaptureFixture[str]) -> None:
     clock = Clock()
-    progress = _Progress(interval=5.0, clock=clock, tty=False)
+    progress = Progress(interval=5.0, clock=clock, tty=False)
     progress("embedding", 0, 32)  # then one batch that takes long: no further calls
     for _ in range(4):
         clock.now += 6
@@ -135,7 +135,7 @@ def test_a_long_step_is_reported_while_it_runs(capsys: pytest.CaptureFixture[str
 def test_the_ticker_reports_a_silent_stage_and_ends_with_its_hook(capsys: pytest.CaptureFixture[str]) -> None:
     import gc
 
-    progress = _Progress(interval=0.2, tty=False)
+    progress = Progress(interval=0.2, tty=False)
     progress("sources", 0, 1)
     time.sleep(0.7)
     ticker = progress.ticker
@@ -150,18 +150,18 @@ def test_the_ticker_reports_a_silent_stage_and_ends_with_its_hook(capsys: pytest
 def test_library_log_lines_carry_their_own_name_and_faiss_loader_is_quiet() -> None:
     import logging
 
-    from briefqa.cli import _Formatter, _log_to_stderr
+    from briefqa.terminal import Formatter, log_to_stderr
 
-    _log_to_stderr(logging.INFO)
+    log_to_stderr(logging.INFO)
     try:
-        fmt = _Formatter()
+        fmt = Formatter()
         pypdf = logging.LogRecord("pypdf._reader", logging.WARNING, "", 0, "invalid pdf header: %r", (b"x",), None)
         ours = logging.LogRecord("briefqa.build", logging.INFO, "", 0, "indexed %d", (3,), None)
         assert fmt.format(pypdf) == "pypdf._reader: WARNING: invalid pdf header: b'x'"
         assert fmt.format(ours) == "briefqa: indexed 3"
         assert not logging.getLogger("faiss.loader").isEnabledFor(logging.INFO)
     finally:
-        _log_to_stderr(logging.WARNING)
+        log_to_stderr(logging.WARNING)
 
 
 def one_error_line(code: int, out: str, err: str) -> str:

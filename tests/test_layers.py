@@ -10,7 +10,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "briefqa"
 # quotes -> abstain -> searcher, then the wiring (build, live, watch, evaluate) and the CLI.
 ALLOWED: dict[str, set[str]] = {
     "ingest": set(),
-    "segment": set(),
+    "long_sentences": set(),
+    "segment": {"long_sentences"},
     "lexical": set(),
     "embed": set(),
     "squad": set(),
@@ -35,7 +36,8 @@ ALLOWED: dict[str, set[str]] = {
     "watch": {"build", "embed", "ingest"},
     # A SQuAD file is scored over a temporary index of its articles, built and loaded here.
     "evaluate": {"build", "embed", "searcher", "squad", "store"},
-    "cli": {"api", "build", "embed", "evaluate", "live", "searcher", "squad", "store", "watch"},
+    "terminal": set(),
+    "cli": {"api", "build", "embed", "evaluate", "live", "searcher", "squad", "store", "terminal", "watch"},
 }
 SHARED = {"records", "errors", "settings"}
 # What the web layer may not touch: it asks the searcher (through live) and shows records.

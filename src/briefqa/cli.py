@@ -7,12 +7,7 @@ import json
 import logging
 import os
 import socket
-import sys
 import tempfile
-import threading
-import time
-import weakref
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,6 +16,7 @@ from pydantic import ValidationError
 
 from .errors import BriefqaError, CorpusError, InputError
 from .settings import Settings
+from .terminal import Progress, log_to_stderr
 
 # Plain help (not rich's boxes): rich shows every flag as "<bool>" and hides defaults.
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -85,40 +81,9 @@ def _corpus_named(corpus: Path | None) -> str:
     return "--corpus" if corpus is not None else "BRIEFQA_CORPUS"
 
 
-class _Formatter(logging.Formatter):
-    """briefqa's own lines as ``briefqa: ...``; a library's under its own logger name and level,
-    so its warnings are not read as briefqa's errors."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        if record.name == "briefqa" or record.name.startswith("briefqa."):
-            return f"briefqa: {record.getMessage()}"
-        return f"{record.name}: {record.levelname}: {record.getMessage()}"
-
-
-_handler: logging.Handler | None = None
-
-
-def _log_to_stderr(level: int) -> None:
-    """Log lines of ``level`` and up on stderr, whatever level a library sets on its own logger."""
-    global _handler
-    if _handler is None:
-        _handler = logging.StreamHandler()
-        _handler.setFormatter(_Formatter())
-        logging.getLogger().addHandler(_handler)
-        logging.captureWarnings(True)  # warnings.warn from libraries, under "py.warnings"
-        # faiss logs which CPU build it loads (six lines about AVX512) at every start.
-        logging.getLogger("faiss.loader").setLevel(logging.WARNING)
-        # briefqa counts the word pieces of long sentences on purpose, to cut them to what the model
-        # reads; the tokenizer's warning that such a text is too long for the model is not news.
-        logging.getLogger("transformers.tokenization_utils_base").setLevel(logging.ERROR)
-    # On the handler, not only the root logger: bm25s sets its logger to DEBUG when imported.
-    _handler.setLevel(level)
-    logging.getLogger().setLevel(level)
-
-
 @app.callback()
 def _setup() -> None:
-    _log_to_stderr(logging.WARNING)
+    log_to_stderr(logging.WARNING)
 
 
 def _report_error(exc: BaseException) -> None:
@@ -130,73 +95,6 @@ def _fail(exc: BriefqaError) -> typer.Exit:
     """The one mapping of errors to the terminal: the error's line, and its exit code."""
     _report_error(exc)
     return typer.Exit(exc.exit_code)
-
-
-# Off a terminal, a stage in progress is reported this often (seconds), even while one step of
-# it (a large file) takes long.
-PROGRESS_INTERVAL = 5.0
-
-
-class _Progress:
-    """A tqdm bar per stage on a terminal; off one, a log line as a stage starts, every
-    ``interval`` seconds while it runs, and when it ends."""
-
-    def __init__(self, interval: float = PROGRESS_INTERVAL, clock: Callable[[], float] = time.monotonic,
-                 tty: bool | None = None) -> None:
-        self.tty = sys.stderr.isatty() if tty is None else tty
-        self.interval = interval
-        self.clock = clock
-        self.bars: dict[str, Any] = {}
-        self.state: dict[str, tuple[int, int, float]] = {}  # stage -> done, total, started
-        self.last: dict[str, float] = {}
-        self.lock = threading.Lock()
-        self.ticker: threading.Thread | None = None
-
-    def __call__(self, stage: str, done: int, total: int) -> None:
-        if self.tty:
-            from tqdm import tqdm
-
-            bar = self.bars.get(stage)
-            if bar is None:
-                bar = self.bars[stage] = tqdm(total=total, desc=stage, unit="item", leave=False)
-            bar.update(done - bar.n)
-            if done >= total:
-                bar.close()
-            return
-        with self.lock:
-            now = self.clock()
-            started = self.state[stage][2] if stage in self.state else now
-            self.state[stage] = (done, total, started)
-            if stage not in self.last or done >= total or now - self.last[stage] >= self.interval:
-                self._line(stage, now)
-        if self.ticker is None and self.interval > 0:
-            self.ticker = threading.Thread(target=_tick, args=(weakref.ref(self), self.interval), daemon=True)
-            self.ticker.start()
-
-    def _line(self, stage: str, now: float) -> None:
-        done, total, started = self.state[stage]
-        self.last[stage] = now
-        elapsed = f" ({now - started:.0f}s)" if now - started >= 1 else ""
-        typer.echo(f"{stage}: {done}/{total}{elapsed}", err=True)
-
-    def tick(self) -> None:
-        """Report each unfinished stage whose last line is ``interval`` old (a step that takes long)."""
-        with self.lock:
-            now = self.clock()
-            for stage, (done, total, _) in self.state.items():
-                if done < total and now - self.last[stage] >= self.interval:
-                    self._line(stage, now)
-
-
-def _tick(ref: weakref.ReferenceType[_Progress], interval: float) -> None:
-    # Holds only a weak reference: once the build drops its progress hook, the ticker ends.
-    while True:
-        time.sleep(interval / 2)
-        progress = ref()
-        if progress is None:
-            return
-        progress.tick()
-        del progress
 
 
 def _print_report(report: Any) -> None:
@@ -229,7 +127,7 @@ def index(corpus: CorpusOpt = None, index: IndexOpt = None,
         raise _fail(exc) from None
     report = None
     try:
-        report = build_index(settings.corpus, settings.index, embedder, full=full, progress=_Progress())
+        report = build_index(settings.corpus, settings.index, embedder, full=full, progress=Progress())
         _print_report(report)
     except BriefqaError as exc:
         if not watch:
@@ -250,7 +148,7 @@ def _watch(settings: Settings, embedder: Any) -> None:
         watch_and_rebuild(settings.corpus, settings.index, embedder, on_report=_print_report,
                           on_error=_report_error,
                           on_ready=lambda: typer.echo(f"watching {settings.corpus} (Ctrl-C to stop)"),
-                          progress=_Progress)
+                          progress=Progress)
     except KeyboardInterrupt:
         # Ctrl-C is how a watch ends; an interrupted build left the live version as it was.
         typer.echo("stopped watching")
@@ -336,7 +234,7 @@ def serve(host: Annotated[str | None, typer.Option("--host", help="address to li
     from .embed import load_serving_embedder
     from .live import LiveIndex
 
-    _log_to_stderr(logging.INFO)
+    log_to_stderr(logging.INFO)
     try:
         embedder = load_serving_embedder(settings.model)
         live = LiveIndex(settings.corpus, settings.index, embedder)
@@ -351,7 +249,7 @@ def serve(host: Annotated[str | None, typer.Option("--host", help="address to li
         elif is_stale(settings.corpus, settings.index, embedder.name):
             typer.echo("index missing or stale: building it first")
             try:
-                _print_report(live.rebuild(progress=_Progress()))
+                _print_report(live.rebuild(progress=Progress()))
             except CorpusError as exc:
                 live.refresh()
                 if not live.ready:
