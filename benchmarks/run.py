@@ -61,8 +61,13 @@ class Bench:
     def _bare_encode_seconds(self, texts: list[str]) -> float:
         """Seconds for the bare sentence-transformers encode of ``texts``, as briefqa batches them."""
         t = time.perf_counter()
-        self.model.encode(texts, batch_size=self.embedder.batch_size, normalize_embeddings=True,
-                          convert_to_numpy=True, show_progress_bar=False)
+        self.model.encode(
+            texts,
+            batch_size=self.embedder.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
         return time.perf_counter() - t
 
     def __init__(self, args: argparse.Namespace) -> None:

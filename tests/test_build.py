@@ -37,7 +37,11 @@ def test_incremental_build_embeds_only_new_and_changed_sources(corpus: Path, tmp
     emb = CountingEmbedder()
     report = build_index(corpus, root, emb)
     assert (report.added, report.updated, report.removed, report.unchanged) == (
-        ["pensions"], ["railways"], ["glaciers"], 1)
+        ["pensions"],
+        ["railways"],
+        ["glaciers"],
+        1,
+    )
     assert emb.sources_embedded() == {"pensions", "railways"}
     assert {d.id for d in store.load(root).documents} == {"fisheries", "pensions", "railways"}
 
@@ -246,7 +250,8 @@ def test_a_same_named_file_of_another_kind_leaves_the_old_id_and_its_links_alone
     (corpus / "briefs" / "japan.html").write_text(
         "<html><head><title>Railways</title></head><body><article><p>The railways programme was "
         "launched in 2021 by the ministry. Critics argue that the railways budget is too small for "
-        "its goals.</p></article></body></html>")
+        "its goals.</p></article></body></html>"
+    )
     report = build_index(corpus, root, CountingEmbedder())
     assert (report.added, report.updated, report.removed) == (["briefs-japan-html"], [], [])
     data = store.load(root)
@@ -301,8 +306,9 @@ def test_a_large_source_killed_while_embedding_resumes_within_it(
 ) -> None:
     corpus, root = tmp_path / "corpus", tmp_path / "index"
     corpus.mkdir()
-    paragraphs = [f"Section {i} of the long brief covers topic number {i} in depth. It names {i} reasons."
-                  for i in range(120)]
+    paragraphs = [
+        f"Section {i} of the long brief covers topic number {i} in depth. It names {i} reasons." for i in range(120)
+    ]
     (corpus / "long.md").write_text("# Long brief\n\n" + "\n\n".join(paragraphs) + "\n")
     monkeypatch.setattr(build, "EMBED_GROUP", 20)
     whole = CountingEmbedder()
@@ -317,7 +323,8 @@ def test_a_large_source_killed_while_embedding_resumes_within_it(
     build_index(corpus, root, resumed)
     assert len(resumed.embedded) == len(whole.embedded) - 5 * 20, "only the batches not finished"
     assert (root / "sources" / "fake-embedder" / "partial").exists() is False or not any(
-        (root / "sources" / "fake-embedder" / "partial").iterdir()), "batches are dropped once cached whole"
+        (root / "sources" / "fake-embedder" / "partial").iterdir()
+    ), "batches are dropped once cached whole"
     ref = store.load(tmp_path / "reference")
     got = store.load(root)
     assert np.array_equal(ref.sentence_vectors(), got.sentence_vectors())

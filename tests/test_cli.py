@@ -66,8 +66,9 @@ def brief_corpus(tmp_path: Path) -> Path:
 
 @pytest.mark.slow
 def test_unknown_model_is_named_without_a_traceback(tmp_path: Path) -> None:
-    code, out, err = run_cli("index", "--corpus", str(CORPUS), BRIEFQA_MODEL="no-such-model-xyz",
-                             BRIEFQA_INDEX=str(tmp_path / "index"))
+    code, out, err = run_cli(
+        "index", "--corpus", str(CORPUS), BRIEFQA_MODEL="no-such-model-xyz", BRIEFQA_INDEX=str(tmp_path / "index")
+    )
     assert code != 0
     assert "'no-such-model-xyz'" in err and "BRIEFQA_MODEL" in err
     assert "Traceback" not in err + out
@@ -75,9 +76,7 @@ def test_unknown_model_is_named_without_a_traceback(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_model_mismatch_rebuilds_all_and_broken_source_is_named(
-    brief_corpus: Path, tmp_path: Path
-) -> None:
+def test_model_mismatch_rebuilds_all_and_broken_source_is_named(brief_corpus: Path, tmp_path: Path) -> None:
     root = tmp_path / "index"
     build_index(brief_corpus, root, CountingEmbedder())  # an index of another model
     (brief_corpus / "notes").mkdir()
@@ -128,8 +127,14 @@ def test_a_long_step_is_reported_while_it_runs(capsys: pytest.CaptureFixture[str
         progress.tick()  # what the ticker thread does
     progress("embedding", 32, 32)
     err = capsys.readouterr().err.splitlines()
-    assert err == ["embedding: 0/32", "embedding: 0/32 (6s)", "embedding: 0/32 (12s)", "embedding: 0/32 (18s)",
-                   "embedding: 0/32 (24s)", "embedding: 32/32 (24s)"]
+    assert err == [
+        "embedding: 0/32",
+        "embedding: 0/32 (6s)",
+        "embedding: 0/32 (12s)",
+        "embedding: 0/32 (18s)",
+        "embedding: 0/32 (24s)",
+        "embedding: 32/32 (24s)",
+    ]
 
 
 def test_the_ticker_reports_a_silent_stage_and_ends_with_its_hook(capsys: pytest.CaptureFixture[str]) -> None:
@@ -236,12 +241,27 @@ def test_help_shows_flags_and_defaults() -> None:
 
 @pytest.mark.slow
 def test_ask_prints_full_links(brief_index: Path) -> None:
-    code, out, err = run_cli("ask", "How many satellites does the United States operate?", "--k", "2",
-                             "--index", str(brief_index), "--base-url", "http://briefs.example:9000/")
+    code, out, err = run_cli(
+        "ask",
+        "How many satellites does the United States operate?",
+        "--k",
+        "2",
+        "--index",
+        str(brief_index),
+        "--base-url",
+        "http://briefs.example:9000/",
+    )
     assert code == 0, err
     assert "http://briefs.example:9000/sources/us-japan-space-alliance?hl=" in out
-    code, out, err = run_cli("ask", "How many satellites does the United States operate?", "--k", "1",
-                             "--index", str(brief_index), BRIEFQA_PORT="8123")
+    code, out, err = run_cli(
+        "ask",
+        "How many satellites does the United States operate?",
+        "--k",
+        "1",
+        "--index",
+        str(brief_index),
+        BRIEFQA_PORT="8123",
+    )
     assert "http://127.0.0.1:8123/sources/" in out
 
 
@@ -262,8 +282,12 @@ def test_eval_lines_have_a_legend_and_the_question(brief_index: Path, tmp_path: 
 @pytest.mark.slow
 def test_serve_with_a_missing_corpus_serves_the_index_and_says_why(brief_index: Path, tmp_path: Path) -> None:
     port = free_port()
-    proc = subprocess.Popen([str(BRIEFQA), "serve", "--corpus", str(tmp_path / "gone"), "--index", str(brief_index),
-                             "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [str(BRIEFQA), "serve", "--corpus", str(tmp_path / "gone"), "--index", str(brief_index), "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
@@ -283,7 +307,10 @@ def test_serve_with_a_missing_corpus_serves_the_index_and_says_why(brief_index: 
 
 @pytest.mark.slow
 def test_watching_cli_publishes_what_a_running_server_picks_up_without_a_failed_request(
-    brief_index: Path, embedder, brief_corpus: Path, tmp_path: Path  # type: ignore[no-untyped-def]
+    brief_index: Path,
+    embedder,
+    brief_corpus: Path,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     root = tmp_path / "index"
     shutil.copytree(brief_index, root)
@@ -291,8 +318,12 @@ def test_watching_cli_publishes_what_a_running_server_picks_up_without_a_failed_
     live.refresh()
     before = store.current_version(root)
     app = create_app(Settings(corpus=brief_corpus, index=root), live)
-    watcher = subprocess.Popen([str(BRIEFQA), "index", "--corpus", str(brief_corpus), "--index", str(root), "--watch"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    watcher = subprocess.Popen(
+        [str(BRIEFQA), "index", "--corpus", str(brief_corpus), "--index", str(root), "--watch"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     lines: list[str] = []
 
     def read() -> None:
@@ -305,6 +336,7 @@ def test_watching_cli_publishes_what_a_running_server_picks_up_without_a_failed_
     statuses: list[int] = []
     try:
         with RunningServer(app, free_port()) as server, httpx.Client(base_url=server.url, timeout=30) as client:
+
             def ask() -> set[str]:
                 reply = client.get("/api/search", params={"q": "What did the quokka rover map?"})
                 statuses.append(reply.status_code)

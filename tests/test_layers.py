@@ -41,8 +41,19 @@ ALLOWED: dict[str, set[str]] = {
 }
 SHARED = {"records", "errors", "settings"}
 # What the web layer may not touch: it asks the searcher (through live) and shows records.
-SCORING = {"quotes", "retrieve", "abstain", "answer_types", "lexical", "store", "token_store", "conversation",
-           "index_version", "index_format", "manifest"}
+SCORING = {
+    "quotes",
+    "retrieve",
+    "abstain",
+    "answer_types",
+    "lexical",
+    "store",
+    "token_store",
+    "conversation",
+    "index_version",
+    "index_format",
+    "manifest",
+}
 
 
 def _imports(path: Path) -> set[str]:
@@ -65,7 +76,8 @@ def _imports(path: Path) -> set[str]:
 def test_every_module_has_a_place_in_the_flow() -> None:
     modules = {p.stem for p in PACKAGE.glob("*.py")} - SHARED - {"__init__"}
     assert modules == set(ALLOWED), (
-        f"not placed: {sorted(modules - set(ALLOWED))}; gone: {sorted(set(ALLOWED) - modules)}")
+        f"not placed: {sorted(modules - set(ALLOWED))}; gone: {sorted(set(ALLOWED) - modules)}"
+    )
 
 
 def test_core_steps_import_only_leftwards() -> None:
@@ -96,6 +108,9 @@ def test_the_web_layer_never_scores() -> None:
 def test_the_package_never_imports_its_training_scripts() -> None:
     for path in PACKAGE.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
-                [node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else [])
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else ([node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else [])
+            )
             assert not any(n.split(".")[0] == "training" for n in names), path

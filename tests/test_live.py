@@ -24,8 +24,13 @@ from .conftest import CountingEmbedder, RunningServer, free_port
 
 TOKEN = "test-admin-token"
 TOPICS = ("fisheries", "railways", "glaciers")
-QUESTIONS = ("What does the ministry fund?", "Who argues the budget is too small?", "When was it launched?",
-             "What do supporters reply?", "Which regions get research money?")
+QUESTIONS = (
+    "What does the ministry fund?",
+    "Who argues the budget is too small?",
+    "When was it launched?",
+    "What do supporters reply?",
+    "Which regions get research money?",
+)
 
 
 def write_marked(corpus: Path, topic: str, marker: str) -> None:
@@ -81,8 +86,9 @@ class Hammer:
             n = 0
             while not self._stop.is_set() and time.monotonic() < self.deadline:
                 r = client.get("/api/search", params={"q": QUESTIONS[(worker + n) % len(QUESTIONS)], "k": 5})
-                self.replies.append((r.status_code, frozenset(_markers(r.json())) if r.status_code == 200 else
-                                     frozenset({r.text})))
+                self.replies.append(
+                    (r.status_code, frozenset(_markers(r.json())) if r.status_code == 200 else frozenset({r.text}))
+                )
                 n += 1
 
     def keep_on(self, seconds: float, timeout: float = 30) -> None:
@@ -125,8 +131,7 @@ def test_http_rebuild_swaps_under_load_without_a_failed_or_mixed_reply(server: R
     try:
         hammer.wait_for(40)
         _new_version(corpus)
-        reply = httpx.post(f"{server.url}/api/index/rebuild", headers={"Authorization": f"Bearer {TOKEN}"},
-                           timeout=60)
+        reply = httpx.post(f"{server.url}/api/index/rebuild", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60)
         assert reply.status_code == 200, reply.text
         body = reply.json()
         assert (body["added"], body["updated"], body["removed"]) == (["pensions"], sorted(TOPICS), [])

@@ -32,8 +32,17 @@ from .conftest import FakeEmbedder
 
 
 def _span(doc: int, start: int, end: int, score: float = 0.0) -> Scored:
-    return Scored(doc=doc, sentence=0, start=start, end=end, chunk=0, score=score,
-                  features=np.zeros(len(RANK_FEATURES)), matches=np.zeros(0), passage_matches=np.zeros(0))
+    return Scored(
+        doc=doc,
+        sentence=0,
+        start=start,
+        end=end,
+        chunk=0,
+        score=score,
+        features=np.zeros(len(RANK_FEATURES)),
+        matches=np.zeros(0),
+        passage_matches=np.zeros(0),
+    )
 
 
 def test_distinct_drops_spans_that_overlap_one_already_taken() -> None:

@@ -79,7 +79,8 @@ def _kill_build_at(point: str, corpus: Path, root: Path, tmp_path: Path) -> None
     marker = tmp_path / f"reached-{point}"
     child = subprocess.Popen(
         [sys.executable, "-c", CHILD.format(repo=str(TESTS.parent)), str(corpus), str(root), point, str(marker)],
-        stderr=subprocess.PIPE, text=True,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 60
@@ -94,7 +95,6 @@ def _kill_build_at(point: str, corpus: Path, root: Path, tmp_path: Path) -> None
         child.kill()
         child.wait(timeout=10)
     assert child.returncode == -signal.SIGKILL
-
 
 
 def _answers(root: Path, question: str) -> set[str]:

@@ -52,9 +52,14 @@ class BuildReport:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "added": self.added, "updated": self.updated, "removed": self.removed,
-            "unchanged": self.unchanged, "documents": self.documents, "chunks": self.chunks,
-            "seconds": round(self.seconds, 3), "errors": self.errors,
+            "added": self.added,
+            "updated": self.updated,
+            "removed": self.removed,
+            "unchanged": self.unchanged,
+            "documents": self.documents,
+            "chunks": self.chunks,
+            "seconds": round(self.seconds, 3),
+            "errors": self.errors,
         }
 
 
@@ -64,8 +69,15 @@ class BuildReport:
 EMBED_GROUP = 512
 
 
-def build_index(corpus: Path, root: Path, embedder: Embedder, *, full: bool = False,
-                progress: ProgressHook | None = None, lock_timeout: float = 600.0) -> BuildReport:
+def build_index(
+    corpus: Path,
+    root: Path,
+    embedder: Embedder,
+    *,
+    full: bool = False,
+    progress: ProgressHook | None = None,
+    lock_timeout: float = 600.0,
+) -> BuildReport:
     """Index ``corpus`` into ``root`` and publish the result; see the module docstring.
 
     Raises ``CorpusError`` when the corpus is missing, empty or has no source that parses, and
@@ -110,10 +122,16 @@ def build_index(corpus: Path, root: Path, embedder: Embedder, *, full: bool = Fa
         _prune_cache(cache_dir, {cache_key(p.source) for p in parsed})
         store.prune_partials(cache_dir, {cache_key(f) for f in files})
     return BuildReport(
-        added=added, updated=updated, removed=removed, unchanged=len(parsed) - len(added) - len(updated),
+        added=added,
+        updated=updated,
+        removed=removed,
+        unchanged=len(parsed) - len(added) - len(updated),
         errors=[{"path": e["path"], "error": e["error"]} for e in errors] + found.errors,
-        documents=len(parsed), chunks=sum(len(p.chunks) for p in parsed),
-        seconds=time.perf_counter() - started, version=version, notes=notes,
+        documents=len(parsed),
+        chunks=sum(len(p.chunks) for p in parsed),
+        seconds=time.perf_counter() - started,
+        version=version,
+        notes=notes,
     )
 
 
@@ -125,37 +143,50 @@ def _same_sources(previous: store.Manifest, files: list[SourceFile]) -> bool:
     return indexed == {f.id: (f.content_hash, f.relpath) for f in files}
 
 
-def _unchanged_report(root: Path, previous: store.Manifest, started: float,
-                      unreadable: list[dict[str, str]]) -> BuildReport:
+def _unchanged_report(
+    root: Path, previous: store.Manifest, started: float, unreadable: list[dict[str, str]]
+) -> BuildReport:
     # Publishing an identical version would make every server reload for nothing.
     sources = previous.sources
     errors = [{"path": s.path, "error": s.error} for s in sources.values() if s.error]
     errors += unreadable
     version = store.current_version(root) or previous.version
     return BuildReport(
-        added=[], updated=[], removed=[], unchanged=len(sources) - len(errors), errors=errors,
-        documents=previous.documents, chunks=previous.chunks,
-        seconds=time.perf_counter() - started, version=version,
-        notes=[f"nothing changed since version {version}; the index is as it was"], published=False,
+        added=[],
+        updated=[],
+        removed=[],
+        unchanged=len(sources) - len(errors),
+        errors=errors,
+        documents=previous.documents,
+        chunks=previous.chunks,
+        seconds=time.perf_counter() - started,
+        version=version,
+        notes=[f"nothing changed since version {version}; the index is as it was"],
+        published=False,
     )
 
 
-def _changes(previous: store.Manifest | None, parsed: list[Parsed],
-             errors: list[dict[str, str]]) -> tuple[list[str], list[str], list[str]]:
+def _changes(
+    previous: store.Manifest | None, parsed: list[Parsed], errors: list[dict[str, str]]
+) -> tuple[list[str], list[str], list[str]]:
     """(added, updated, removed) ids relative to the live version before this build."""
     before = previous.indexed() if previous else {}
     now = {p.doc.id: p for p in parsed}
     failed = {e["id"] for e in errors}
     added = sorted(i for i in now if i not in before)
-    updated = sorted(i for i, p in now.items() if i in before
-                     and (before[i].hash, before[i].path) != (p.doc.content_hash, p.doc.path))
+    updated = sorted(
+        i
+        for i, p in now.items()
+        if i in before and (before[i].hash, before[i].path) != (p.doc.content_hash, p.doc.path)
+    )
     # A source that now fails is reported among the failures, not as removed.
     removed = sorted(i for i in before if i not in now and i not in failed)
     return added, updated, removed
 
 
-def _load_or_parse(files: list[SourceFile], cache_dir: Path, embedder: Embedder, full: bool,
-                   progress: ProgressHook | None) -> tuple[list[Parsed], list[dict[str, str]]]:
+def _load_or_parse(
+    files: list[SourceFile], cache_dir: Path, embedder: Embedder, full: bool, progress: ProgressHook | None
+) -> tuple[list[Parsed], list[dict[str, str]]]:
     parsed: list[Parsed] = []
     errors: list[dict[str, str]] = []
     for n, source in enumerate(files, 1):
@@ -163,8 +194,15 @@ def _load_or_parse(files: list[SourceFile], cache_dir: Path, embedder: Embedder,
         if cached is not None:
             doc, sents, chunks, cv, sv, tv, ti = cached
             # The id and path come from where the file is now (a moved file keeps its vectors).
-            doc = Document(id=source.id, path=source.relpath, title=doc.title, origin=doc.origin,
-                           text=doc.text, content_hash=doc.content_hash, metadata=doc.metadata)
+            doc = Document(
+                id=source.id,
+                path=source.relpath,
+                title=doc.title,
+                origin=doc.origin,
+                text=doc.text,
+                content_hash=doc.content_hash,
+                metadata=doc.metadata,
+            )
             parsed.append(Parsed(source, doc, sents, chunks, cv, sv, tv, ti))
         else:
             try:
@@ -174,8 +212,9 @@ def _load_or_parse(files: list[SourceFile], cache_dir: Path, embedder: Embedder,
                     raise SourceError(source.relpath, "no sentences to quote (only headings?)")
             except SourceError as exc:
                 log.info("skipped %s", exc)
-                errors.append({"id": source.id, "path": source.relpath, "error": exc.reason,
-                               "hash": source.content_hash})
+                errors.append(
+                    {"id": source.id, "path": source.relpath, "error": exc.reason, "hash": source.content_hash}
+                )
             else:
                 parsed.append(Parsed(source, doc, list(seg.sentences), list(seg.chunks)))
         if progress:
@@ -183,11 +222,21 @@ def _load_or_parse(files: list[SourceFile], cache_dir: Path, embedder: Embedder,
     return parsed, errors
 
 
-def _manifest(parsed: list[Parsed], errors: list[dict[str, str]], unreadable: list[dict[str, str]],
-              embedder: Embedder, version: str) -> store.Manifest:
+def _manifest(
+    parsed: list[Parsed],
+    errors: list[dict[str, str]],
+    unreadable: list[dict[str, str]],
+    embedder: Embedder,
+    version: str,
+) -> store.Manifest:
     sources = {
-        p.doc.id: store.SourceRecord(path=p.doc.path, hash=p.doc.content_hash, title=p.doc.title,
-                                     chunks=len(p.chunks), sentences=len(p.sentences))
+        p.doc.id: store.SourceRecord(
+            path=p.doc.path,
+            hash=p.doc.content_hash,
+            title=p.doc.title,
+            chunks=len(p.chunks),
+            sentences=len(p.sentences),
+        )
         for p in parsed
     }
     for e in errors:
@@ -226,17 +275,35 @@ def _write(folder: Path, manifest: store.Manifest, parsed: list[Parsed]) -> None
     sa = np.array(sent_rows, dtype=np.int64).reshape(-1, 5)
     ca = np.array(chunk_rows, dtype=np.int64).reshape(-1, 5)
     spans = {
-        "sent_doc": sa[:, 0], "sent_start": sa[:, 1], "sent_end": sa[:, 2], "sent_chunk": sa[:, 3],
+        "sent_doc": sa[:, 0],
+        "sent_start": sa[:, 1],
+        "sent_end": sa[:, 2],
+        "sent_chunk": sa[:, 3],
         "sent_quote_start": sa[:, 4],
-        "chunk_doc": ca[:, 0], "chunk_start": ca[:, 1], "chunk_end": ca[:, 2],
-        "chunk_first": ca[:, 3], "chunk_last": ca[:, 4],
+        "chunk_doc": ca[:, 0],
+        "chunk_start": ca[:, 1],
+        "chunk_end": ca[:, 2],
+        "chunk_first": ca[:, 3],
+        "chunk_last": ca[:, 4],
     }
     chunk_vectors = np.vstack([p.chunk_vectors for p in parsed if p.chunk_vectors is not None])
     sentence_vectors = np.vstack([p.sentence_vectors for p in parsed if p.sentence_vectors is not None])
-    store.write_version(folder, manifest, [p.doc for p in parsed], spans, headings,
-                        chunk_vectors, sentence_vectors, LexicalIndex.build(chunk_texts))
-    write_tokens(folder, [t for p in parsed for t in (p.tokens or [])],
-                 [i for p in parsed for i in (p.token_ids or [])], chunk_vectors.shape[1])
+    store.write_version(
+        folder,
+        manifest,
+        [p.doc for p in parsed],
+        spans,
+        headings,
+        chunk_vectors,
+        sentence_vectors,
+        LexicalIndex.build(chunk_texts),
+    )
+    write_tokens(
+        folder,
+        [t for p in parsed for t in (p.tokens or [])],
+        [i for p in parsed for i in (p.token_ids or [])],
+        chunk_vectors.shape[1],
+    )
 
 
 def _prune_cache(cache_dir: Path, keep: set[str]) -> None:

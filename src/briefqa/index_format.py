@@ -24,8 +24,19 @@ from .manifest import Manifest
 from .records import Document
 from .token_store import TokenStore
 
-__all__ = ["ARRAY_READS", "HNSW_EF_CONSTRUCTION", "HNSW_EF_SEARCH", "HNSW_M", "HNSW_THRESHOLD", "IndexVersion",
-           "dense_index", "read_folder", "read_json", "with_heading", "write_version"]
+__all__ = [
+    "ARRAY_READS",
+    "HNSW_EF_CONSTRUCTION",
+    "HNSW_EF_SEARCH",
+    "HNSW_M",
+    "HNSW_THRESHOLD",
+    "IndexVersion",
+    "dense_index",
+    "read_folder",
+    "read_json",
+    "with_heading",
+    "write_version",
+]
 
 # Past this many chunks the dense index is approximate (HNSW); below it exact search is cheap.
 # Exact search over 50,000 vectors takes about 3 ms on two cores: below that, approximation
@@ -39,15 +50,29 @@ HNSW_M, HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH = 48, 200, 256
 ARRAY_READS = threading.Lock()
 
 
-def write_version(folder: Path, manifest: Manifest, documents: list[Document],
-                  spans: dict[str, np.ndarray], headings: list[str], chunk_vectors: np.ndarray,
-                  sentence_vectors: np.ndarray, lexical: LexicalIndex) -> None:
+def write_version(
+    folder: Path,
+    manifest: Manifest,
+    documents: list[Document],
+    spans: dict[str, np.ndarray],
+    headings: list[str],
+    chunk_vectors: np.ndarray,
+    sentence_vectors: np.ndarray,
+    lexical: LexicalIndex,
+) -> None:
     """Write every file of a version but its word-piece vectors (``token_store``) into ``folder``."""
     import faiss
 
     docs = [
-        {"id": d.id, "path": d.path, "title": d.title, "origin": d.origin, "text": d.text,
-         "hash": d.content_hash, "metadata": d.metadata}
+        {
+            "id": d.id,
+            "path": d.path,
+            "title": d.title,
+            "origin": d.origin,
+            "text": d.text,
+            "hash": d.content_hash,
+            "metadata": d.metadata,
+        }
         for d in documents
     ]
     (folder / "documents.json").write_text(json.dumps({"documents": docs, "headings": headings}))
@@ -90,8 +115,15 @@ def read_folder(folder: Path, manifest: Manifest) -> IndexVersion:
 
     data = read_json(folder / "documents.json")
     documents = [
-        Document(id=d["id"], path=d["path"], title=d["title"], origin=d["origin"], text=d["text"],
-                 content_hash=d["hash"], metadata=d["metadata"])
+        Document(
+            id=d["id"],
+            path=d["path"],
+            title=d["title"],
+            origin=d["origin"],
+            text=d["text"],
+            content_hash=d["hash"],
+            metadata=d["metadata"],
+        )
         for d in data["documents"]
     ]
     with ARRAY_READS:

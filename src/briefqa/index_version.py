@@ -31,8 +31,19 @@ def with_heading(heading: str, body: str) -> str:
 class IndexVersion:
     """One index version, read-only once loaded; a searcher answers from exactly one."""
 
-    __slots__ = ("_chunk_vectors", "_dense", "_doc_index", "_headings", "_sentence_vectors", "_spans", "_tokens",
-                 "documents", "lexical", "manifest", "version")
+    __slots__ = (
+        "_chunk_vectors",
+        "_dense",
+        "_doc_index",
+        "_headings",
+        "_sentence_vectors",
+        "_spans",
+        "_tokens",
+        "documents",
+        "lexical",
+        "manifest",
+        "version",
+    )
 
     version: str
     manifest: Manifest
@@ -46,9 +57,19 @@ class IndexVersion:
     _tokens: TokenStore
     _doc_index: dict[str, int]
 
-    def __init__(self, version: str, manifest: Manifest, documents: Sequence[Document],
-                 spans: Mapping[str, np.ndarray], headings: Sequence[str], chunk_vectors: np.ndarray,
-                 sentence_vectors: np.ndarray, dense: Any, lexical: LexicalIndex, tokens: TokenStore) -> None:
+    def __init__(
+        self,
+        version: str,
+        manifest: Manifest,
+        documents: Sequence[Document],
+        spans: Mapping[str, np.ndarray],
+        headings: Sequence[str],
+        chunk_vectors: np.ndarray,
+        sentence_vectors: np.ndarray,
+        dense: Any,
+        lexical: LexicalIndex,
+        tokens: TokenStore,
+    ) -> None:
         arrays = {name: spans[name] for name in (*SENTENCE_ARRAYS, *CHUNK_ARRAYS)}
         for array in (*arrays.values(), chunk_vectors, sentence_vectors):
             array.flags.writeable = False
@@ -114,15 +135,28 @@ class IndexVersion:
     def chunk(self, number: int) -> ChunkSpan:
         """Chunk ``number``'s document, span, sentences and heading."""
         s = self._spans
-        return ChunkSpan(number, int(s["chunk_doc"][number]), int(s["chunk_start"][number]),
-                         int(s["chunk_end"][number]), int(s["chunk_first"][number]), int(s["chunk_last"][number]),
-                         self._headings[number])
+        return ChunkSpan(
+            number,
+            int(s["chunk_doc"][number]),
+            int(s["chunk_start"][number]),
+            int(s["chunk_end"][number]),
+            int(s["chunk_first"][number]),
+            int(s["chunk_last"][number]),
+            self._headings[number],
+        )
 
     def chunks(self) -> list[ChunkSpan]:
         """Every chunk, in index order."""
         s = self._spans
-        columns = zip(s["chunk_doc"].tolist(), s["chunk_start"].tolist(), s["chunk_end"].tolist(),
-                      s["chunk_first"].tolist(), s["chunk_last"].tolist(), self._headings, strict=True)
+        columns = zip(
+            s["chunk_doc"].tolist(),
+            s["chunk_start"].tolist(),
+            s["chunk_end"].tolist(),
+            s["chunk_first"].tolist(),
+            s["chunk_last"].tolist(),
+            self._headings,
+            strict=True,
+        )
         return [ChunkSpan(i, *row) for i, row in enumerate(columns)]
 
     def passage_text(self, chunk: int | ChunkSpan) -> str:
@@ -133,8 +167,12 @@ class IndexVersion:
     def sentence_spans(self, first: int, last: int) -> SentenceSpans:
         """Sentences ``first..last`` (inclusive): their spans and where each one's quote starts."""
         s, rows = self._spans, slice(first, last + 1)
-        return SentenceSpans(first, tuple(s["sent_start"][rows].tolist()), tuple(s["sent_end"][rows].tolist()),
-                             tuple(s["sent_quote_start"][rows].tolist()))
+        return SentenceSpans(
+            first,
+            tuple(s["sent_start"][rows].tolist()),
+            tuple(s["sent_end"][rows].tolist()),
+            tuple(s["sent_quote_start"][rows].tolist()),
+        )
 
     def chunk_of_quote(self, doc_id: str, start: int, end: int) -> ChunkSpan | None:
         """The chunk of a quote ``text[start:end]`` that starts and ends on its sentences' bounds
@@ -156,8 +194,9 @@ class IndexVersion:
     def sources(self) -> tuple[SourceStats, ...]:
         """Every source with its length and number of chunks, in index order."""
         chunks = np.bincount(self._spans["chunk_doc"], minlength=len(self.documents)).tolist()
-        return tuple(SourceStats(d.id, d.title, d.origin, len(d.text), int(chunks[i]))
-                     for i, d in enumerate(self.documents))
+        return tuple(
+            SourceStats(d.id, d.title, d.origin, len(d.text), int(chunks[i])) for i, d in enumerate(self.documents)
+        )
 
     # ---- vectors and rankings ---------------------------------------------------------------------
 

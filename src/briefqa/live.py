@@ -85,8 +85,11 @@ class LiveIndex:
         if older is None:
             return False
         self._searcher = Searcher(older, self.embedder)
-        log.warning("serving index version %s, the newest intact one, instead of %s until `briefqa index` "
-                    "repairs the index", older.version, damaged)
+        log.warning(
+            "serving index version %s, the newest intact one, instead of %s until `briefqa index` repairs the index",
+            older.version,
+            damaged,
+        )
         return True
 
     @property
@@ -94,8 +97,9 @@ class LiveIndex:
         """Why the published version is not the one served, if it is not."""
         return self._load_error
 
-    def rebuild(self, *, full: bool = False, progress: ProgressHook | None = None,
-                lock_timeout: float = 600.0) -> BuildReport:
+    def rebuild(
+        self, *, full: bool = False, progress: ProgressHook | None = None, lock_timeout: float = 600.0
+    ) -> BuildReport:
         """Build, publish, and swap the new version in before returning.
 
         Raises the build's error (the old version keeps serving; ``IndexBusyError`` when another
@@ -103,8 +107,9 @@ class LiveIndex:
         published version cannot be loaded by this process.
         """
         with self._build_lock:
-            report = build_index(self.corpus, self.root, self.embedder, full=full, progress=progress,
-                                 lock_timeout=lock_timeout)
+            report = build_index(
+                self.corpus, self.root, self.embedder, full=full, progress=progress, lock_timeout=lock_timeout
+            )
             self.refresh()
             if self._load_error is not None:
                 raise IndexMismatchError(self._load_error)
@@ -114,8 +119,13 @@ class LiveIndex:
 def _stamp(folder: Path) -> tuple[tuple[str, int, int], ...]:
     """Name, size and modification time of every file of a version: cheap, and changed by any repair."""
     try:
-        return tuple(sorted((p.relative_to(folder).as_posix(), (st := p.stat()).st_size, st.st_mtime_ns)
-                            for p in folder.rglob("*") if p.is_file()))
+        return tuple(
+            sorted(
+                (p.relative_to(folder).as_posix(), (st := p.stat()).st_size, st.st_mtime_ns)
+                for p in folder.rglob("*")
+                if p.is_file()
+            )
+        )
     except OSError:
         return ()
 

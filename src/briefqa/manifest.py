@@ -29,15 +29,26 @@ class SourceRecord:
     error: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"path": self.path, "hash": self.hash, "title": self.title, "chunks": self.chunks,
-                "sentences": self.sentences, "error": self.error}
+        return {
+            "path": self.path,
+            "hash": self.hash,
+            "title": self.title,
+            "chunks": self.chunks,
+            "sentences": self.sentences,
+            "error": self.error,
+        }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> SourceRecord:
         error = data.get("error")
-        return cls(path=str(data["path"]), hash=str(data.get("hash", "")), title=str(data.get("title") or ""),
-                   chunks=int(data.get("chunks") or 0), sentences=int(data.get("sentences") or 0),
-                   error=None if error is None else str(error))
+        return cls(
+            path=str(data["path"]),
+            hash=str(data.get("hash", "")),
+            title=str(data.get("title") or ""),
+            chunks=int(data.get("chunks") or 0),
+            sentences=int(data.get("sentences") or 0),
+            error=None if error is None else str(error),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,9 +71,16 @@ class Manifest:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "format": self.format, "version": self.version, "model": self.model, "dimension": self.dimension,
-            "parser": self.parser, "segmenter": self.segmenter, "created": self.created,
-            "documents": self.documents, "chunks": self.chunks, "sentences": self.sentences,
+            "format": self.format,
+            "version": self.version,
+            "model": self.model,
+            "dimension": self.dimension,
+            "parser": self.parser,
+            "segmenter": self.segmenter,
+            "created": self.created,
+            "documents": self.documents,
+            "chunks": self.chunks,
+            "sentences": self.sentences,
             "sources": {sid: s.to_json() for sid, s in self.sources.items()},
             "unreadable": [dict(u) for u in self.unreadable],
         }
@@ -80,8 +98,11 @@ class Manifest:
         if not isinstance(raw_sources, dict):
             raise ValueError("manifest.json has no sources")
         try:
-            sources = {str(sid): SourceRecord.from_json(s) for sid, s in raw_sources.items()
-                       if isinstance(s, dict) and isinstance(s.get("path"), str)}
+            sources = {
+                str(sid): SourceRecord.from_json(s)
+                for sid, s in raw_sources.items()
+                if isinstance(s, dict) and isinstance(s.get("path"), str)
+            }
             fmt, dim = data.get("format"), data.get("dimension")
             return cls(
                 format=fmt if isinstance(fmt, int) else None,
@@ -95,8 +116,9 @@ class Manifest:
                 chunks=int(data.get("chunks") or 0),
                 sentences=int(data.get("sentences") or 0),
                 sources=sources,
-                unreadable=tuple({"path": str(u["path"]), "error": str(u["error"])}
-                                 for u in data.get("unreadable") or ()),
+                unreadable=tuple(
+                    {"path": str(u["path"]), "error": str(u["error"])} for u in data.get("unreadable") or ()
+                ),
             )
         except (KeyError, TypeError) as exc:
             raise ValueError(f"manifest.json is malformed ({type(exc).__name__}: {exc})") from None

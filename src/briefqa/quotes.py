@@ -110,26 +110,27 @@ def candidate_rows(index: IndexVersion, cand: Candidates, query: Query) -> list[
             quote_terms = term_set(text)
             cover = sum(w for t, w in weights.items() if t in quote_terms) / qweight
             held = kind is not None and holds_type(kind, text, query.text)
-            features = np.array([
-                idf_best[offset],
-                plain_best[offset],
-                idf_passage,
-                idf_window[offset],
-                float(ssims[offset]),
-                float(cand.dense[rank]),
-                cover,
-                pcover,
-                float(cand.lexical[rank]),
-                1.0 / (1 + rank),
-                1.0 / (1 + int(dense_rank[rank])),
-                math.log1p(piece.counts[offset]),
-                piece.novel[offset],
-                piece.reverse[offset],
-                1.0 if held else 0.0,
-                1.0 if kind is not None and not held else 0.0,
-            ])
-            out.append(Scored(chunk.doc, sid, start, end, cid, 0.0, features,
-                              piece.best[:, offset], piece.passage))
+            features = np.array(
+                [
+                    idf_best[offset],
+                    plain_best[offset],
+                    idf_passage,
+                    idf_window[offset],
+                    float(ssims[offset]),
+                    float(cand.dense[rank]),
+                    cover,
+                    pcover,
+                    float(cand.lexical[rank]),
+                    1.0 / (1 + rank),
+                    1.0 / (1 + int(dense_rank[rank])),
+                    math.log1p(piece.counts[offset]),
+                    piece.novel[offset],
+                    piece.reverse[offset],
+                    1.0 if held else 0.0,
+                    1.0 if kind is not None and not held else 0.0,
+                ]
+            )
+            out.append(Scored(chunk.doc, sid, start, end, cid, 0.0, features, piece.best[:, offset], piece.passage))
     return out
 
 
@@ -209,8 +210,12 @@ class Ranker:
         return cls(tuple(data["features"]), np.array(data["mean"]), np.array(data["scale"]), np.array(data["coef"]))
 
     def to_json(self) -> dict[str, Any]:
-        return {"features": list(self.features), "mean": self.mean.tolist(), "scale": self.scale.tolist(),
-                "coef": self.coef.tolist()}
+        return {
+            "features": list(self.features),
+            "mean": self.mean.tolist(),
+            "scale": self.scale.tolist(),
+            "coef": self.coef.tolist(),
+        }
 
 
 def design(matrix: np.ndarray) -> np.ndarray:

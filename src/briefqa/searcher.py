@@ -33,8 +33,11 @@ INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs"})
 
 def normalise_question(question: str) -> str:
     """``question`` with invisible characters dropped and each run of white space one space."""
-    kept = (" " if ch.isspace() else ch for ch in question
-            if ch.isspace() or unicodedata.category(ch) not in INVISIBLE_CATEGORIES)
+    kept = (
+        " " if ch.isspace() else ch
+        for ch in question
+        if ch.isspace() or unicodedata.category(ch) not in INVISIBLE_CATEGORIES
+    )
     return " ".join("".join(kept).split())
 
 
@@ -70,8 +73,13 @@ class Judged:
 class Searcher:
     """Answers from exactly one index version; build a new one to serve a new version."""
 
-    def __init__(self, index: store.IndexVersion, embedder: Embedder, ranker: Ranker | None = None,
-                 abstainer: Abstainer | None = None) -> None:
+    def __init__(
+        self,
+        index: store.IndexVersion,
+        embedder: Embedder,
+        ranker: Ranker | None = None,
+        abstainer: Abstainer | None = None,
+    ) -> None:
         self.index = index
         self.embedder = embedder
         self.ranker = ranker or shipped_ranker()
@@ -130,8 +138,15 @@ class Searcher:
             own = self._own_pieces(ids, question)
             weights, uniform = _focus(weights, own), _focus(uniform, own)
         query_terms = terms(text) + (terms(question) if text != question else [])
-        return Query(text=text, question=question, vector=encoded.vectors[row], tokens=encoded.tokens[row],
-                     weights=weights, uniform=uniform, terms=tuple(query_terms))
+        return Query(
+            text=text,
+            question=question,
+            vector=encoded.vectors[row],
+            tokens=encoded.tokens[row],
+            weights=weights,
+            uniform=uniform,
+            terms=tuple(query_terms),
+        )
 
     def _own_pieces(self, ids: np.ndarray, question: str) -> np.ndarray:
         """Which word pieces of a resolved follow-up the user typed in the follow-up itself."""
@@ -189,10 +204,14 @@ class Searcher:
         if not judged.scored:
             return Answer(query=query.text, answered=False, results=())
         picked = distinct(judged.scored, k)
-        return Answer(query=query.text, answered=self.abstainer.answers(judged.probability),
-                      results=tuple(self._quote_of(self.index.chunk(s.chunk), s.start, s.end, i + 1, s.score)
-                                    for i, s in enumerate(picked)),
-                      confidence=judged.probability)
+        return Answer(
+            query=query.text,
+            answered=self.abstainer.answers(judged.probability),
+            results=tuple(
+                self._quote_of(self.index.chunk(s.chunk), s.start, s.end, i + 1, s.score) for i, s in enumerate(picked)
+            ),
+            confidence=judged.probability,
+        )
 
     def _quote_of(self, chunk: ChunkSpan, start: int, end: int, rank: int, score: float) -> Quote:
         """``text[start:end]`` of the chunk's source, with the chunk (widened to hold it) as passage."""

@@ -331,8 +331,10 @@ def _sections(blocks: Sequence[Block]) -> list[int]:
 def chunk_budget(max_tokens: int) -> int:
     """Word pieces a chunk (and a sentence) may hold for a model that reads ``max_tokens``."""
     if max_tokens <= 2 * HEADING_ALLOWANCE:
-        raise ModelError(f"the model reads only {max_tokens} word pieces; briefqa needs more than "
-                         f"{2 * HEADING_ALLOWANCE} (a passage and its heading)")
+        raise ModelError(
+            f"the model reads only {max_tokens} word pieces; briefqa needs more than "
+            f"{2 * HEADING_ALLOWANCE} (a passage and its heading)"
+        )
     return max_tokens - HEADING_ALLOWANCE
 
 

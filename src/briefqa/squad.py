@@ -102,8 +102,9 @@ def write_corpus(articles: list[SquadArticle], folder: Path) -> None:
     for n, article in enumerate(articles):
         title = article.title.replace("_", " ")
         body = "\n\n".join(article.paragraphs)
-        (folder / file_name(n, article.title)).write_text(f"---\ntitle: {json.dumps(title)}\n---\n{body}\n",
-                                                          encoding="utf-8")
+        (folder / file_name(n, article.title)).write_text(
+            f"---\ntitle: {json.dumps(title)}\n---\n{body}\n", encoding="utf-8"
+        )
 
 
 def questions_of(articles: list[SquadArticle], documents: Sequence[Document]) -> list[SquadQuestion]:

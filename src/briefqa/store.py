@@ -128,8 +128,9 @@ def _damaged(reason: str) -> IndexDamagedError:
     return IndexDamagedError(f"{reason}; run `briefqa index` to repair it")
 
 
-def load(root: Path, model: str | None = None, dimension: int | None = None,
-         version: str | None = None) -> IndexVersion:
+def load(
+    root: Path, model: str | None = None, dimension: int | None = None, version: str | None = None
+) -> IndexVersion:
     """The live version (or the named one), verified and checked against the model that will embed questions.
 
     Every file's checksum and every array's shape is checked before anything is served; a damaged
@@ -157,8 +158,9 @@ def load_folder(folder: Path, manifest: Manifest) -> IndexVersion:
     return read_folder(folder, manifest)
 
 
-def load_newest_intact(root: Path, model: str | None, dimension: int | None,
-                       older_than: str | None = None) -> IndexVersion | None:
+def load_newest_intact(
+    root: Path, model: str | None, dimension: int | None, older_than: str | None = None
+) -> IndexVersion | None:
     """The newest version (older than ``older_than``, when given) that loads; None if none does."""
     for name in sealed_versions(root):
         if older_than is not None and name >= older_than:

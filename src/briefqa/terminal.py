@@ -53,8 +53,9 @@ class Progress:
     """A tqdm bar per stage on a terminal; off one, a log line as a stage starts, every
     ``interval`` seconds while it runs, and when it ends."""
 
-    def __init__(self, interval: float = PROGRESS_INTERVAL, clock: Callable[[], float] = time.monotonic,
-                 tty: bool | None = None) -> None:
+    def __init__(
+        self, interval: float = PROGRESS_INTERVAL, clock: Callable[[], float] = time.monotonic, tty: bool | None = None
+    ) -> None:
         self.tty = sys.stderr.isatty() if tty is None else tty
         self.interval = interval
         self.clock = clock
