@@ -36,7 +36,7 @@ from briefqa import store
 from briefqa.build import build_index, chunk_text
 from briefqa.embed import load_embedder, resolve_model
 from briefqa.evaluate import load_items, normalize
-from briefqa.searcher import Searcher
+from briefqa.searcher import Searcher, open_searcher
 from briefqa.settings import DEFAULT_MODEL
 
 from . import report
@@ -61,8 +61,13 @@ class Bench:
     def _bare_encode_seconds(self, texts: list[str]) -> float:
         """Seconds for the bare sentence-transformers encode of ``texts``, as briefqa batches them."""
         t = time.perf_counter()
-        self.model.encode(texts, batch_size=self.embedder.batch_size, normalize_embeddings=True,
-                          convert_to_numpy=True, show_progress_bar=False)
+        self.model.encode(
+            texts,
+            batch_size=self.embedder.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
         return time.perf_counter() - t
 
     def __init__(self, args: argparse.Namespace) -> None:
@@ -87,7 +92,7 @@ class Bench:
         n = self.args.questions
         root = self.tmp / "index-brief"
         report_ = build_index(BRIEF_CORPUS, root, self.embedder)
-        data = store.load(root, self.embedder.name, self.embedder.dimension)
+        index = open_searcher(root, self.embedder).index
         pool = QuestionPool([i.question for i in self.eval_items], self.brief_sentences)
         out: dict[str, Any] = {"chunks": report_.chunks, "build_s": report_.seconds}
         with Server(BRIEF_CORPUS, root, self.tmp / "server-brief.log") as server:
@@ -97,7 +102,7 @@ class Bench:
                 row: dict[str, Any] = {}
                 with contention(busy):
                     metered = MeteredEmbedder(self.embedder)
-                    searcher = Searcher(data, metered)  # type: ignore[arg-type]
+                    searcher = Searcher(index, metered)
                     f1, s1 = paired(pool.take(n), self.floor, searcher.search)
                     row["split"] = _split(s1, metered.calls)
                     client = Client(server.port)
@@ -113,7 +118,7 @@ class Bench:
             out["rss_mb"] = server.rss_mb()
         out["disk_mb"] = _size_mb(root / "versions" / store.current_version(root))  # type: ignore[operator]
         self.results["brief"] = out
-        self.brief_root, self.brief_data, self.brief_pool = root, data, pool
+        self.brief_root, self.brief_index, self.brief_pool = root, index, pool
 
     def peer(self) -> None:
         log.info("peer: Haystack hybrid pipeline")
@@ -126,7 +131,7 @@ class Bench:
             setup = time.perf_counter() - t
             peer.search("warm up")
             questions = self.brief_pool.take(self.args.questions)
-            searcher = Searcher(self.brief_data, self.embedder)
+            searcher = Searcher(self.brief_index, self.embedder)
             times: dict[str, list[float]] = {"floor": [], "briefqa": [], "peer": []}
             fns: dict[str, Callable[[str], object]] = {
                 "floor": self.floor,
@@ -139,7 +144,7 @@ class Bench:
                     t = time.perf_counter()
                     fns[name](q)
                     times[name].append(time.perf_counter() - t)
-            quality = self._hit_at_1(Searcher(self.brief_data, self.embedder), peer)
+            quality = self._hit_at_1(Searcher(self.brief_index, self.embedder), peer)
         self.results["peer"] = {
             "setup_s": setup,
             "passages": peer.passages,
@@ -148,7 +153,7 @@ class Bench:
         }
 
     def _hit_at_1(self, searcher: Searcher, peer: Any) -> dict[str, Any]:
-        rows = {"briefqa_quote": [], "briefqa_passage": [], "peer_passage": [], "followup": []}
+        rows: dict[str, list[Any]] = {"briefqa_quote": [], "briefqa_passage": [], "peer_passage": [], "followup": []}
         for item in self.eval_items:
             if not item.evidence:
                 continue
@@ -227,13 +232,13 @@ class Bench:
         paths = write_corpus(corpus, gen, n_sources, PASSAGES_PER_SOURCE)
         log.info("tier %d: building %d sources", passages, n_sources)
         rep = build_index(corpus, root, self.embedder)
-        data = store.load(root, self.embedder.name, self.embedder.dimension)
-        version = root / "versions" / data.version
+        index = open_searcher(root, self.embedder).index
+        version = root / "versions" / index.version
         out: dict[str, Any] = {
             "passages": rep.chunks,
             "sources": rep.documents,
-            "sentences": len(data.sent_start),
-            "dense": type(data.dense).__name__,
+            "sentences": index.sentence_count,
+            "dense": index.dense_kind,
             "build_s": rep.seconds,
             "build_pps": rep.chunks / rep.seconds,
             "disk_mb": _size_mb(version),
@@ -244,7 +249,7 @@ class Bench:
         if passages <= self.args.bare_max:
             # Build and bare encode alternate, twice each, and the faster of each pair counts: one
             # sample of either is at the mercy of whatever else the shared cores are doing.
-            embedded = _embedded_texts(data)
+            embedded = _embedded_texts(index)
             bare_runs, build_runs = [], [rep.seconds]
             for again in (False, True):
                 log.info("tier %d: bare encode of the same texts", passages)
@@ -252,7 +257,7 @@ class Bench:
                 if not again:
                     log.info("tier %d: full rebuild", passages)
                     build_runs.append(build_index(corpus, root, self.embedder, full=True).seconds)
-            data = store.load(root, self.embedder.name, self.embedder.dimension)
+            index = open_searcher(root, self.embedder).index
             build, bare = min(build_runs), min(bare_runs)
             out.update(
                 build_s=build,
@@ -265,7 +270,7 @@ class Bench:
             )
         log.info("tier %d: search in process", passages)
         metered = MeteredEmbedder(self.embedder)
-        searcher = Searcher(data, metered)  # type: ignore[arg-type]
+        searcher = Searcher(index, metered)
         searcher.search("warm up the searcher")
         metered.calls.clear()
         f, s = paired(pool.take(self.args.tier_questions), self.floor, searcher.search)
@@ -273,7 +278,7 @@ class Bench:
             floor_inproc=Dist.of(f),
             inproc=Dist.of(s),
             split=_split(s, metered.calls),
-            lexical=Dist.of(lexical_latency(data.lexical, pool.take(self.args.tier_questions))),
+            lexical=Dist.of(lexical_latency(index.lexical, pool.take(self.args.tier_questions))),
         )
         log.info("tier %d: search over HTTP", passages)
         with Server(corpus, root, self.tmp / f"server-{passages}.log") as server:
@@ -287,20 +292,19 @@ class Bench:
             self.results["incremental"] = self._incremental(corpus, root, gen, n_sources)
         if out["dense"] != "IndexHNSWFlat":
             queries = self._encode(pool.take(200) + [i.question for i in self.eval_items])
-            out["hnsw_real"] = _ann_probe(self.tmp, np.asarray(data.chunk_vectors), queries, force_hnsw=True)
+            out["hnsw_real"] = _ann_probe(self.tmp, index.chunk_vectors(), queries, force_hnsw=True)
         else:
             queries = self._encode(pool.take(200))
-            out["hnsw_real"] = _ann_probe(self.tmp, np.asarray(data.chunk_vectors), queries)
-        self.tier_vectors = (np.asarray(data.chunk_vectors), np.asarray(data.sentence_vectors), pool)
+            out["hnsw_real"] = _ann_probe(self.tmp, index.chunk_vectors(), queries)
+        self.tier_vectors = (index.chunk_vectors(), index.sentence_vectors(), pool)
         return out
 
     def _incremental(self, corpus: Path, root: Path, gen: Generator, n_sources: int) -> dict[str, Any]:
         log.info("incremental: one source added to %d", n_sources)
         [path] = write_corpus(corpus, gen, 1, PASSAGES_PER_SOURCE, start=n_sources)
         rep = build_index(corpus, root, self.embedder)
-        data = store.load(root, self.embedder.name, self.embedder.dimension)
-        doc = data.doc_index[rep.added[0]]
-        texts = _embedded_texts(data, only_doc=doc)
+        index = open_searcher(root, self.embedder).index
+        texts = _embedded_texts(index, only_doc=index.document_number(rep.added[0]))
         bare = self._bare_encode_seconds(texts)
         return {
             "sources_before": n_sources,
@@ -376,30 +380,20 @@ class Bench:
             shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-def _embedded_texts(data: store.IndexData, only_doc: int | None = None) -> list[str]:
+def _embedded_texts(index: store.IndexVersion, only_doc: int | None = None) -> list[str]:
     """What a build embeds for these chunks and sentences, in the build's order."""
     from briefqa.records import Chunk
 
     texts: list[str] = []
     sentences: list[str] = []
-    for cid in range(len(data.chunk_start)):
-        d = int(data.chunk_doc[cid])
-        if only_doc is not None and d != only_doc:
+    # Chunks cover every sentence once, in order: their sentences, chunk by chunk, are all of them.
+    for c in index.chunks():
+        if only_doc is not None and c.doc != only_doc:
             continue
-        doc = data.documents[d]
-        chunk = Chunk(
-            int(data.chunk_start[cid]),
-            int(data.chunk_end[cid]),
-            data.chunk_heading[cid],
-            int(data.chunk_first[cid]),
-            int(data.chunk_last[cid]),
-        )
-        texts.append(chunk_text(doc.text, chunk))
-    for sid in range(len(data.sent_start)):
-        d = int(data.sent_doc[sid])
-        if only_doc is not None and d != only_doc:
-            continue
-        sentences.append(data.documents[d].text[int(data.sent_start[sid]) : int(data.sent_end[sid])])
+        text = index.documents[c.doc].text
+        texts.append(chunk_text(text, Chunk(c.start, c.end, c.heading, c.first, c.last)))
+        spans = index.sentence_spans(c.first, c.last)
+        sentences.extend(text[a:b] for a, b in zip(spans.start, spans.end, strict=True))
     return texts + sentences
 
 

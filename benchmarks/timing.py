@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
@@ -46,11 +47,11 @@ def paired(
     m_times: list[float] = []
     for i, q in enumerate(questions):
         if i % 2:
-            m_times.append(timed(lambda q=q: measured(q)))
-            f_times.append(timed(lambda q=q: floor(q)))
+            m_times.append(timed(partial(measured, q)))
+            f_times.append(timed(partial(floor, q)))
         else:
-            f_times.append(timed(lambda q=q: floor(q)))
-            m_times.append(timed(lambda q=q: measured(q)))
+            f_times.append(timed(partial(floor, q)))
+            m_times.append(timed(partial(measured, q)))
     return f_times, m_times
 
 

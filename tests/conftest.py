@@ -60,6 +60,7 @@ class FakeEmbedder:
 
     name = "fake-embedder"
     dimension = 64
+    max_tokens = 256  # as all-MiniLM-L6-v2: a chunk budget of 200 "word pieces" (words here)
 
     def _vectors(self, texts: Sequence[str]) -> np.ndarray:
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)

@@ -29,23 +29,36 @@ def lexical() -> LexicalIndex:
     return LexicalIndex.build(CORPUS)
 
 
-def _scored(score: float, matches: list[float], passage_matches: list[float] | None = None,
-            **named: float) -> Scored:
+def _scored(score: float, matches: list[float], passage_matches: list[float] | None = None, **named: float) -> Scored:
     row = np.zeros(len(RANK_FEATURES))
     for name, value in named.items():
         row[RANK_FEATURES.index(name)] = value
     passage = np.array(passage_matches if passage_matches is not None else matches)
-    return Scored(doc=0, sentence=0, start=0, end=10, chunk=0, score=score, features=row,
-                  matches=np.array(matches), passage_matches=passage)
+    return Scored(
+        doc=0,
+        sentence=0,
+        start=0,
+        end=10,
+        chunk=0,
+        score=score,
+        features=row,
+        matches=np.array(matches),
+        passage_matches=passage,
+    )
 
 
-def _evidence(question: str, passage: str, weights: list[float], scored: list[Scored],
-              agree: bool = True) -> Evidence:
+def _evidence(question: str, passage: str, weights: list[float], scored: list[Scored], agree: bool = True) -> Evidence:
     n = len(weights)
-    query = Query(text=question, question=question, vector=np.zeros(4), tokens=np.zeros((n, 4)),
-                  weights=np.array(weights), uniform=np.ones(n), terms=tuple(terms(question)))
-    return Evidence(query=query, scored=scored, quote_text=passage, passage_text=passage, agree=agree,
-                    max_idf=4.0)
+    query = Query(
+        text=question,
+        question=question,
+        vector=np.zeros(4),
+        tokens=np.zeros((n, 4)),
+        weights=np.array(weights),
+        uniform=np.ones(n),
+        terms=tuple(terms(question)),
+    )
+    return Evidence(query=query, scored=scored, quote_text=passage, passage_text=passage, agree=agree, max_idf=4.0)
 
 
 def _signal(x: np.ndarray, name: str) -> float:
@@ -54,8 +67,12 @@ def _signal(x: np.ndarray, name: str) -> float:
 
 def test_signals_are_read_from_the_alignment(lexical: LexicalIndex) -> None:
     top = _scored(2.0, [0.95, 0.5, 0.8], sentence_sim=0.6, passage_sim=0.5, term_cover=0.7, type_held=1.0)
-    ev = _evidence("When did William of Normandy cross the Channel?", CORPUS[2], [1.0, 1.0, 2.0],
-                   [top, _scored(0.5, [0.1, 0.1, 0.1])])
+    ev = _evidence(
+        "When did William of Normandy cross the Channel?",
+        CORPUS[2],
+        [1.0, 1.0, 2.0],
+        [top, _scored(0.5, [0.1, 0.1, 0.1])],
+    )
     x = features(ev, lexical)
     assert x.shape == (len(FEATURES),)
     assert _signal(x, "score") == 2.0 and _signal(x, "margin") == 1.5
@@ -80,8 +97,9 @@ def test_a_lone_quote_stands_one_point_above_nothing(lexical: LexicalIndex) -> N
 
 
 def test_what_the_question_names_and_the_sources_lack_is_counted(lexical: LexicalIndex) -> None:
-    ev = _evidence("When did the Normans reach Iceland in 1066?", CORPUS[0], [1.0, 1.0],
-                   [_scored(1.0, [0.9, 0.2])], agree=False)
+    ev = _evidence(
+        "When did the Normans reach Iceland in 1066?", CORPUS[0], [1.0, 1.0], [_scored(1.0, [0.9, 0.2])], agree=False
+    )
     x = features(ev, lexical)
     assert _signal(x, "names_missing") == pytest.approx(0.5)  # Normans said, Iceland not
     assert _signal(x, "numbers_missing") == 1.0  # 1066 is not in this passage
@@ -92,8 +110,13 @@ def test_what_the_question_names_and_the_sources_lack_is_counted(lexical: Lexica
 
 
 def _model() -> Abstainer:
-    return Abstainer(mean=np.zeros(len(FEATURES)), scale=np.ones(len(FEATURES)),
-                     coef=np.linspace(-1.0, 1.0, len(FEATURES)), intercept=0.25, threshold=0.4)
+    return Abstainer(
+        mean=np.zeros(len(FEATURES)),
+        scale=np.ones(len(FEATURES)),
+        coef=np.linspace(-1.0, 1.0, len(FEATURES)),
+        intercept=0.25,
+        threshold=0.4,
+    )
 
 
 def test_probability_is_logistic_and_answers_from_the_threshold_up() -> None:
@@ -126,12 +149,15 @@ def test_the_shipped_abstainer_loads_for_these_signals() -> None:
     assert 0.0 < model.threshold < 1.0
 
 
-@pytest.mark.parametrize(("signal", "direction"), [
-    ("matched_75", +1),  # more of the question's rare pieces matched well: more likely an answer
-    ("type_held", +1),  # the quote holds the kind of answer asked for
-    ("names_missing", -1),  # the passage lacks names the question uses
-    ("gap_quote", -1),  # some rare piece of the question is matched badly
-])
+@pytest.mark.parametrize(
+    ("signal", "direction"),
+    [
+        ("matched_75", +1),  # more of the question's rare pieces matched well: more likely an answer
+        ("type_held", +1),  # the quote holds the kind of answer asked for
+        ("names_missing", -1),  # the passage lacks names the question uses
+        ("gap_quote", -1),  # some rare piece of the question is matched badly
+    ],
+)
 def test_the_shipped_probability_moves_with_the_clearly_signed_signals(signal: str, direction: int) -> None:
     model = shipped_abstainer()
     i = FEATURES.index(signal)

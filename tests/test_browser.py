@@ -238,8 +238,9 @@ def test_the_api_docs_render_offline_within_the_csp(browser: Any, server: Any, p
     blocked: list[str] = []
     page.page.on("console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None)
     outside: list[str] = []
-    page.page.on("request", lambda r: outside.append(r.url) if not r.url.startswith((server.url, "blob:", "data:"))
-                 else None)
+    page.page.on(
+        "request", lambda r: outside.append(r.url) if not r.url.startswith((server.url, "blob:", "data:")) else None
+    )
     try:
         page.page.goto(path)
         page.page.locator(operation).first.wait_for(timeout=30_000)

@@ -9,6 +9,7 @@ import shutil
 import signal
 import struct
 import subprocess
+import sys
 import termios
 import threading
 import time
@@ -20,13 +21,14 @@ import pytest
 from briefqa import store
 from briefqa.api.app import create_app
 from briefqa.build import build_index
-from briefqa.cli import _Progress
 from briefqa.live import LiveIndex
 from briefqa.settings import Settings
+from briefqa.terminal import Progress
 
-from .conftest import CORPUS, REPO, CountingEmbedder, RunningServer, free_port
+from .conftest import CORPUS, CountingEmbedder, RunningServer, free_port
 
-BRIEFQA = REPO / ".venv" / "bin" / "briefqa"
+# The console script installed beside the interpreter running the tests (whatever venv that is).
+BRIEFQA = Path(sys.executable).parent / "briefqa"
 
 
 def run_cli(*args: str, stderr_tty: bool = False, **env: str) -> tuple[int, str, str]:
@@ -64,8 +66,9 @@ def brief_corpus(tmp_path: Path) -> Path:
 
 @pytest.mark.slow
 def test_unknown_model_is_named_without_a_traceback(tmp_path: Path) -> None:
-    code, out, err = run_cli("index", "--corpus", str(CORPUS), BRIEFQA_MODEL="no-such-model-xyz",
-                             BRIEFQA_INDEX=str(tmp_path / "index"))
+    code, out, err = run_cli(
+        "index", "--corpus", str(CORPUS), BRIEFQA_MODEL="no-such-model-xyz", BRIEFQA_INDEX=str(tmp_path / "index")
+    )
     assert code != 0
     assert "'no-such-model-xyz'" in err and "BRIEFQA_MODEL" in err
     assert "Traceback" not in err + out
@@ -73,9 +76,7 @@ def test_unknown_model_is_named_without_a_traceback(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_model_mismatch_rebuilds_all_and_broken_source_is_named(
-    brief_corpus: Path, tmp_path: Path
-) -> None:
+def test_model_mismatch_rebuilds_all_and_broken_source_is_named(brief_corpus: Path, tmp_path: Path) -> None:
     root = tmp_path / "index"
     build_index(brief_corpus, root, CountingEmbedder())  # an index of another model
     (brief_corpus / "notes").mkdir()
@@ -89,9 +90,9 @@ def test_model_mismatch_rebuilds_all_and_broken_source_is_named(
     assert "Traceback" not in out + err
     assert "sources" in err and "%|" in err, "a progress bar on a terminal"
     manifest = store.read_manifest(root)
-    assert manifest is not None and manifest["model"] == "all-MiniLM-L6-v2" and manifest["dimension"] == 384
-    assert manifest["sources"]["us-japan-space-alliance"]["error"] is None
-    assert "YAML" in manifest["sources"]["notes-broken"]["error"]
+    assert manifest is not None and manifest.model == "all-MiniLM-L6-v2" and manifest.dimension == 384
+    assert manifest.sources["us-japan-space-alliance"].error is None
+    assert "YAML" in (manifest.sources["notes-broken"].error or "")
 
 
 class Clock:
@@ -104,7 +105,7 @@ class Clock:
 
 def test_plain_progress_lines_come_at_a_steady_interval_off_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
     clock = Clock()
-    progress = _Progress(interval=5.0, clock=clock, tty=False)
+    progress = Progress(interval=5.0, clock=clock, tty=False)
     for n in range(1, 101):  # a source every half second
         progress("sources", n, 100)
         clock.now += 0.5
@@ -119,21 +120,27 @@ def test_plain_progress_lines_come_at_a_steady_interval_off_a_terminal(capsys: p
 
 def test_a_long_step_is_reported_while_it_runs(capsys: pytest.CaptureFixture[str]) -> None:
     clock = Clock()
-    progress = _Progress(interval=5.0, clock=clock, tty=False)
+    progress = Progress(interval=5.0, clock=clock, tty=False)
     progress("embedding", 0, 32)  # then one batch that takes long: no further calls
     for _ in range(4):
         clock.now += 6
         progress.tick()  # what the ticker thread does
     progress("embedding", 32, 32)
     err = capsys.readouterr().err.splitlines()
-    assert err == ["embedding: 0/32", "embedding: 0/32 (6s)", "embedding: 0/32 (12s)", "embedding: 0/32 (18s)",
-                   "embedding: 0/32 (24s)", "embedding: 32/32 (24s)"]
+    assert err == [
+        "embedding: 0/32",
+        "embedding: 0/32 (6s)",
+        "embedding: 0/32 (12s)",
+        "embedding: 0/32 (18s)",
+        "embedding: 0/32 (24s)",
+        "embedding: 32/32 (24s)",
+    ]
 
 
 def test_the_ticker_reports_a_silent_stage_and_ends_with_its_hook(capsys: pytest.CaptureFixture[str]) -> None:
     import gc
 
-    progress = _Progress(interval=0.2, tty=False)
+    progress = Progress(interval=0.2, tty=False)
     progress("sources", 0, 1)
     time.sleep(0.7)
     ticker = progress.ticker
@@ -148,18 +155,18 @@ def test_the_ticker_reports_a_silent_stage_and_ends_with_its_hook(capsys: pytest
 def test_library_log_lines_carry_their_own_name_and_faiss_loader_is_quiet() -> None:
     import logging
 
-    from briefqa.cli import _Formatter, _log_to_stderr
+    from briefqa.terminal import Formatter, log_to_stderr
 
-    _log_to_stderr(logging.INFO)
+    log_to_stderr(logging.INFO)
     try:
-        fmt = _Formatter()
+        fmt = Formatter()
         pypdf = logging.LogRecord("pypdf._reader", logging.WARNING, "", 0, "invalid pdf header: %r", (b"x",), None)
         ours = logging.LogRecord("briefqa.build", logging.INFO, "", 0, "indexed %d", (3,), None)
         assert fmt.format(pypdf) == "pypdf._reader: WARNING: invalid pdf header: b'x'"
         assert fmt.format(ours) == "briefqa: indexed 3"
         assert not logging.getLogger("faiss.loader").isEnabledFor(logging.INFO)
     finally:
-        _log_to_stderr(logging.WARNING)
+        log_to_stderr(logging.WARNING)
 
 
 def one_error_line(code: int, out: str, err: str) -> str:
@@ -234,12 +241,27 @@ def test_help_shows_flags_and_defaults() -> None:
 
 @pytest.mark.slow
 def test_ask_prints_full_links(brief_index: Path) -> None:
-    code, out, err = run_cli("ask", "How many satellites does the United States operate?", "--k", "2",
-                             "--index", str(brief_index), "--base-url", "http://briefs.example:9000/")
+    code, out, err = run_cli(
+        "ask",
+        "How many satellites does the United States operate?",
+        "--k",
+        "2",
+        "--index",
+        str(brief_index),
+        "--base-url",
+        "http://briefs.example:9000/",
+    )
     assert code == 0, err
     assert "http://briefs.example:9000/sources/us-japan-space-alliance?hl=" in out
-    code, out, err = run_cli("ask", "How many satellites does the United States operate?", "--k", "1",
-                             "--index", str(brief_index), BRIEFQA_PORT="8123")
+    code, out, err = run_cli(
+        "ask",
+        "How many satellites does the United States operate?",
+        "--k",
+        "1",
+        "--index",
+        str(brief_index),
+        BRIEFQA_PORT="8123",
+    )
     assert "http://127.0.0.1:8123/sources/" in out
 
 
@@ -260,8 +282,12 @@ def test_eval_lines_have_a_legend_and_the_question(brief_index: Path, tmp_path: 
 @pytest.mark.slow
 def test_serve_with_a_missing_corpus_serves_the_index_and_says_why(brief_index: Path, tmp_path: Path) -> None:
     port = free_port()
-    proc = subprocess.Popen([str(BRIEFQA), "serve", "--corpus", str(tmp_path / "gone"), "--index", str(brief_index),
-                             "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [str(BRIEFQA), "serve", "--corpus", str(tmp_path / "gone"), "--index", str(brief_index), "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
@@ -281,7 +307,10 @@ def test_serve_with_a_missing_corpus_serves_the_index_and_says_why(brief_index: 
 
 @pytest.mark.slow
 def test_watching_cli_publishes_what_a_running_server_picks_up_without_a_failed_request(
-    brief_index: Path, embedder, brief_corpus: Path, tmp_path: Path  # type: ignore[no-untyped-def]
+    brief_index: Path,
+    embedder,
+    brief_corpus: Path,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     root = tmp_path / "index"
     shutil.copytree(brief_index, root)
@@ -289,8 +318,12 @@ def test_watching_cli_publishes_what_a_running_server_picks_up_without_a_failed_
     live.refresh()
     before = store.current_version(root)
     app = create_app(Settings(corpus=brief_corpus, index=root), live)
-    watcher = subprocess.Popen([str(BRIEFQA), "index", "--corpus", str(brief_corpus), "--index", str(root), "--watch"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    watcher = subprocess.Popen(
+        [str(BRIEFQA), "index", "--corpus", str(brief_corpus), "--index", str(root), "--watch"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     lines: list[str] = []
 
     def read() -> None:
@@ -303,6 +336,7 @@ def test_watching_cli_publishes_what_a_running_server_picks_up_without_a_failed_
     statuses: list[int] = []
     try:
         with RunningServer(app, free_port()) as server, httpx.Client(base_url=server.url, timeout=30) as client:
+
             def ask() -> set[str]:
                 reply = client.get("/api/search", params={"q": "What did the quokka rover map?"})
                 statuses.append(reply.status_code)

@@ -45,9 +45,11 @@ def test_a_why_question_that_names_its_subject_stands_alone() -> None:
     assert not is_followup(q)
     assert resolve(q, ["What share of the world's active satellites does the United States operate?"]) == q
     assert resolve("How did the Normans conquer England?", ["Who were the Normans?"]) == (
-        "How did the Normans conquer England?")
+        "How did the Normans conquer England?"
+    )
     assert resolve("So what did William build after Hastings?", ["Who was William?"]) == (
-        "So what did William build after Hastings?")
+        "So what did William build after Hastings?"
+    )
 
 
 def test_and_x_after_a_question_about_one_country_asks_it_about_x() -> None:
@@ -56,7 +58,8 @@ def test_and_x_after_a_question_about_one_country_asks_it_about_x() -> None:
     assert resolve("And Kraków?", ["How many people live in Warsaw?"]) == "How many people live in Kraków?"
     # Two names in the previous question: which one to swap is unclear, so the thread is kept.
     assert resolve("What about the Normans?", ["When did the Vikings reach Iceland?"]) == (
-        "When did the Vikings reach Iceland? What about the Normans?")
+        "When did the Vikings reach Iceland? What about the Normans?"
+    )
 
 
 def test_a_bare_why_is_still_a_followup() -> None:

@@ -52,7 +52,7 @@ def test_concurrent_questions_share_forward_passes(embedder) -> None:  # type: i
 
 def test_a_failing_model_fails_every_waiter() -> None:
     class Broken:
-        name, dimension = "broken", 4
+        name, dimension, max_tokens = "broken", 4, 256
 
         def encode(self, texts, progress=None):  # type: ignore[no-untyped-def]
             raise RuntimeError("model exploded")

@@ -317,26 +317,36 @@ def test_whitespace_only_file_is_reported_as_such(tmp_path: Path, content: str) 
     assert_source_error(tmp_path, "spaces.txt", content, "only white space")
 
 
-@pytest.mark.parametrize(("front", "field", "said"), [
-    ("title: [a, b, c]", "title", "must be text, not a list"),
-    ("origin: 5", "origin", "must be text (the URL of the original), not the number 5"),
-    ("title: {x: 1}", "title", "must be text, not a mapping"),
-    ("authors: [Ann, [Bob]]", "authors", "must be text or a list of names"),
-    ("date: true", "date", "must be a date or text, not true/false"),
-])
+@pytest.mark.parametrize(
+    ("front", "field", "said"),
+    [
+        ("title: [a, b, c]", "title", "must be text, not a list"),
+        ("origin: 5", "origin", "must be text (the URL of the original), not the number 5"),
+        ("title: {x: 1}", "title", "must be text, not a mapping"),
+        ("authors: [Ann, [Bob]]", "authors", "must be text or a list of names"),
+        ("date: true", "date", "must be a date or text, not true/false"),
+    ],
+)
 def test_front_matter_field_of_the_wrong_type_is_a_parse_error_naming_it(
     tmp_path: Path, front: str, field: str, said: str
 ) -> None:
-    assert_source_error(tmp_path, "typed.md", f"---\n{front}\n---\nSome text here.\n",
-                        f"front matter field '{field}' {said}")
+    assert_source_error(
+        tmp_path, "typed.md", f"---\n{front}\n---\nSome text here.\n", f"front matter field '{field}' {said}"
+    )
 
 
 def test_front_matter_fields_of_the_right_types_are_kept(tmp_path: Path) -> None:
-    write(tmp_path, "ok.md", "---\ntitle: T\norigin: https://example.org/x\ndate: 2025-04-11\n"
-                             "authors: [Ann, Bob]\n---\nSome text here.\n")
+    write(
+        tmp_path,
+        "ok.md",
+        "---\ntitle: T\norigin: https://example.org/x\ndate: 2025-04-11\nauthors: [Ann, Bob]\n---\nSome text here.\n",
+    )
     doc = parse(source(tmp_path, "ok.md"))
-    assert (doc.title, doc.origin, doc.metadata) == ("T", "https://example.org/x",
-                                                     {"date": "2025-04-11", "authors": ["Ann", "Bob"]})
+    assert (doc.title, doc.origin, doc.metadata) == (
+        "T",
+        "https://example.org/x",
+        {"date": "2025-04-11", "authors": ["Ann", "Bob"]},
+    )
 
 
 def test_front_matter_only_has_no_text(tmp_path: Path) -> None:

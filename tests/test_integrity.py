@@ -140,8 +140,9 @@ def test_shapes_that_disagree_with_the_manifest_are_refused_even_with_matching_c
     manifest["chunks"] += 1
     (folder / "manifest.json").write_text(json.dumps(manifest))
     integrity.record(folder)  # as a buggy writer would: the checksums agree with the files
-    with pytest.raises(IndexDamagedError,
-                       match=re.escape("(documents.json headings has shape (3,), the manifest says (4,))")):
+    with pytest.raises(
+        IndexDamagedError, match=re.escape("(documents.json headings has shape (3,), the manifest says (4,))")
+    ):
         store.load(root)
 
 
@@ -162,9 +163,11 @@ def test_nothing_of_a_loaded_version_stays_mapped(corpus: Path, tmp_path: Path) 
     root = tmp_path / "index"
     build_index(corpus, root, CountingEmbedder())
     data = store.load(root)
-    arrays = {name: getattr(data, name) for name in ("chunk_vectors", "sentence_vectors", "sent_start", "chunk_doc")}
-    arrays["token offsets"] = data.tokens.offsets
-    arrays["token rows"] = data.tokens.rows(0, 1).matrix
+    arrays = {
+        "chunk vectors": data.chunk_vectors(),
+        "sentence vectors": data.sentence_vectors(),
+        "token rows": data.token_rows(0, 1).matrix,
+    }
     for name, array in arrays.items():
         assert not isinstance(array, np.memmap) and not isinstance(array.base, np.memmap), name
 
@@ -217,12 +220,12 @@ print("survived")
 """
 
 
-def test_a_version_truncated_in_place_under_a_running_server_does_not_kill_it(
-    corpus: Path, tmp_path: Path
-) -> None:
+def test_a_version_truncated_in_place_under_a_running_server_does_not_kill_it(corpus: Path, tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-c", SURVIVOR.format(repo=str(TESTS.parent)), str(corpus), str(tmp_path / "index")],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0 and "survived" in done.stdout, (done.returncode, done.stderr[-2000:])
 
@@ -290,9 +293,7 @@ def test_a_damaged_only_version_gives_503_with_the_reason(corpus: Path, tmp_path
             assert "damaged" in reply.json()["detail"] and "chunk_vectors.npy" in reply.json()["detail"]
 
 
-def test_a_damaged_new_version_is_not_swapped_in_and_the_old_one_keeps_answering(
-    corpus: Path, tmp_path: Path
-) -> None:
+def test_a_damaged_new_version_is_not_swapped_in_and_the_old_one_keeps_answering(corpus: Path, tmp_path: Path) -> None:
     root = tmp_path / "index"
     live = LiveIndex(corpus, root, CountingEmbedder())
     first = live.rebuild()

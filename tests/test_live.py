@@ -24,8 +24,13 @@ from .conftest import CountingEmbedder, RunningServer, free_port
 
 TOKEN = "test-admin-token"
 TOPICS = ("fisheries", "railways", "glaciers")
-QUESTIONS = ("What does the ministry fund?", "Who argues the budget is too small?", "When was it launched?",
-             "What do supporters reply?", "Which regions get research money?")
+QUESTIONS = (
+    "What does the ministry fund?",
+    "Who argues the budget is too small?",
+    "When was it launched?",
+    "What do supporters reply?",
+    "Which regions get research money?",
+)
 
 
 def write_marked(corpus: Path, topic: str, marker: str) -> None:
@@ -66,11 +71,11 @@ def _markers(body: dict) -> set[str]:  # type: ignore[type-arg]
 
 
 class Hammer:
-    """Threads asking questions until stopped (or a bounded count), recording every reply."""
+    """Threads asking questions until stopped (or ``max_seconds`` pass), recording every reply."""
 
-    def __init__(self, url: str, workers: int = 4, limit: int = 400) -> None:
+    def __init__(self, url: str, workers: int = 4, max_seconds: float = 120.0) -> None:
         self.url = url
-        self.limit = limit
+        self.deadline = time.monotonic() + max_seconds
         self.replies: list[tuple[int, frozenset[str]]] = []
         self._stop = threading.Event()
         self._pool = ThreadPoolExecutor(workers)
@@ -78,12 +83,20 @@ class Hammer:
 
     def _run(self, worker: int) -> None:
         with httpx.Client(base_url=self.url, timeout=30) as client:
-            for n in range(self.limit):
-                if self._stop.is_set():
-                    return
+            n = 0
+            while not self._stop.is_set() and time.monotonic() < self.deadline:
                 r = client.get("/api/search", params={"q": QUESTIONS[(worker + n) % len(QUESTIONS)], "k": 5})
-                self.replies.append((r.status_code, frozenset(_markers(r.json())) if r.status_code == 200 else
-                                     frozenset({r.text})))
+                self.replies.append(
+                    (r.status_code, frozenset(_markers(r.json())) if r.status_code == 200 else frozenset({r.text}))
+                )
+                n += 1
+
+    def keep_on(self, seconds: float, timeout: float = 30) -> None:
+        """Go on asking for ``seconds`` from now, and until at least one more reply has come."""
+        start, before = time.monotonic(), len(self.replies)
+        while time.monotonic() - start < seconds or len(self.replies) == before:
+            assert time.monotonic() - start < timeout, "no reply came"
+            time.sleep(0.01)
 
     def wait_for(self, n: int, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
@@ -118,8 +131,7 @@ def test_http_rebuild_swaps_under_load_without_a_failed_or_mixed_reply(server: R
     try:
         hammer.wait_for(40)
         _new_version(corpus)
-        reply = httpx.post(f"{server.url}/api/index/rebuild", headers={"Authorization": f"Bearer {TOKEN}"},
-                           timeout=60)
+        reply = httpx.post(f"{server.url}/api/index/rebuild", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60)
         assert reply.status_code == 200, reply.text
         body = reply.json()
         assert (body["added"], body["updated"], body["removed"]) == (["pensions"], sorted(TOPICS), [])
@@ -157,8 +169,8 @@ def test_version_built_by_another_process_is_served_within_seconds(
         while httpx.get(f"{server.url}/healthz").json()["index_version"] != version:
             assert time.monotonic() - published < 3, "the server did not pick up the new version"
             time.sleep(0.05)
-        done = len(hammer.replies)
-        hammer.wait_for(done + 40)
+        # Bounded by time after the swap, not by a count of requests that may run out before it.
+        hammer.keep_on(1.0)
     finally:
         replies = hammer.stop()
     _assert_whole_versions(replies)

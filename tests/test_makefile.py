@@ -17,8 +17,14 @@ pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make is no
 
 def dry_run(*args: str, **env: str) -> list[str]:
     # -W pyproject.toml: as if it had changed, so the install steps are printed too.
-    done = subprocess.run(["make", "-n", "-W", "pyproject.toml", *args], cwd=REPO, capture_output=True, text=True,
-                          env={**os.environ, **env}, timeout=120)
+    done = subprocess.run(
+        ["make", "-n", "-W", "pyproject.toml", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout.splitlines()
 

@@ -146,8 +146,14 @@ def test_a_thread_without_what_it_showed_is_searched_again(client: TestClient, c
 
 @pytest.mark.parametrize(
     "shown",
-    ["a|us-japan-space-alliance@0-5", "a|us-japan-space-alliance@10-5", "a|no-such-source@0-100", "x", "a|%",
-     "a|us-japan-space-alliance@0-99999999999999"],
+    [
+        "a|us-japan-space-alliance@0-5",
+        "a|us-japan-space-alliance@10-5",
+        "a|no-such-source@0-100",
+        "x",
+        "a|%",
+        "a|us-japan-space-alliance@0-99999999999999",
+    ],
 )
 def test_a_reference_that_does_not_check_out_is_searched_again(
     client: TestClient, counted: list[str], shown: str

@@ -57,7 +57,9 @@ def test_metric_ceiling(reports, questions: str, name: str) -> None:  # type: ig
 def test_eval_cli_prints_the_same_figures(brief_index, report, tmp_path) -> None:  # type: ignore[no-untyped-def]
     out = subprocess.run(
         [sys.executable, "-m", "briefqa.cli", "eval", str(EVAL_FILE), "--json", "--index", str(brief_index)],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert json.loads(out.stdout)["metrics"] == report["metrics"]
 
@@ -101,7 +103,13 @@ def test_a_standalone_why_question_is_searched_as_it_is(searcher) -> None:  # ty
     assert "hosting U.S. payloads" in answer.results[0].quote
 
 
-@pytest.mark.parametrize("question", ["What is the GDP of Japan?", "What is SpaceX's role in the alliance?",
-                                      "How much does the Glide Phase Interceptor cost?"])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What is the GDP of Japan?",
+        "What is SpaceX's role in the alliance?",
+        "How much does the Glide Phase Interceptor cost?",
+    ],
+)
 def test_readme_abstention_examples_are_declined(searcher, question: str) -> None:  # type: ignore[no-untyped-def]
     assert not searcher.search(question).answered

@@ -32,8 +32,17 @@ from .conftest import FakeEmbedder
 
 
 def _span(doc: int, start: int, end: int, score: float = 0.0) -> Scored:
-    return Scored(doc=doc, sentence=0, start=start, end=end, chunk=0, score=score,
-                  features=np.zeros(len(RANK_FEATURES)), matches=np.zeros(0), passage_matches=np.zeros(0))
+    return Scored(
+        doc=doc,
+        sentence=0,
+        start=start,
+        end=end,
+        chunk=0,
+        score=score,
+        features=np.zeros(len(RANK_FEATURES)),
+        matches=np.zeros(0),
+        passage_matches=np.zeros(0),
+    )
 
 
 def test_distinct_drops_spans_that_overlap_one_already_taken() -> None:
@@ -91,17 +100,17 @@ def test_rank_scores_and_sorts_best_first() -> None:
 
 
 @pytest.fixture
-def fake_index(corpus: Path, tmp_path: Path) -> tuple[store.IndexData, FakeEmbedder]:
+def fake_index(corpus: Path, tmp_path: Path) -> tuple[store.IndexVersion, FakeEmbedder]:
     emb = FakeEmbedder()
     build_index(corpus, tmp_path / "index", emb)
     return store.load(tmp_path / "index", emb.name, emb.dimension), emb
 
 
-def _query(data: store.IndexData, emb: FakeEmbedder, question: str) -> Query:
+def _query(data: store.IndexVersion, emb: FakeEmbedder, question: str) -> Query:
     return Searcher(data, emb).query(question, question, emb.encode_full([question]), 0)
 
 
-def _rows(data: store.IndexData, emb: FakeEmbedder, question: str) -> list[Scored]:
+def _rows(data: store.IndexVersion, emb: FakeEmbedder, question: str) -> list[Scored]:
     query = _query(data, emb, question)
     return candidate_rows(data, retrieve(data, query.vector, list(query.terms)), query)
 
@@ -111,14 +120,14 @@ def test_every_sentence_of_the_candidates_gets_a_row_of_evidence(fake_index) -> 
     query = _query(data, emb, "Who argues the glaciers budget is too small?")
     cand = retrieve(data, query.vector, list(query.terms))
     rows = candidate_rows(data, cand, query)
-    expected = {s for c in cand.chunks.tolist()
-                for s in range(int(data.chunk_first[c]), int(data.chunk_last[c]) + 1)}
+    expected = {s for c in cand.chunks.tolist() for s in range(data.chunk(c).first, data.chunk(c).last + 1)}
     assert {r.sentence for r in rows} == expected
     for r in rows:
         assert r.features.shape == (len(RANK_FEATURES),) and r.score == 0.0
         assert len(r.matches) == len(r.passage_matches) == len(query.tokens)
         assert (r.passage_matches >= r.matches - 1e-6).all(), "the passage holds the sentence"
-        assert (r.start, r.end) == (int(data.sent_quote_start[r.sentence]), int(data.sent_end[r.sentence]))
+        spans = data.sentence_spans(r.sentence, r.sentence)
+        assert (r.start, r.end) == (spans.quote_start[0], spans.end[0])
         assert 0.0 <= r.feature("term_cover") <= r.feature("passage_cover") + 1e-9 <= 1.0 + 1e-9
     first_chunk = int(cand.chunks[0])
     assert all(r.feature("fused_rank") == 1.0 for r in rows if r.chunk == first_chunk)

@@ -8,7 +8,7 @@ pytestmark = pytest.mark.slow
 
 
 def _text(searcher, source_id: str) -> str:  # type: ignore[no-untyped-def]
-    doc = searcher.data.document(source_id)
+    doc = searcher.document(source_id)
     assert doc is not None
     return doc.text
 

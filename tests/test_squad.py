@@ -18,13 +18,19 @@ from briefqa.squad import SquadQuestion, file_name, is_squad, questions_of, read
 
 from .conftest import FakeEmbedder
 
-NORMANS_1 = ("The Normans were the people who in the 10th and 11th centuries gave their name to Normandy, "
-             "a region in France. They were descended from Norse raiders and pirates from Denmark.")
-NORMANS_2 = ("The Norman dynasty had a major political, cultural and military impact on medieval Europe. "
-             "Rollo swore fealty to King Charles III of West Francia in 911.")
-WARSAW = ("Warsaw is the capital and largest city of Poland. It stands on the Vistula River in east-central "
-          "Poland, roughly 260 kilometres from the Baltic Sea, and its population is about 1.7 million. "
-          "Its café culture is known as “kawiarnia”.")
+NORMANS_1 = (
+    "The Normans were the people who in the 10th and 11th centuries gave their name to Normandy, "
+    "a region in France. They were descended from Norse raiders and pirates from Denmark."
+)
+NORMANS_2 = (
+    "The Norman dynasty had a major political, cultural and military impact on medieval Europe. "
+    "Rollo swore fealty to King Charles III of West Francia in 911."
+)
+WARSAW = (
+    "Warsaw is the capital and largest city of Poland. It stands on the Vistula River in east-central "
+    "Poland, roughly 260 kilometres from the Baltic Sea, and its population is about 1.7 million. "
+    "Its café culture is known as “kawiarnia”."
+)
 
 
 def _qa(qid: str, question: str, context: str, answers: list[str], *, nth: int = 0) -> dict:
@@ -38,31 +44,51 @@ def _qa(qid: str, question: str, context: str, answers: list[str], *, nth: int =
 
 
 def _impossible(qid: str, question: str) -> dict:
-    return {"id": qid, "question": question, "answers": [], "plausible_answers": [{"text": "x", "answer_start": 0}],
-            "is_impossible": True}
+    return {
+        "id": qid,
+        "question": question,
+        "answers": [],
+        "plausible_answers": [{"text": "x", "answer_start": 0}],
+        "is_impossible": True,
+    }
 
 
 SQUAD = {
     "version": "v2.0",
     "data": [
-        {"title": "Normans", "paragraphs": [
-            {"context": NORMANS_1, "qas": [
-                _qa("n1", "In what country is Normandy located?", NORMANS_1, ["France", "France"]),
-                _qa("n2", "From which countries did the Norse originate?", NORMANS_1, ["Denmark"]),
-                _impossible("n3", "Who gave their name to Normandy in the 1000's and 1100's"),
-            ]},
-            {"context": NORMANS_2, "qas": [
-                _qa("n4", "Who did Rollo swear fealty to?", NORMANS_2, ["King Charles III", "Charles III"]),
-                _impossible("n5", "What dynasty had no impact on Europe?"),
-            ]},
-        ]},
-        {"title": "Warsaw_(city)", "paragraphs": [
-            {"context": WARSAW, "qas": [
-                _qa("w1", "What is the population of Warsaw?", WARSAW, ["about 1.7 million"]),
-                _qa("w2", "What is Warsaw's café culture called?", WARSAW, ["“kawiarnia”"]),
-                _impossible("w3", "What is the capital of the Baltic Sea?"),
-            ]},
-        ]},
+        {
+            "title": "Normans",
+            "paragraphs": [
+                {
+                    "context": NORMANS_1,
+                    "qas": [
+                        _qa("n1", "In what country is Normandy located?", NORMANS_1, ["France", "France"]),
+                        _qa("n2", "From which countries did the Norse originate?", NORMANS_1, ["Denmark"]),
+                        _impossible("n3", "Who gave their name to Normandy in the 1000's and 1100's"),
+                    ],
+                },
+                {
+                    "context": NORMANS_2,
+                    "qas": [
+                        _qa("n4", "Who did Rollo swear fealty to?", NORMANS_2, ["King Charles III", "Charles III"]),
+                        _impossible("n5", "What dynasty had no impact on Europe?"),
+                    ],
+                },
+            ],
+        },
+        {
+            "title": "Warsaw_(city)",
+            "paragraphs": [
+                {
+                    "context": WARSAW,
+                    "qas": [
+                        _qa("w1", "What is the population of Warsaw?", WARSAW, ["about 1.7 million"]),
+                        _qa("w2", "What is Warsaw's café culture called?", WARSAW, ["“kawiarnia”"]),
+                        _impossible("w3", "What is the capital of the Baltic Sea?"),
+                    ],
+                },
+            ],
+        },
     ],
 }
 
@@ -104,14 +130,20 @@ def test_read_squad_keeps_articles_paragraphs_and_spans(squad_file: Path) -> Non
     assert articles[0].questions[0][2][2:] == ((), True), "an impossible question has no spans"
 
 
-@pytest.mark.parametrize(("content", "reason"), [
-    ("{not json", "JSONDecodeError"),
-    ('{"version": "v2.0"}', "KeyError"),
-    ('{"data": [{"title": "T", "paragraphs": [{"context": "abc"}]}]}', "KeyError"),
-    ('{"data": [{"title": "T", "paragraphs": [{"context": "abc", "qas": [{"id": "q", "question": "?", '
-     '"answers": [{"text": "zz", "answer_start": 1}]}]}]}]}', "answer 'zz' is not at offset 1"),
-    ('{"data": []}', "no articles"),
-])
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        ("{not json", "JSONDecodeError"),
+        ('{"version": "v2.0"}', "KeyError"),
+        ('{"data": [{"title": "T", "paragraphs": [{"context": "abc"}]}]}', "KeyError"),
+        (
+            '{"data": [{"title": "T", "paragraphs": [{"context": "abc", "qas": [{"id": "q", "question": "?", '
+            '"answers": [{"text": "zz", "answer_start": 1}]}]}]}]}',
+            "answer 'zz' is not at offset 1",
+        ),
+        ('{"data": []}', "no articles"),
+    ],
+)
 def test_a_bad_file_is_an_input_error_naming_it(tmp_path: Path, content: str, reason: str) -> None:
     path = tmp_path / "bad.json"
     path.write_text(content)
@@ -154,8 +186,13 @@ def test_answer_offsets_point_at_the_answers_in_the_stored_text(indexed) -> None
     questions = questions_of(articles, data.documents)
     by_id = {q.id: q for q in questions}
     assert [q.id for q in questions] == ["n1", "n2", "n3", "n4", "n5", "w1", "w2", "w3"]
-    expected = {"n1": ["France", "France"], "n2": ["Denmark"], "n4": ["King Charles III", "Charles III"],
-                "w1": ["about 1.7 million"], "w2": ["“kawiarnia”"]}
+    expected = {
+        "n1": ["France", "France"],
+        "n2": ["Denmark"],
+        "n4": ["King Charles III", "Charles III"],
+        "w1": ["about 1.7 million"],
+        "w2": ["“kawiarnia”"],
+    }
     for qid, texts in expected.items():
         q = by_id[qid]
         doc = data.document(q.source_id)
@@ -199,16 +236,23 @@ def test_tradeoff_reports_abstention_at_each_false_abstention_level() -> None:
     assert tradeoff([], unanswerable) == [] and tradeoff(answerable, []) == []
 
 
-def _quote(data: store.IndexData, source_id: str, start: int, end: int, rank: int = 1) -> Quote:
+def _quote(data: store.IndexVersion, source_id: str, start: int, end: int, rank: int = 1) -> Quote:
     doc = data.document(source_id)
     assert doc is not None
-    return Quote(rank=rank, score=1.0, quote=doc.text[start:end], passage=doc.text, start=start, end=end,
-                 source=SourceInfo(doc.id, doc.title, doc.origin))
+    return Quote(
+        rank=rank,
+        score=1.0,
+        quote=doc.text[start:end],
+        passage=doc.text,
+        start=start,
+        end=end,
+        source=SourceInfo(doc.id, doc.title, doc.origin),
+    )
 
 
 def test_score_squad_counts_hits_by_offsets_and_abstentions(squad_file: Path, tmp_path: Path) -> None:
     run = open_squad(squad_file, FakeEmbedder(), tmp_path / "run")
-    data = run.searcher.data
+    data = run.searcher.index
     answers = []
     for q in run.questions:
         if q.id == "n1":  # hit at rank 1
@@ -216,8 +260,11 @@ def test_score_squad_counts_hits_by_offsets_and_abstentions(squad_file: Path, tm
             answers.append(Answer(q.question, True, (_quote(data, q.source_id, a - 4, b + 1),), 0.9))
         elif q.id == "n2":  # hit at rank 2, behind a miss
             a, b = q.answers[0]
-            answers.append(Answer(q.question, True, (_quote(data, q.source_id, 0, 3),
-                                                     _quote(data, q.source_id, a, b, rank=2)), 0.8))
+            answers.append(
+                Answer(
+                    q.question, True, (_quote(data, q.source_id, 0, 3), _quote(data, q.source_id, a, b, rank=2)), 0.8
+                )
+            )
         elif q.answerable:  # missed and abstained
             answers.append(Answer(q.question, False, (_quote(data, q.source_id, 0, 3),), 0.2))
         elif q.id == "n3":  # an unanswerable one answered anyway

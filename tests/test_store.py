@@ -15,7 +15,7 @@ import pytest
 from briefqa import store
 from briefqa.build import build_index
 from briefqa.errors import IndexMismatchError, IndexMissingError
-from briefqa.searcher import Searcher
+from briefqa.searcher import open_searcher
 
 from .conftest import CountingEmbedder, write_source
 
@@ -79,7 +79,8 @@ def _kill_build_at(point: str, corpus: Path, root: Path, tmp_path: Path) -> None
     marker = tmp_path / f"reached-{point}"
     child = subprocess.Popen(
         [sys.executable, "-c", CHILD.format(repo=str(TESTS.parent)), str(corpus), str(root), point, str(marker)],
-        stderr=subprocess.PIPE, text=True,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 60
@@ -96,10 +97,9 @@ def _kill_build_at(point: str, corpus: Path, root: Path, tmp_path: Path) -> None
     assert child.returncode == -signal.SIGKILL
 
 
-
 def _answers(root: Path, question: str) -> set[str]:
     emb = CountingEmbedder()
-    return {r.source.id for r in Searcher(store.load(root, emb.name, emb.dimension), emb).search(question).results}
+    return {r.source.id for r in open_searcher(root, emb).search(question).results}
 
 
 @pytest.mark.parametrize("point", ["sources", "embedding", "write_version", "write_tokens", "seal", "point_current"])
@@ -147,7 +147,7 @@ def test_readers_never_see_a_half_published_version(corpus: Path, tmp_path: Path
                 problems.append(repr(exc))
                 continue
             seen.add(data.version)
-            if len(data.documents) != data.manifest["documents"] or len(data.chunk_vectors) != data.manifest["chunks"]:
+            if len(data.documents) != data.manifest.documents or data.chunk_count != data.manifest.chunks:
                 problems.append(f"{data.version} is incomplete")
 
     reader = threading.Thread(target=read)

@@ -91,9 +91,12 @@ def test_watch_rebuilds_and_survives_a_failed_build(corpus: Path, tmp_path: Path
     reports: queue.Queue[BuildReport | BriefqaError] = queue.Queue()
     stop = threading.Event()
     put: Callable[[BuildReport | BriefqaError], None] = reports.put
-    thread = threading.Thread(target=watch_and_rebuild, daemon=True, args=(corpus, root, CountingEmbedder()),
-                              kwargs={"on_report": put, "on_error": put, "debounce_ms": DEBOUNCE_MS,
-                                      "stop_event": stop})
+    thread = threading.Thread(
+        target=watch_and_rebuild,
+        daemon=True,
+        args=(corpus, root, CountingEmbedder()),
+        kwargs={"on_report": put, "on_error": put, "debounce_ms": DEBOUNCE_MS, "stop_event": stop},
+    )
     thread.start()
     try:
         # Written before the watch is live: caught up on when it is.

@@ -71,8 +71,9 @@ def collect(squad: Path, synthetic: bool = False) -> tuple[object, list[Asked]]:
     embedder = load_embedder("all-MiniLM-L6-v2")
     started = time.perf_counter()
     run = open_squad(squad, embedder, WORK)
-    print(f"indexed {len(run.searcher.data.documents)} articles in {time.perf_counter() - started:.0f}s",
-          file=sys.stderr)
+    print(
+        f"indexed {len(run.searcher.index.documents)} articles in {time.perf_counter() - started:.0f}s", file=sys.stderr
+    )
     searcher = run.searcher
     texts = [q.question for q in run.questions]
     asked: list[Asked] = []
@@ -81,18 +82,25 @@ def collect(squad: Path, synthetic: bool = False) -> tuple[object, list[Asked]]:
         for j, q in enumerate(run.questions[i : i + 128]):
             query = searcher.query(q.question, q.question, encoded, j)
             cand, rows = searcher.candidates(query)
-            labels = np.array([q.answered_by(searcher.data.documents[r.doc].id, r.start, r.end) for r in rows],
-                              dtype=np.int8)
+            labels = np.array(
+                [q.answered_by(searcher.index.documents[r.doc].id, r.start, r.end) for r in rows], dtype=np.int8
+            )
             asked.append(Asked(q.article, q.answerable, query, cand, rows, labels))
     if synthetic:
         from briefqa.lexical import terms
 
-        lexical = searcher.data.lexical
-        absent = [w for w in embedder.vocabulary()[1500:]
-                  if len(w) >= 4 and w.isascii() and (t := terms(w)) and t[0] not in lexical.doc_freq]
+        lexical = searcher.index.lexical
+        absent = [
+            w
+            for w in embedder.vocabulary()[1500:]
+            if len(w) >= 4 and w.isascii() and (t := terms(w)) and t[0] not in lexical.doc_freq
+        ]
         rng = np.random.default_rng(SEED)
-        made = [(q.article, text) for q in run.questions if q.answerable
-                and (text := swapped(q.question, lexical, absent, rng)) is not None]
+        made = [
+            (q.article, text)
+            for q in run.questions
+            if q.answerable and (text := swapped(q.question, lexical, absent, rng)) is not None
+        ]
         for i in range(0, len(made), 128):
             part = made[i : i + 128]
             encoded = embedder.encode_full([t for _, t in part])
@@ -128,8 +136,12 @@ def fit_ranker(asked: list[Asked], rng: np.random.Generator):  # type: ignore[no
     y_pairs = np.concatenate([np.ones(len(d)), np.zeros(len(d))])
     model = LogisticRegression(C=1.0, fit_intercept=False, max_iter=2000)
     model.fit(x_pairs, y_pairs)
-    return Ranker(tuple(__import__("briefqa.quotes", fromlist=["RANK_FEATURES"]).RANK_FEATURES), mean, scale,
-                  model.coef_[0].astype(np.float64))
+    return Ranker(
+        tuple(__import__("briefqa.quotes", fromlist=["RANK_FEATURES"]).RANK_FEATURES),
+        mean,
+        scale,
+        model.coef_[0].astype(np.float64),
+    )
 
 
 def top_hit(asked: list[Asked], score) -> float:  # type: ignore[no-untyped-def]
@@ -183,8 +195,11 @@ def main() -> None:
     parser.add_argument("--squad", type=Path, default=SQUAD)
     parser.add_argument("--write", action="store_true", help="write the fitted models into the package")
     # Measured and not kept: out of fold on SQuAD, abstain at false_abstain 0.10 fell 0.284 -> 0.198.
-    parser.add_argument("--swaps", action="store_true",
-                        help="also fit the abstainer on answerable questions with their key word swapped out")
+    parser.add_argument(
+        "--swaps",
+        action="store_true",
+        help="also fit the abstainer on answerable questions with their key word swapped out",
+    )
     args = parser.parse_args()
     if not args.squad.is_file():
         sys.exit(f"fit_models: {args.squad} not found: fitting needs the shared SQuAD data")
@@ -204,8 +219,10 @@ def main() -> None:
 
     print("sentence hit@1, out of fold (fold 0 | fold 1):")
     for name in ("maxsim_idf", "sentence_sim", "term_cover"):
-        print(f"  {name:14s}", " | ".join(f"{top_hit([a for a in asked if a.article in f], single(name)):.3f}"
-                                         for f in folds))
+        print(
+            f"  {name:14s}",
+            " | ".join(f"{top_hit([a for a in asked if a.article in f], single(name)):.3f}" for f in folds),
+        )
     oof_x, oof_y, oof_hit, fold_rankers = [], [], [], []
     for k, test in enumerate(folds):
         train = [a for a in asked if a.article not in test]
@@ -231,7 +248,7 @@ def main() -> None:
     final_ranker: Ranker = fit_ranker(asked, rng)
     x_all, y_fit, _ = signals_of(searcher, asked, final_ranker)
     final = fit_abstainer(x_all, y_fit.astype(int))
-    from briefqa.abstain import Abstainer, FEATURES
+    from briefqa.abstain import FEATURES, Abstainer
 
     shipped = Abstainer(final.mean, final.scale, final.coef, final.intercept, threshold)
     for name, w in sorted(zip(FEATURES, final.coef.tolist(), strict=True), key=lambda t: -abs(t[1]))[:10]:

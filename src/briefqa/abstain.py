@@ -203,8 +203,13 @@ class Abstainer:
     def from_json(cls, data: dict[str, Any]) -> Abstainer:
         if data.get("features") != list(FEATURES):
             raise ValueError("the abstainer was fitted on other signals")
-        return cls(np.array(data["mean"]), np.array(data["scale"]), np.array(data["coef"]),
-                   float(data["intercept"]), float(data["threshold"]))
+        return cls(
+            np.array(data["mean"]),
+            np.array(data["scale"]),
+            np.array(data["coef"]),
+            float(data["intercept"]),
+            float(data["threshold"]),
+        )
 
 
 @lru_cache(maxsize=1)

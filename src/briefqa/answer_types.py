@@ -32,13 +32,23 @@ _QUANTITY = re.compile(rf"(?<![A-Za-z0-9-])\d[\d,.]*|%|\$|€|£|¥|\b(?:{_NUMBE
 _NAME = re.compile(r"\b[A-Z][\w-]*")
 
 _ASKS = [
-    ("date", re.compile(
-        r"^\s*(?:since\s+)?when\b|\b(?:what|which)\s+(?:year|years|date|month|day|decade|century|period)\b|"
-        r"\bhow long ago\b", re.I)),
-    ("quantity", re.compile(
-        r"\bhow\s+(?:many|much|large|big|often|long|far|old|high|fast|tall|heavy)\b|"
-        r"\b(?:what|which)\s+(?:share|percentage|percent|proportion|number|amount|fraction|portion|"
-        r"cost|price|size|total|rate)\b", re.I)),
+    (
+        "date",
+        re.compile(
+            r"^\s*(?:since\s+)?when\b|\b(?:what|which)\s+(?:year|years|date|month|day|decade|century|period)\b|"
+            r"\bhow long ago\b",
+            re.I,
+        ),
+    ),
+    (
+        "quantity",
+        re.compile(
+            r"\bhow\s+(?:many|much|large|big|often|long|far|old|high|fast|tall|heavy)\b|"
+            r"\b(?:what|which)\s+(?:share|percentage|percent|proportion|number|amount|fraction|portion|"
+            r"cost|price|size|total|rate)\b",
+            re.I,
+        ),
+    ),
     ("name", re.compile(r"^\s*(?:who|whom|whose)\b|\b(?:by|to|for|with)\s+whom\b", re.I)),
     ("place", re.compile(r"^\s*where\b|\bin\s+which\s+(?:city|country|place|region|state)\b", re.I)),
 ]

@@ -25,7 +25,7 @@ from .errors import CorpusError, SourceError
 from .ingest import PARSER_VERSION, SUFFIXES, SourceFile, discover, parse, scan
 from .lexical import LexicalIndex
 from .records import Document
-from .segment import SEGMENTER_VERSION, segment
+from .segment import SEGMENTER_VERSION, chunk_budget, segment
 from .token_store import write_tokens
 
 log = logging.getLogger("briefqa.build")
@@ -52,9 +52,14 @@ class BuildReport:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "added": self.added, "updated": self.updated, "removed": self.removed,
-            "unchanged": self.unchanged, "documents": self.documents, "chunks": self.chunks,
-            "seconds": round(self.seconds, 3), "errors": self.errors,
+            "added": self.added,
+            "updated": self.updated,
+            "removed": self.removed,
+            "unchanged": self.unchanged,
+            "documents": self.documents,
+            "chunks": self.chunks,
+            "seconds": round(self.seconds, 3),
+            "errors": self.errors,
         }
 
 
@@ -64,8 +69,15 @@ class BuildReport:
 EMBED_GROUP = 512
 
 
-def build_index(corpus: Path, root: Path, embedder: Embedder, *, full: bool = False,
-                progress: ProgressHook | None = None, lock_timeout: float = 600.0) -> BuildReport:
+def build_index(
+    corpus: Path,
+    root: Path,
+    embedder: Embedder,
+    *,
+    full: bool = False,
+    progress: ProgressHook | None = None,
+    lock_timeout: float = 600.0,
+) -> BuildReport:
     """Index ``corpus`` into ``root`` and publish the result; see the module docstring.
 
     Raises ``CorpusError`` when the corpus is missing, empty or has no source that parses, and
@@ -82,12 +94,12 @@ def build_index(corpus: Path, root: Path, embedder: Embedder, *, full: bool = Fa
         previous, damage = store.previous_manifest(root)
         if damage is not None:
             notes.append(f"{damage}: repairing it (intact sources come from the cache)")
-        if previous is not None and (reason := _incompatible(previous, embedder)):
+        if previous is not None and (reason := store.incompatibility(previous, embedder.name, embedder.dimension)):
             notes.append(f"{reason}: re-indexing every source")
             full = True
         elif full:
             notes.append("--full: re-indexing every source")
-        found = scan(corpus, known_ids(previous))
+        found = scan(corpus, previous.known_ids() if previous else {})
         files = found.files
         if not files:
             unreadable = "".join(f"; {e['path']}: {e['error']}" for e in found.errors)
@@ -103,79 +115,78 @@ def build_index(corpus: Path, root: Path, embedder: Embedder, *, full: bool = Fa
         added, updated, removed = _changes(previous, parsed, errors)
         building = store.new_version_dir(root)
         name = building.name.removeprefix(".building-")
-        manifest = _manifest(parsed, errors, embedder, name)
-        manifest["unreadable"] = found.errors
+        manifest = _manifest(parsed, errors, found.errors, embedder, name)
         _write(building, manifest, parsed)
         version = store.publish(root, building)
         store.collect_garbage(root)
         _prune_cache(cache_dir, {cache_key(p.source) for p in parsed})
         store.prune_partials(cache_dir, {cache_key(f) for f in files})
     return BuildReport(
-        added=added, updated=updated, removed=removed, unchanged=len(parsed) - len(added) - len(updated),
+        added=added,
+        updated=updated,
+        removed=removed,
+        unchanged=len(parsed) - len(added) - len(updated),
         errors=[{"path": e["path"], "error": e["error"]} for e in errors] + found.errors,
-        documents=len(parsed), chunks=sum(len(p.chunks) for p in parsed),
-        seconds=time.perf_counter() - started, version=version, notes=notes,
+        documents=len(parsed),
+        chunks=sum(len(p.chunks) for p in parsed),
+        seconds=time.perf_counter() - started,
+        version=version,
+        notes=notes,
     )
 
 
-def known_ids(manifest: dict[str, Any] | None) -> dict[str, str]:
-    """Path -> id of every source the manifest records (failed ones too): ids stay with paths."""
-    sources = (manifest or {}).get("sources") or {}
-    return {s["path"]: sid for sid, s in sources.items() if isinstance(s, dict) and isinstance(s.get("path"), str)}
-
-
-def _incompatible(previous: dict[str, Any], embedder: Embedder) -> str | None:
-    """Why the live version cannot lend its vectors to this build, or None if it can."""
-    if previous.get("format") != store.FORMAT_VERSION:
-        return f"the index has format {previous.get('format')}, this briefqa writes {store.FORMAT_VERSION}"
-    if previous.get("model") != embedder.name:
-        return f"the index was built with model {previous.get('model')!r}, not {embedder.name!r}"
-    if previous.get("dimension") != embedder.dimension:
-        return f"the index holds {previous.get('dimension')}-dimensional vectors, the model gives {embedder.dimension}"
-    return None
-
-
-def _same_sources(previous: dict[str, Any], files: list[SourceFile]) -> bool:
+def _same_sources(previous: store.Manifest, files: list[SourceFile]) -> bool:
     """Whether the live version was built from exactly these files by this parser and segmenter."""
-    if previous.get("parser") != PARSER_VERSION or previous.get("segmenter") != SEGMENTER_VERSION:
+    if previous.parser != PARSER_VERSION or previous.segmenter != SEGMENTER_VERSION:
         return False
-    indexed = {sid: (s["hash"], s["path"]) for sid, s in previous.get("sources", {}).items()}
+    indexed = {sid: (s.hash, s.path) for sid, s in previous.sources.items()}
     return indexed == {f.id: (f.content_hash, f.relpath) for f in files}
 
 
-def _unchanged_report(root: Path, previous: dict[str, Any], started: float,
-                      unreadable: list[dict[str, str]]) -> BuildReport:
+def _unchanged_report(
+    root: Path, previous: store.Manifest, started: float, unreadable: list[dict[str, str]]
+) -> BuildReport:
     # Publishing an identical version would make every server reload for nothing.
-    sources: dict[str, Any] = previous.get("sources", {})
-    errors = [{"path": s["path"], "error": s["error"]} for s in sources.values() if s.get("error")]
+    sources = previous.sources
+    errors = [{"path": s.path, "error": s.error} for s in sources.values() if s.error]
     errors += unreadable
-    version = store.current_version(root) or str(previous.get("version"))
+    version = store.current_version(root) or previous.version
     return BuildReport(
-        added=[], updated=[], removed=[], unchanged=len(sources) - len(errors), errors=errors,
-        documents=int(previous.get("documents", 0)), chunks=int(previous.get("chunks", 0)),
-        seconds=time.perf_counter() - started, version=version,
-        notes=[f"nothing changed since version {version}; the index is as it was"], published=False,
+        added=[],
+        updated=[],
+        removed=[],
+        unchanged=len(sources) - len(errors),
+        errors=errors,
+        documents=previous.documents,
+        chunks=previous.chunks,
+        seconds=time.perf_counter() - started,
+        version=version,
+        notes=[f"nothing changed since version {version}; the index is as it was"],
+        published=False,
     )
 
 
-def _changes(previous: dict[str, Any] | None, parsed: list[Parsed],
-             errors: list[dict[str, str]]) -> tuple[list[str], list[str], list[str]]:
+def _changes(
+    previous: store.Manifest | None, parsed: list[Parsed], errors: list[dict[str, str]]
+) -> tuple[list[str], list[str], list[str]]:
     """(added, updated, removed) ids relative to the live version before this build."""
-    before: dict[str, Any] = {
-        sid: s for sid, s in (previous or {}).get("sources", {}).items() if not s.get("error")
-    }
+    before = previous.indexed() if previous else {}
     now = {p.doc.id: p for p in parsed}
     failed = {e["id"] for e in errors}
     added = sorted(i for i in now if i not in before)
-    updated = sorted(i for i, p in now.items() if i in before
-                     and (before[i]["hash"], before[i]["path"]) != (p.doc.content_hash, p.doc.path))
+    updated = sorted(
+        i
+        for i, p in now.items()
+        if i in before and (before[i].hash, before[i].path) != (p.doc.content_hash, p.doc.path)
+    )
     # A source that now fails is reported among the failures, not as removed.
     removed = sorted(i for i in before if i not in now and i not in failed)
     return added, updated, removed
 
 
-def _load_or_parse(files: list[SourceFile], cache_dir: Path, embedder: Embedder, full: bool,
-                   progress: ProgressHook | None) -> tuple[list[Parsed], list[dict[str, str]]]:
+def _load_or_parse(
+    files: list[SourceFile], cache_dir: Path, embedder: Embedder, full: bool, progress: ProgressHook | None
+) -> tuple[list[Parsed], list[dict[str, str]]]:
     parsed: list[Parsed] = []
     errors: list[dict[str, str]] = []
     for n, source in enumerate(files, 1):
@@ -183,19 +194,27 @@ def _load_or_parse(files: list[SourceFile], cache_dir: Path, embedder: Embedder,
         if cached is not None:
             doc, sents, chunks, cv, sv, tv, ti = cached
             # The id and path come from where the file is now (a moved file keeps its vectors).
-            doc = Document(id=source.id, path=source.relpath, title=doc.title, origin=doc.origin,
-                           text=doc.text, content_hash=doc.content_hash, metadata=doc.metadata)
+            doc = Document(
+                id=source.id,
+                path=source.relpath,
+                title=doc.title,
+                origin=doc.origin,
+                text=doc.text,
+                content_hash=doc.content_hash,
+                metadata=doc.metadata,
+            )
             parsed.append(Parsed(source, doc, sents, chunks, cv, sv, tv, ti))
         else:
             try:
                 doc = parse(source)
-                seg = segment(doc.text, embedder.count_tokens)
+                seg = segment(doc.text, embedder.count_tokens, chunk_budget(embedder.max_tokens))
                 if not seg.sentences:
                     raise SourceError(source.relpath, "no sentences to quote (only headings?)")
             except SourceError as exc:
                 log.info("skipped %s", exc)
-                errors.append({"id": source.id, "path": source.relpath, "error": exc.reason,
-                               "hash": source.content_hash})
+                errors.append(
+                    {"id": source.id, "path": source.relpath, "error": exc.reason, "hash": source.content_hash}
+                )
             else:
                 parsed.append(Parsed(source, doc, list(seg.sentences), list(seg.chunks)))
         if progress:
@@ -203,32 +222,42 @@ def _load_or_parse(files: list[SourceFile], cache_dir: Path, embedder: Embedder,
     return parsed, errors
 
 
-def _manifest(parsed: list[Parsed], errors: list[dict[str, str]], embedder: Embedder,
-              version: str) -> dict[str, Any]:
-    sources: dict[str, Any] = {
-        p.doc.id: {"path": p.doc.path, "hash": p.doc.content_hash, "title": p.doc.title,
-                   "chunks": len(p.chunks), "sentences": len(p.sentences), "error": None}
+def _manifest(
+    parsed: list[Parsed],
+    errors: list[dict[str, str]],
+    unreadable: list[dict[str, str]],
+    embedder: Embedder,
+    version: str,
+) -> store.Manifest:
+    sources = {
+        p.doc.id: store.SourceRecord(
+            path=p.doc.path,
+            hash=p.doc.content_hash,
+            title=p.doc.title,
+            chunks=len(p.chunks),
+            sentences=len(p.sentences),
+        )
         for p in parsed
     }
     for e in errors:
-        sources[e["id"]] = {"path": e["path"], "hash": e["hash"], "title": "", "chunks": 0, "sentences": 0,
-                            "error": e["error"]}
-    return {
-        "format": store.FORMAT_VERSION,
-        "version": version,
-        "model": embedder.name,
-        "dimension": embedder.dimension,
-        "parser": PARSER_VERSION,
-        "segmenter": SEGMENTER_VERSION,
-        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "documents": len(parsed),
-        "chunks": sum(len(p.chunks) for p in parsed),
-        "sentences": sum(len(p.sentences) for p in parsed),
-        "sources": sources,
-    }
+        sources[e["id"]] = store.SourceRecord(path=e["path"], hash=e["hash"], error=e["error"])
+    return store.Manifest(
+        format=store.FORMAT_VERSION,
+        version=version,
+        model=embedder.name,
+        dimension=embedder.dimension,
+        parser=PARSER_VERSION,
+        segmenter=SEGMENTER_VERSION,
+        created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        documents=len(parsed),
+        chunks=sum(len(p.chunks) for p in parsed),
+        sentences=sum(len(p.sentences) for p in parsed),
+        sources=sources,
+        unreadable=tuple(unreadable),
+    )
 
 
-def _write(folder: Path, manifest: dict[str, Any], parsed: list[Parsed]) -> None:
+def _write(folder: Path, manifest: store.Manifest, parsed: list[Parsed]) -> None:
     sent_rows: list[tuple[int, int, int, int, int]] = []
     chunk_rows: list[tuple[int, int, int, int, int]] = []
     headings: list[str] = []
@@ -246,17 +275,35 @@ def _write(folder: Path, manifest: dict[str, Any], parsed: list[Parsed]) -> None
     sa = np.array(sent_rows, dtype=np.int64).reshape(-1, 5)
     ca = np.array(chunk_rows, dtype=np.int64).reshape(-1, 5)
     spans = {
-        "sent_doc": sa[:, 0], "sent_start": sa[:, 1], "sent_end": sa[:, 2], "sent_chunk": sa[:, 3],
+        "sent_doc": sa[:, 0],
+        "sent_start": sa[:, 1],
+        "sent_end": sa[:, 2],
+        "sent_chunk": sa[:, 3],
         "sent_quote_start": sa[:, 4],
-        "chunk_doc": ca[:, 0], "chunk_start": ca[:, 1], "chunk_end": ca[:, 2],
-        "chunk_first": ca[:, 3], "chunk_last": ca[:, 4],
+        "chunk_doc": ca[:, 0],
+        "chunk_start": ca[:, 1],
+        "chunk_end": ca[:, 2],
+        "chunk_first": ca[:, 3],
+        "chunk_last": ca[:, 4],
     }
     chunk_vectors = np.vstack([p.chunk_vectors for p in parsed if p.chunk_vectors is not None])
     sentence_vectors = np.vstack([p.sentence_vectors for p in parsed if p.sentence_vectors is not None])
-    store.write_version(folder, manifest, [p.doc for p in parsed], spans, headings,
-                        chunk_vectors, sentence_vectors, LexicalIndex.build(chunk_texts))
-    write_tokens(folder, [t for p in parsed for t in (p.tokens or [])],
-                 [i for p in parsed for i in (p.token_ids or [])], chunk_vectors.shape[1])
+    store.write_version(
+        folder,
+        manifest,
+        [p.doc for p in parsed],
+        spans,
+        headings,
+        chunk_vectors,
+        sentence_vectors,
+        LexicalIndex.build(chunk_texts),
+    )
+    write_tokens(
+        folder,
+        [t for p in parsed for t in (p.tokens or [])],
+        [i for p in parsed for i in (p.token_ids or [])],
+        chunk_vectors.shape[1],
+    )
 
 
 def _prune_cache(cache_dir: Path, keep: set[str]) -> None:
@@ -270,9 +317,9 @@ def _prune_cache(cache_dir: Path, keep: set[str]) -> None:
 def is_stale(corpus: Path, root: Path, model: str) -> bool:
     """Whether the live version is missing, of another model or format, or behind the corpus."""
     manifest = store.intact_manifest(root)  # a damaged live version is stale: it must be repaired
-    if manifest is None or manifest.get("model") != model or manifest.get("format") != store.FORMAT_VERSION:
+    if manifest is None or store.incompatibility(manifest, model, None) is not None:
         return True
     try:
-        return not _same_sources(manifest, discover(corpus, known_ids(manifest)))
+        return not _same_sources(manifest, discover(corpus, manifest.known_ids()))
     except CorpusError:
         return True

@@ -42,21 +42,34 @@ def _save_npz(path: Path, **arrays: np.ndarray) -> None:
     os.replace(tmp, path)
 
 
-def save_source_cache(path: Path, doc: Document, sentences: list[Sentence], chunks: list[Chunk],
-                      chunk_vectors: np.ndarray, sentence_vectors: np.ndarray, tokens: list[np.ndarray],
-                      token_ids: list[np.ndarray]) -> None:
+def save_source_cache(
+    path: Path,
+    doc: Document,
+    sentences: list[Sentence],
+    chunks: list[Chunk],
+    chunk_vectors: np.ndarray,
+    sentence_vectors: np.ndarray,
+    tokens: list[np.ndarray],
+    token_ids: list[np.ndarray],
+) -> None:
     """Cache one parsed, segmented, embedded source under its content hash."""
     meta = {
-        "id": doc.id, "path": doc.path, "title": doc.title, "origin": doc.origin,
-        "text": doc.text, "hash": doc.content_hash, "metadata": doc.metadata,
+        "id": doc.id,
+        "path": doc.path,
+        "title": doc.title,
+        "origin": doc.origin,
+        "text": doc.text,
+        "hash": doc.content_hash,
+        "metadata": doc.metadata,
         "headings": [c.heading for c in chunks],
     }
     _save_npz(
         path,
         meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
         sentences=np.array([(s.start, s.end, s.block) for s in sentences], dtype=np.int64).reshape(-1, 3),
-        chunks=np.array([(c.start, c.end, c.first_sentence, c.last_sentence) for c in chunks],
-                        dtype=np.int64).reshape(-1, 4),
+        chunks=np.array([(c.start, c.end, c.first_sentence, c.last_sentence) for c in chunks], dtype=np.int64).reshape(
+            -1, 4
+        ),
         chunk_vectors=chunk_vectors,
         sentence_vectors=sentence_vectors,
         **pack_tokens(tokens, token_ids, sentence_vectors.shape[1]),
@@ -78,12 +91,13 @@ def unpack_tokens(data: Any) -> tuple[list[np.ndarray], list[np.ndarray]]:
     if not len(counts):
         return [], []
     cuts = np.cumsum(counts)[:-1]
-    return (np.split(np.array(data["token_vectors"], dtype=np.float16), cuts),
-            np.split(np.array(data["token_ids"], dtype=np.int32), cuts))
+    return (
+        np.split(np.array(data["token_vectors"], dtype=np.float16), cuts),
+        np.split(np.array(data["token_ids"], dtype=np.int32), cuts),
+    )
 
 
-CachedSource = tuple[Document, list[Sentence], list[Chunk], np.ndarray, np.ndarray, list[np.ndarray],
-                     list[np.ndarray]]
+CachedSource = tuple[Document, list[Sentence], list[Chunk], np.ndarray, np.ndarray, list[np.ndarray], list[np.ndarray]]
 
 
 def load_source_cache(path: Path) -> CachedSource | None:
@@ -93,19 +107,32 @@ def load_source_cache(path: Path) -> CachedSource | None:
             meta = json.loads(bytes(data["meta"]).decode())
             sents = [Sentence(int(a), int(b), int(c)) for a, b, c in data["sentences"]]
             heads = meta["headings"]
-            chunks = [Chunk(int(a), int(b), heads[i], int(f), int(la))
-                      for i, (a, b, f, la) in enumerate(data["chunks"])]
+            chunks = [
+                Chunk(int(a), int(b), heads[i], int(f), int(la)) for i, (a, b, f, la) in enumerate(data["chunks"])
+            ]
             cv = np.array(data["chunk_vectors"], dtype=np.float32)
             sv = np.array(data["sentence_vectors"], dtype=np.float32)
             tv, ti = unpack_tokens(data)
-        doc = Document(id=meta["id"], path=meta["path"], title=meta["title"], origin=meta["origin"],
-                       text=meta["text"], content_hash=meta["hash"], metadata=meta["metadata"])
+        doc = Document(
+            id=meta["id"],
+            path=meta["path"],
+            title=meta["title"],
+            origin=meta["origin"],
+            text=meta["text"],
+            content_hash=meta["hash"],
+            metadata=meta["metadata"],
+        )
     # The zip's CRC catches scrambled bytes; a disk error or a hand edit costs a re-embedding.
     except _UNREADABLE:
         return None
     size = len(doc.text)
-    if (len(cv) != len(chunks) or len(sv) != len(sents) or len(heads) != len(chunks) or len(tv) != len(sents)
-            or any(not 0 <= s.start <= s.end <= size for s in sents)):
+    if (
+        len(cv) != len(chunks)
+        or len(sv) != len(sents)
+        or len(heads) != len(chunks)
+        or len(tv) != len(sents)
+        or any(not 0 <= s.start <= s.end <= size for s in sents)
+    ):
         return None
     return doc, sents, chunks, cv, sv, tv, ti
 

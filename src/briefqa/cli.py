@@ -7,12 +7,7 @@ import json
 import logging
 import os
 import socket
-import sys
 import tempfile
-import threading
-import time
-import weakref
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,16 +16,23 @@ from pydantic import ValidationError
 
 from .errors import BriefqaError, CorpusError, InputError
 from .settings import Settings
+from .terminal import Progress, log_to_stderr
 
 # Plain help (not rich's boxes): rich shows every flag as "<bool>" and hides defaults.
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  rich_markup_mode=None,
-                  help="Answers questions with sentences quoted verbatim from policy briefs.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    help="Answers questions with sentences quoted verbatim from policy briefs.",
+)
 
-CorpusOpt = Annotated[Path | None, typer.Option("--corpus", help="sources folder",
-                                                show_default="BRIEFQA_CORPUS, else ./corpus")]
-IndexOpt = Annotated[Path | None, typer.Option("--index", help="index folder",
-                                               show_default="BRIEFQA_INDEX, else ./index")]
+CorpusOpt = Annotated[
+    Path | None, typer.Option("--corpus", help="sources folder", show_default="BRIEFQA_CORPUS, else ./corpus")
+]
+IndexOpt = Annotated[
+    Path | None, typer.Option("--index", help="index folder", show_default="BRIEFQA_INDEX, else ./index")
+]
 
 # Each setting as a user names it: the flag when one was given, else the environment variable.
 _FLAGS = {"corpus": "--corpus", "index": "--index", "host": "--host", "port": "--port"}
@@ -85,40 +87,9 @@ def _corpus_named(corpus: Path | None) -> str:
     return "--corpus" if corpus is not None else "BRIEFQA_CORPUS"
 
 
-class _Formatter(logging.Formatter):
-    """briefqa's own lines as ``briefqa: ...``; a library's under its own logger name and level,
-    so its warnings are not read as briefqa's errors."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        if record.name == "briefqa" or record.name.startswith("briefqa."):
-            return f"briefqa: {record.getMessage()}"
-        return f"{record.name}: {record.levelname}: {record.getMessage()}"
-
-
-_handler: logging.Handler | None = None
-
-
-def _log_to_stderr(level: int) -> None:
-    """Log lines of ``level`` and up on stderr, whatever level a library sets on its own logger."""
-    global _handler
-    if _handler is None:
-        _handler = logging.StreamHandler()
-        _handler.setFormatter(_Formatter())
-        logging.getLogger().addHandler(_handler)
-        logging.captureWarnings(True)  # warnings.warn from libraries, under "py.warnings"
-        # faiss logs which CPU build it loads (six lines about AVX512) at every start.
-        logging.getLogger("faiss.loader").setLevel(logging.WARNING)
-        # briefqa counts the word pieces of long sentences on purpose, to cut them to what the model
-        # reads; the tokenizer's warning that such a text is too long for the model is not news.
-        logging.getLogger("transformers.tokenization_utils_base").setLevel(logging.ERROR)
-    # On the handler, not only the root logger: bm25s sets its logger to DEBUG when imported.
-    _handler.setLevel(level)
-    logging.getLogger().setLevel(level)
-
-
 @app.callback()
 def _setup() -> None:
-    _log_to_stderr(logging.WARNING)
+    log_to_stderr(logging.WARNING)
 
 
 def _report_error(exc: BaseException) -> None:
@@ -132,73 +103,6 @@ def _fail(exc: BriefqaError) -> typer.Exit:
     return typer.Exit(exc.exit_code)
 
 
-# Off a terminal, a stage in progress is reported this often (seconds), even while one step of
-# it (a large file) takes long.
-PROGRESS_INTERVAL = 5.0
-
-
-class _Progress:
-    """A tqdm bar per stage on a terminal; off one, a log line as a stage starts, every
-    ``interval`` seconds while it runs, and when it ends."""
-
-    def __init__(self, interval: float = PROGRESS_INTERVAL, clock: Callable[[], float] = time.monotonic,
-                 tty: bool | None = None) -> None:
-        self.tty = sys.stderr.isatty() if tty is None else tty
-        self.interval = interval
-        self.clock = clock
-        self.bars: dict[str, Any] = {}
-        self.state: dict[str, tuple[int, int, float]] = {}  # stage -> done, total, started
-        self.last: dict[str, float] = {}
-        self.lock = threading.Lock()
-        self.ticker: threading.Thread | None = None
-
-    def __call__(self, stage: str, done: int, total: int) -> None:
-        if self.tty:
-            from tqdm import tqdm
-
-            bar = self.bars.get(stage)
-            if bar is None:
-                bar = self.bars[stage] = tqdm(total=total, desc=stage, unit="item", leave=False)
-            bar.update(done - bar.n)
-            if done >= total:
-                bar.close()
-            return
-        with self.lock:
-            now = self.clock()
-            started = self.state[stage][2] if stage in self.state else now
-            self.state[stage] = (done, total, started)
-            if stage not in self.last or done >= total or now - self.last[stage] >= self.interval:
-                self._line(stage, now)
-        if self.ticker is None and self.interval > 0:
-            self.ticker = threading.Thread(target=_tick, args=(weakref.ref(self), self.interval), daemon=True)
-            self.ticker.start()
-
-    def _line(self, stage: str, now: float) -> None:
-        done, total, started = self.state[stage]
-        self.last[stage] = now
-        elapsed = f" ({now - started:.0f}s)" if now - started >= 1 else ""
-        typer.echo(f"{stage}: {done}/{total}{elapsed}", err=True)
-
-    def tick(self) -> None:
-        """Report each unfinished stage whose last line is ``interval`` old (a step that takes long)."""
-        with self.lock:
-            now = self.clock()
-            for stage, (done, total, _) in self.state.items():
-                if done < total and now - self.last[stage] >= self.interval:
-                    self._line(stage, now)
-
-
-def _tick(ref: weakref.ReferenceType[_Progress], interval: float) -> None:
-    # Holds only a weak reference: once the build drops its progress hook, the ticker ends.
-    while True:
-        time.sleep(interval / 2)
-        progress = ref()
-        if progress is None:
-            return
-        progress.tick()
-        del progress
-
-
 def _print_report(report: Any) -> None:
     for note in report.notes:
         typer.echo(note)
@@ -208,14 +112,16 @@ def _print_report(report: Any) -> None:
     typer.echo(f"unchanged: {report.unchanged}")
     for err in report.errors:
         typer.echo(f"failed: {err['path']}: {err['error']}")
-    typer.echo(f"index {report.version}: {report.documents} documents, {report.chunks} chunks "
-               f"in {report.seconds:.1f}s")
+    typer.echo(f"index {report.version}: {report.documents} documents, {report.chunks} chunks in {report.seconds:.1f}s")
 
 
 @app.command()
-def index(corpus: CorpusOpt = None, index: IndexOpt = None,
-          full: Annotated[bool, typer.Option("--full", help="re-embed every source")] = False,
-          watch: Annotated[bool, typer.Option("--watch", help="rebuild whenever the corpus changes")] = False) -> None:
+def index(
+    corpus: CorpusOpt = None,
+    index: IndexOpt = None,
+    full: Annotated[bool, typer.Option("--full", help="re-embed every source")] = False,
+    watch: Annotated[bool, typer.Option("--watch", help="rebuild whenever the corpus changes")] = False,
+) -> None:
     """Index the corpus (only new or changed sources unless --full); exit 1 if any source failed."""
     try:
         settings = _settings(corpus=corpus, index=index)
@@ -229,7 +135,7 @@ def index(corpus: CorpusOpt = None, index: IndexOpt = None,
         raise _fail(exc) from None
     report = None
     try:
-        report = build_index(settings.corpus, settings.index, embedder, full=full, progress=_Progress())
+        report = build_index(settings.corpus, settings.index, embedder, full=full, progress=Progress())
         _print_report(report)
     except BriefqaError as exc:
         if not watch:
@@ -247,34 +153,44 @@ def _watch(settings: Settings, embedder: Any) -> None:
     from .watch import watch_and_rebuild
 
     try:
-        watch_and_rebuild(settings.corpus, settings.index, embedder, on_report=_print_report,
-                          on_error=_report_error,
-                          on_ready=lambda: typer.echo(f"watching {settings.corpus} (Ctrl-C to stop)"),
-                          progress=_Progress)
+        watch_and_rebuild(
+            settings.corpus,
+            settings.index,
+            embedder,
+            on_report=_print_report,
+            on_error=_report_error,
+            on_ready=lambda: typer.echo(f"watching {settings.corpus} (Ctrl-C to stop)"),
+            progress=Progress,
+        )
     except KeyboardInterrupt:
         # Ctrl-C is how a watch ends; an interrupted build left the live version as it was.
         typer.echo("stopped watching")
 
 
 @app.command()
-def ask(question: Annotated[str, typer.Argument(help="the question")],
-        k: Annotated[int, typer.Option("--k", help="how many quotes (1-20)")] = 5,
-        as_json: Annotated[bool, typer.Option("--json", help="print a SearchResponse")] = False,
-        index: IndexOpt = None,
-        base_url: Annotated[str | None, typer.Option(
-            "--base-url", help="where the links point: the server that shows the sources",
-            show_default="http://BRIEFQA_HOST:BRIEFQA_PORT, else http://127.0.0.1:8000")] = None) -> None:
+def ask(
+    question: Annotated[str, typer.Argument(help="the question")],
+    k: Annotated[int, typer.Option("--k", help="how many quotes (1-20)")] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="print a SearchResponse")] = False,
+    index: IndexOpt = None,
+    base_url: Annotated[
+        str | None,
+        typer.Option(
+            "--base-url",
+            help="where the links point: the server that shows the sources",
+            show_default="http://BRIEFQA_HOST:BRIEFQA_PORT, else http://127.0.0.1:8000",
+        ),
+    ] = None,
+) -> None:
     """Answer one question with quotes and their source links."""
     try:
         settings = _settings(index=index)
         _check_index(settings.index, _index_named(index))
         from .embed import load_embedder
-        from .searcher import Searcher, validate
-        from .store import load
+        from .searcher import open_searcher, validate
 
         validate(question, (), k)  # a bad question or --k costs no model load
-        embedder = load_embedder(settings.model)
-        answer = Searcher(load(settings.index, embedder.name, embedder.dimension), embedder).search(question, (), k)
+        answer = open_searcher(settings.index, load_embedder(settings.model)).search(question, (), k)
     except BriefqaError as exc:
         raise _fail(exc) from None
     if as_json:
@@ -317,11 +233,16 @@ def _bind(host: str, port: int) -> socket.socket:
 
 
 @app.command()
-def serve(host: Annotated[str | None, typer.Option("--host", help="address to listen on",
-                                                   show_default="BRIEFQA_HOST, else 127.0.0.1")] = None,
-          port: Annotated[int | None, typer.Option("--port", help="port to listen on (1-65535)",
-                                                   show_default="BRIEFQA_PORT, else 8000")] = None,
-          corpus: CorpusOpt = None, index: IndexOpt = None) -> None:
+def serve(
+    host: Annotated[
+        str | None, typer.Option("--host", help="address to listen on", show_default="BRIEFQA_HOST, else 127.0.0.1")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option("--port", help="port to listen on (1-65535)", show_default="BRIEFQA_PORT, else 8000")
+    ] = None,
+    corpus: CorpusOpt = None,
+    index: IndexOpt = None,
+) -> None:
     """Serve the API and pages; builds the index first if it is missing or stale."""
     try:
         settings = _settings(host=host, port=port, corpus=corpus, index=index)
@@ -338,7 +259,7 @@ def serve(host: Annotated[str | None, typer.Option("--host", help="address to li
     from .embed import load_serving_embedder
     from .live import LiveIndex
 
-    _log_to_stderr(logging.INFO)
+    log_to_stderr(logging.INFO)
     try:
         embedder = load_serving_embedder(settings.model)
         live = LiveIndex(settings.corpus, settings.index, embedder)
@@ -346,14 +267,18 @@ def serve(host: Annotated[str | None, typer.Option("--host", help="address to li
             # An index that exists still answers; the analyst can restore the corpus and rebuild.
             live.refresh()
             if not live.ready:
-                raise CorpusError(f"corpus folder {settings.corpus} does not exist, and there is no index "
-                                  f"in {settings.index} to serve")
-            typer.echo(f"briefqa: warning: corpus folder {settings.corpus} does not exist; serving the index "
-                       "as it is", err=True)
+                raise CorpusError(
+                    f"corpus folder {settings.corpus} does not exist, and there is no index "
+                    f"in {settings.index} to serve"
+                )
+            typer.echo(
+                f"briefqa: warning: corpus folder {settings.corpus} does not exist; serving the index as it is",
+                err=True,
+            )
         elif is_stale(settings.corpus, settings.index, embedder.name):
             typer.echo("index missing or stale: building it first")
             try:
-                _print_report(live.rebuild(progress=_Progress()))
+                _print_report(live.rebuild(progress=Progress()))
             except CorpusError as exc:
                 live.refresh()
                 if not live.ready:
@@ -362,20 +287,25 @@ def serve(host: Annotated[str | None, typer.Option("--host", help="address to li
     except BriefqaError as exc:
         sock.close()
         raise _fail(exc) from None
-    config = uvicorn.Config(create_app(settings, live), host=settings.host, port=settings.port,
-                            log_level="info", http=JsonErrorsProtocol)
+    config = uvicorn.Config(
+        create_app(settings, live), host=settings.host, port=settings.port, log_level="info", http=JsonErrorsProtocol
+    )
     uvicorn.Server(config).run(sockets=[sock])
 
 
 # What the eval lines say, printed above them.
-EVAL_LEGEND = ("items not answered as they should be (answered: whether briefqa answered; "
-               "first_hit: rank of the first quote holding the evidence, None if none of the top 5 does):")
+EVAL_LEGEND = (
+    "items not answered as they should be (answered: whether briefqa answered; "
+    "first_hit: rank of the first quote holding the evidence, None if none of the top 5 does):"
+)
 
 
 @app.command("eval")
-def eval_cmd(file: Annotated[Path, typer.Argument(help="eval questions: JSON lines, or a SQuAD v2.0 JSON file")],
-             as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
-             index: IndexOpt = None) -> None:
+def eval_cmd(
+    file: Annotated[Path, typer.Argument(help="eval questions: JSON lines, or a SQuAD v2.0 JSON file")],
+    as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
+    index: IndexOpt = None,
+) -> None:
     """The eval metrics (hit@1, hit@3, mrr, abstain, false_abstain, fidelity) and the abstention trade-off.
 
     A SQuAD v2.0 file is scored by offsets over a temporary index of its articles (``--index`` is
@@ -385,9 +315,8 @@ def eval_cmd(file: Annotated[Path, typer.Argument(help="eval questions: JSON lin
         settings = _settings(index=index)
         from .embed import load_embedder
         from .evaluate import evaluate, evaluate_squad, load_items, meets_targets
-        from .searcher import Searcher
+        from .searcher import open_searcher
         from .squad import is_squad
-        from .store import load
 
         items = []
         if is_squad(file):
@@ -395,8 +324,7 @@ def eval_cmd(file: Annotated[Path, typer.Argument(help="eval questions: JSON lin
         else:
             _check_index(settings.index, _index_named(index))
             items = load_items(file)  # a bad file costs no model load
-            embedder = load_embedder(settings.model)
-            report = evaluate(Searcher(load(settings.index, embedder.name, embedder.dimension), embedder), items)
+            report = evaluate(open_searcher(settings.index, load_embedder(settings.model)), items)
     except BriefqaError as exc:
         raise _fail(exc) from None
     if as_json:
@@ -418,8 +346,10 @@ def eval_cmd(file: Annotated[Path, typer.Argument(help="eval questions: JSON lin
         typer.echo(EVAL_LEGEND)
     for item in missed:
         question = item.get("question") or questions.get(item["id"], item.get("query", ""))
-        typer.echo(f"  {item['id']} ({item['type']}): answered={item['answered']} "
-                   f"first_hit={item['first_hit_rank']}  {question}")
+        typer.echo(
+            f"  {item['id']} ({item['type']}): answered={item['answered']} "
+            f"first_hit={item['first_hit_rank']}  {question}"
+        )
 
 
 def _missed(item: dict[str, Any]) -> bool:

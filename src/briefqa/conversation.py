@@ -54,7 +54,7 @@ def _resolve(question: str, history: list[str], depth: int) -> str:
 
 
 def _swap_topic(question: str, previous: str) -> str | None:
-    """"And X?" against "... Y ...?" -> "... X ...?" when the previous question names one thing."""
+    """ "And X?" against "... Y ...?" -> "... X ...?" when the previous question names one thing."""
     ellipsis = _ELLIPSIS.match(question)
     if not ellipsis:
         return None

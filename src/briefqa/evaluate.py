@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,9 +21,8 @@ from .build import build_index
 from .embed import Embedder
 from .errors import InputError
 from .records import Answer
-from .searcher import Searcher
+from .searcher import Searcher, open_searcher
 from .squad import SquadQuestion, questions_of, read_squad, write_corpus
-from .store import IndexData, load
 
 # The false-abstention levels at which the trade-off is reported.
 TRADEOFF_LEVELS = (0.05, 0.10, 0.20)
@@ -58,8 +57,15 @@ def load_items(path: Path) -> list[EvalItem]:
             continue
         try:
             obj = json.loads(line)
-            items.append(EvalItem(str(obj.get("id", n)), obj["question"], list(obj.get("history", [])),
-                                  list(obj.get("evidence", [])), str(obj.get("type", ""))))
+            items.append(
+                EvalItem(
+                    str(obj.get("id", n)),
+                    obj["question"],
+                    list(obj.get("history", [])),
+                    list(obj.get("evidence", [])),
+                    str(obj.get("type", "")),
+                )
+            )
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
             raise InputError(f"{path}:{n}: not an eval item ({exc})") from None
     if not items:
@@ -69,7 +75,6 @@ def load_items(path: Path) -> list[EvalItem]:
 
 def evaluate(searcher: Searcher, items: list[EvalItem], k: int = 5) -> dict[str, Any]:
     """Metrics over ``items`` and a per-item record of what was answered."""
-    data: IndexData = searcher.data
     answerable = [i for i in items if i.evidence]
     unanswerable = [i for i in items if not i.evidence]
     hit1 = hit3 = phit3 = rr = false_abstain = abstained = 0.0
@@ -82,7 +87,7 @@ def evaluate(searcher: Searcher, items: list[EvalItem], k: int = 5) -> dict[str,
         evidence = [normalize(e) for e in item.evidence]
         ranks = [r.rank for r in answer.results if any(e in normalize(r.quote) for e in evidence)]
         for r in answer.results:
-            doc = data.document(r.source.id)
+            doc = searcher.document(r.source.id)
             returned += 1
             faithful += int(doc is not None and doc.text[r.start : r.end] == r.quote)
         if item.evidence:
@@ -94,16 +99,26 @@ def evaluate(searcher: Searcher, items: list[EvalItem], k: int = 5) -> dict[str,
             false_abstain += not answer.answered
         else:
             abstained += not answer.answered
-        details.append({
-            "id": item.id, "type": item.type, "question": item.question, "answered": answer.answered,
-            "query": answer.query, "confidence": answer.confidence,
-            "first_hit_rank": (min(ranks) if ranks else None) if item.evidence else None,
-            "quote": answer.results[0].quote if answer.results else None,
-        })
+        details.append(
+            {
+                "id": item.id,
+                "type": item.type,
+                "question": item.question,
+                "answered": answer.answered,
+                "query": answer.query,
+                "confidence": answer.confidence,
+                "first_hit_rank": (min(ranks) if ranks else None) if item.evidence else None,
+                "quote": answer.results[0].quote if answer.results else None,
+            }
+        )
     na, nu = max(len(answerable), 1), max(len(unanswerable), 1)
     metrics = {
-        "hit@1": hit1 / na, "hit@3": hit3 / na, "mrr": rr / na, "passage_hit@3": phit3 / na,
-        "false_abstain": false_abstain / na, "abstain": abstained / nu,
+        "hit@1": hit1 / na,
+        "hit@3": hit3 / na,
+        "mrr": rr / na,
+        "passage_hit@3": phit3 / na,
+        "false_abstain": false_abstain / na,
+        "abstain": abstained / nu,
         "fidelity": faithful / returned if returned else 1.0,
     }
     return {
@@ -120,8 +135,9 @@ def _confidence(answer: Answer) -> float:
     return -1.0 if answer.confidence is None else answer.confidence
 
 
-def tradeoff(answerable: Sequence[float], unanswerable: Sequence[float],
-             levels: Sequence[float] = TRADEOFF_LEVELS) -> list[dict[str, float]]:
+def tradeoff(
+    answerable: Sequence[float], unanswerable: Sequence[float], levels: Sequence[float] = TRADEOFF_LEVELS
+) -> list[dict[str, float]]:
     """Abstention on unanswerable questions when the threshold refuses ``level`` of the answerable.
 
     Two methods compare fairly only at equal false abstention: this is the curve at a few points.
@@ -132,12 +148,14 @@ def tradeoff(answerable: Sequence[float], unanswerable: Sequence[float],
     out = []
     for level in levels:
         threshold = float(np.quantile(pos, level))
-        out.append({"false_abstain": round(float((pos < threshold).mean()), 4),
-                    "abstain": round(float((neg < threshold).mean()), 4), "threshold": round(threshold, 4)})
+        out.append(
+            {
+                "false_abstain": round(float((pos < threshold).mean()), 4),
+                "abstain": round(float((neg < threshold).mean()), 4),
+                "threshold": round(threshold, 4),
+            }
+        )
     return out
-
-
-SearcherFactory = Callable[[IndexData, Embedder], Searcher]
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,15 +166,14 @@ class SquadRun:
     questions: list[SquadQuestion]
 
 
-def open_squad(path: Path, embedder: Embedder, workdir: Path,
-               make_searcher: SearcherFactory = Searcher) -> SquadRun:
+def open_squad(path: Path, embedder: Embedder, workdir: Path) -> SquadRun:
     """Index the articles of SQuAD file ``path`` under ``workdir``; the questions with their spans."""
     articles = read_squad(path)
     corpus, root = workdir / "corpus", workdir / "index"
     write_corpus(articles, corpus)
     build_index(corpus, root, embedder)
-    searcher = make_searcher(load(root, embedder.name, embedder.dimension), embedder)
-    return SquadRun(searcher, questions_of(articles, searcher.data.documents))
+    searcher = open_searcher(root, embedder)
+    return SquadRun(searcher, questions_of(articles, searcher.index.documents))
 
 
 def answer_all(searcher: Searcher, questions: Sequence[str], k: int = 5, batch: int = 64) -> list[Answer]:
@@ -178,7 +195,7 @@ def evaluate_squad(path: Path, embedder: Embedder, k: int = 5) -> dict[str, Any]
 
 def score_squad(run: SquadRun, answers: Sequence[Answer]) -> dict[str, Any]:
     """Metrics of answers to a SQuAD run's questions (a quote hits when it covers an answer span)."""
-    data = run.searcher.data
+    searcher = run.searcher
     hit1 = hit3 = rr = false_abstain = abstained = 0.0
     faithful = returned = 0
     confidence: dict[bool, list[float]] = {True: [], False: []}
@@ -186,7 +203,7 @@ def score_squad(run: SquadRun, answers: Sequence[Answer]) -> dict[str, Any]:
     for q, answer in zip(run.questions, answers, strict=True):
         confidence[q.answerable].append(_confidence(answer))
         for r in answer.results:
-            doc = data.document(r.source.id)
+            doc = searcher.document(r.source.id)
             returned += 1
             faithful += int(doc is not None and doc.text[r.start : r.end] == r.quote)
         row = per_article.setdefault(q.article, {"answerable": 0, "hit@1": 0.0})
@@ -203,12 +220,22 @@ def score_squad(run: SquadRun, answers: Sequence[Answer]) -> dict[str, Any]:
             abstained += not answer.answered
     na = max(len(confidence[True]), 1)
     nu = max(len(confidence[False]), 1)
-    metrics = {"hit@1": hit1 / na, "hit@3": hit3 / na, "mrr": rr / na, "false_abstain": false_abstain / na,
-               "abstain": abstained / nu, "fidelity": faithful / returned if returned else 1.0}
+    metrics = {
+        "hit@1": hit1 / na,
+        "hit@3": hit3 / na,
+        "mrr": rr / na,
+        "false_abstain": false_abstain / na,
+        "abstain": abstained / nu,
+        "fidelity": faithful / returned if returned else 1.0,
+    }
     return {
         "metrics": {k_: round(v, 4) for k_, v in metrics.items()},
-        "counts": {"answerable": len(confidence[True]), "unanswerable": len(confidence[False]),
-                   "results": returned, "articles": len(per_article)},
+        "counts": {
+            "answerable": len(confidence[True]),
+            "unanswerable": len(confidence[False]),
+            "results": returned,
+            "articles": len(per_article),
+        },
         "targets": TARGETS,
         "tradeoff": tradeoff(confidence[True], confidence[False]),
         "articles": {a: round(r["hit@1"] / max(r["answerable"], 1), 4) for a, r in sorted(per_article.items())},

@@ -104,9 +104,13 @@ def scan(corpus: Path, known: Mapping[str, str] | None = None) -> Scan:
         digest = hashlib.sha256(PARSER_VERSION.encode() + b"\0" + content).hexdigest()
         rel = relpaths[path]
         files.append(SourceFile(path=path, relpath=rel, id=ids[rel], content_hash=digest))
-    errors = [{"path": folder.relative_to(corpus).as_posix() or ".",
-               "error": f"the folder cannot be read ({exc.strerror or type(exc).__name__})"}
-              for folder, exc in unreadable]
+    errors = [
+        {
+            "path": folder.relative_to(corpus).as_posix() or ".",
+            "error": f"the folder cannot be read ({exc.strerror or type(exc).__name__})",
+        }
+        for folder, exc in unreadable
+    ]
     return Scan(files, sorted(errors, key=lambda e: e["path"]))
 
 
@@ -232,8 +236,10 @@ _FIELD_TYPES: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "title": ("text", lambda v: isinstance(v, str)),
     "origin": ("text (the URL of the original)", lambda v: isinstance(v, str)),
     "date": ("a date or text", lambda v: isinstance(v, str)),
-    "authors": ("text or a list of names", lambda v: isinstance(v, str) or (
-        isinstance(v, list) and all(isinstance(a, str) for a in v))),
+    "authors": (
+        "text or a list of names",
+        lambda v: isinstance(v, str) or (isinstance(v, list) and all(isinstance(a, str) for a in v)),
+    ),
 }
 
 

@@ -10,7 +10,7 @@ from . import store
 from .build import BuildReport, ProgressHook, build_index
 from .embed import Embedder
 from .errors import IndexDamagedError, IndexMismatchError, IndexMissingError
-from .searcher import Searcher
+from .searcher import Searcher, open_searcher
 
 log = logging.getLogger("briefqa.live")
 
@@ -64,8 +64,7 @@ class LiveIndex:
             try:
                 # Load the very version just read from CURRENT, not whatever CURRENT says by now,
                 # so the searcher's name always matches its data.
-                data = store.load(self.root, self.embedder.name, self.embedder.dimension, version=name)
-                searcher = Searcher(data, self.embedder)
+                searcher = open_searcher(self.root, self.embedder, version=name)
             except Exception as exc:  # keep serving the old version; say why the new one is not used
                 message = str(exc) if isinstance(exc, IndexDamagedError) else f"index version {name} not loaded: {exc}"
                 # One log line per failing version, not one a second.
@@ -78,7 +77,7 @@ class LiveIndex:
             self._searcher = searcher
             self._load_error = None
             self._failed = None
-            log.info("serving index version %s", data.version)
+            log.info("serving index version %s", searcher.version)
             return True
 
     def _fall_back(self, damaged: str) -> bool:
@@ -86,8 +85,11 @@ class LiveIndex:
         if older is None:
             return False
         self._searcher = Searcher(older, self.embedder)
-        log.warning("serving index version %s, the newest intact one, instead of %s until `briefqa index` "
-                    "repairs the index", older.version, damaged)
+        log.warning(
+            "serving index version %s, the newest intact one, instead of %s until `briefqa index` repairs the index",
+            older.version,
+            damaged,
+        )
         return True
 
     @property
@@ -95,8 +97,9 @@ class LiveIndex:
         """Why the published version is not the one served, if it is not."""
         return self._load_error
 
-    def rebuild(self, *, full: bool = False, progress: ProgressHook | None = None,
-                lock_timeout: float = 600.0) -> BuildReport:
+    def rebuild(
+        self, *, full: bool = False, progress: ProgressHook | None = None, lock_timeout: float = 600.0
+    ) -> BuildReport:
         """Build, publish, and swap the new version in before returning.
 
         Raises the build's error (the old version keeps serving; ``IndexBusyError`` when another
@@ -104,8 +107,9 @@ class LiveIndex:
         published version cannot be loaded by this process.
         """
         with self._build_lock:
-            report = build_index(self.corpus, self.root, self.embedder, full=full, progress=progress,
-                                 lock_timeout=lock_timeout)
+            report = build_index(
+                self.corpus, self.root, self.embedder, full=full, progress=progress, lock_timeout=lock_timeout
+            )
             self.refresh()
             if self._load_error is not None:
                 raise IndexMismatchError(self._load_error)
@@ -115,8 +119,13 @@ class LiveIndex:
 def _stamp(folder: Path) -> tuple[tuple[str, int, int], ...]:
     """Name, size and modification time of every file of a version: cheap, and changed by any repair."""
     try:
-        return tuple(sorted((p.relative_to(folder).as_posix(), (st := p.stat()).st_size, st.st_mtime_ns)
-                            for p in folder.rglob("*") if p.is_file()))
+        return tuple(
+            sorted(
+                (p.relative_to(folder).as_posix(), (st := p.stat()).st_size, st.st_mtime_ns)
+                for p in folder.rglob("*")
+                if p.is_file()
+            )
+        )
     except OSError:
         return ()
 

@@ -22,7 +22,7 @@ import numpy as np
 from .answer_types import asked_type, holds_type
 from .lexical import term_set
 from .retrieve import Candidates
-from .store import IndexData
+from .store import IndexVersion
 from .token_store import TokenRows
 
 RANK_FEATURES = (
@@ -80,10 +80,10 @@ class Scored:
         return float(self.features[RANK_FEATURES.index(name)])
 
 
-def candidate_rows(data: IndexData, cand: Candidates, query: Query) -> list[Scored]:
+def candidate_rows(index: IndexVersion, cand: Candidates, query: Query) -> list[Scored]:
     """Every sentence of the candidate chunks with its evidence, unscored (score 0)."""
-    counts = Counter(t for t in query.terms if t in data.lexical.doc_freq)
-    weights = {t: data.lexical.idf(t) * n for t, n in counts.items()}
+    counts = Counter(t for t in query.terms if t in index.lexical.doc_freq)
+    weights = {t: index.lexical.idf(t) * n for t, n in counts.items()}
     qweight = sum(weights.values()) or 1.0
     kind = asked_type(query.text)
     # Each candidate's place in the dense ranking of the candidates (they come in fused order).
@@ -91,44 +91,46 @@ def candidate_rows(data: IndexData, cand: Candidates, query: Query) -> list[Scor
     out: list[Scored] = []
     m = len(query.tokens)
     for rank, cid in enumerate(cand.chunks.tolist()):
-        first, last = int(data.chunk_first[cid]), int(data.chunk_last[cid])
-        doc = data.documents[int(data.chunk_doc[cid])]
-        passage_terms = term_set(data.passage_text(cid))
+        chunk = index.chunk(cid)
+        first, last = chunk.first, chunk.last
+        doc = index.documents[chunk.doc]
+        spans = index.sentence_spans(first, last)
+        passage_terms = term_set(index.passage_text(chunk))
         pcover = sum(w for t, w in weights.items() if t in passage_terms) / qweight
-        piece = _PieceMatches.of(query, data.tokens.rows(first, last))
-        svecs = np.asarray(data.sentence_vectors[first : last + 1], dtype=np.float32)
-        ssims = svecs @ query.vector
+        piece = _PieceMatches.of(query, index.token_rows(first, last))
+        ssims = index.sentence_vectors(first, last) @ query.vector
         idf_best = piece.weighted(query.weights)
         plain_best = piece.weighted(query.uniform)
         idf_window = _weighted(piece.window, query.weights)
         idf_passage = _weighted(piece.passage[:, None], query.weights)[0] if m else 0.0
         for offset in range(last - first + 1):
             sid = first + offset
-            start, end = int(data.sent_quote_start[sid]), int(data.sent_end[sid])
+            start, end = spans.quote_start[offset], spans.end[offset]
             text = doc.text[start:end]
             quote_terms = term_set(text)
             cover = sum(w for t, w in weights.items() if t in quote_terms) / qweight
             held = kind is not None and holds_type(kind, text, query.text)
-            features = np.array([
-                idf_best[offset],
-                plain_best[offset],
-                idf_passage,
-                idf_window[offset],
-                float(ssims[offset]),
-                float(cand.dense[rank]),
-                cover,
-                pcover,
-                float(cand.lexical[rank]),
-                1.0 / (1 + rank),
-                1.0 / (1 + int(dense_rank[rank])),
-                math.log1p(piece.counts[offset]),
-                piece.novel[offset],
-                piece.reverse[offset],
-                1.0 if held else 0.0,
-                1.0 if kind is not None and not held else 0.0,
-            ])
-            out.append(Scored(int(data.chunk_doc[cid]), sid, start, end, cid, 0.0, features,
-                              piece.best[:, offset], piece.passage))
+            features = np.array(
+                [
+                    idf_best[offset],
+                    plain_best[offset],
+                    idf_passage,
+                    idf_window[offset],
+                    float(ssims[offset]),
+                    float(cand.dense[rank]),
+                    cover,
+                    pcover,
+                    float(cand.lexical[rank]),
+                    1.0 / (1 + rank),
+                    1.0 / (1 + int(dense_rank[rank])),
+                    math.log1p(piece.counts[offset]),
+                    piece.novel[offset],
+                    piece.reverse[offset],
+                    1.0 if held else 0.0,
+                    1.0 if kind is not None and not held else 0.0,
+                ]
+            )
+            out.append(Scored(chunk.doc, sid, start, end, cid, 0.0, features, piece.best[:, offset], piece.passage))
     return out
 
 
@@ -208,8 +210,12 @@ class Ranker:
         return cls(tuple(data["features"]), np.array(data["mean"]), np.array(data["scale"]), np.array(data["coef"]))
 
     def to_json(self) -> dict[str, Any]:
-        return {"features": list(self.features), "mean": self.mean.tolist(), "scale": self.scale.tolist(),
-                "coef": self.coef.tolist()}
+        return {
+            "features": list(self.features),
+            "mean": self.mean.tolist(),
+            "scale": self.scale.tolist(),
+            "coef": self.coef.tolist(),
+        }
 
 
 def design(matrix: np.ndarray) -> np.ndarray:

@@ -92,3 +92,41 @@ class Answer:
     results: tuple[Quote, ...]
     # The abstainer's probability that the first quote answers (None when nothing was ranked).
     confidence: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkSpan:
+    """Chunk ``number`` of an index version: its document (by number), span, sentences and heading."""
+
+    number: int
+    doc: int
+    start: int
+    end: int
+    first: int  # first sentence, global numbering
+    last: int  # last sentence (inclusive)
+    heading: str
+
+
+@dataclass(frozen=True, slots=True)
+class SentenceSpans:
+    """Consecutive sentences ``first..`` of an index version, one entry per sentence.
+
+    ``quote_start`` is where the sentence's quote starts: at the sentence before it when it leans
+    back on that one ("These reforms…"), else at ``start``.
+    """
+
+    first: int
+    start: tuple[int, ...]
+    end: tuple[int, ...]
+    quote_start: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceStats:
+    """One indexed source as the source lists show it (``/sources`` and ``/api/sources``)."""
+
+    id: str
+    title: str
+    origin: str | None
+    chars: int
+    chunks: int

@@ -6,18 +6,19 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
+from . import store
 from .abstain import Abstainer, Evidence, features, shipped_abstainer
 from .conversation import resolve
 from .embed import Embedder, Encoded
 from .errors import InputError
 from .lexical import stopwords, term_set, terms
 from .quotes import Query, Ranker, Scored, candidate_rows, distinct, rank, shipped_ranker
-from .records import Answer, Quote, SourceInfo
+from .records import Answer, ChunkSpan, Document, Quote, SourceInfo, SourceStats
 from .retrieve import Candidates, retrieve
-from .store import IndexData
 
 MAX_QUESTION = 1000
 MAX_HISTORY = 20
@@ -32,8 +33,11 @@ INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs"})
 
 def normalise_question(question: str) -> str:
     """``question`` with invisible characters dropped and each run of white space one space."""
-    kept = (" " if ch.isspace() else ch for ch in question
-            if ch.isspace() or unicodedata.category(ch) not in INVISIBLE_CATEGORIES)
+    kept = (
+        " " if ch.isspace() else ch
+        for ch in question
+        if ch.isspace() or unicodedata.category(ch) not in INVISIBLE_CATEGORIES
+    )
     return " ".join("".join(kept).split())
 
 
@@ -69,9 +73,14 @@ class Judged:
 class Searcher:
     """Answers from exactly one index version; build a new one to serve a new version."""
 
-    def __init__(self, data: IndexData, embedder: Embedder, ranker: Ranker | None = None,
-                 abstainer: Abstainer | None = None) -> None:
-        self.data = data
+    def __init__(
+        self,
+        index: store.IndexVersion,
+        embedder: Embedder,
+        ranker: Ranker | None = None,
+        abstainer: Abstainer | None = None,
+    ) -> None:
+        self.index = index
         self.embedder = embedder
         self.ranker = ranker or shipped_ranker()
         self.abstainer = abstainer or shipped_abstainer()
@@ -82,7 +91,26 @@ class Searcher:
 
     @property
     def version(self) -> str:
-        return self.data.version
+        return self.index.version
+
+    @property
+    def model(self) -> str:
+        """The model the index was built with (and that embeds the questions)."""
+        return self.index.model
+
+    def sources(self) -> tuple[SourceStats, ...]:
+        """The sources of the served version, for ``/sources`` and ``/api/sources`` alike."""
+        return self.index.sources()
+
+    def document(self, source_id: str) -> Document | None:
+        """The source with id ``source_id``, None if the served version has none."""
+        return self.index.document(source_id)
+
+    def quote_at(self, source_id: str, start: int, end: int, rank: int) -> Quote | None:
+        """``text[start:end]`` of a source as a quote (score 0), with its chunk as passage, if it
+        starts and ends on the bounds of its sentences within one chunk; None otherwise."""
+        chunk = self.index.chunk_of_quote(source_id, start, end)
+        return None if chunk is None else self._quote_of(chunk, start, end, rank, 0.0)
 
     def search(self, question: str, history: Sequence[str] = (), k: int = 5) -> Answer:
         """Quotes answering ``question`` (resolved against ``history``), best first, at most ``k``."""
@@ -102,7 +130,7 @@ class Searcher:
         content = ~np.isin(ids, self._stop_ids) if len(ids) and len(self._stop_ids) else np.ones(len(ids), bool)
         if not content.any():
             content = np.ones(len(ids), bool)
-        weights = self.data.tokens.idf(ids) * content
+        weights = self.index.piece_idf(ids) * content
         # Every piece counts in the plain mean, function words too (measured on SQuAD: without them
         # the ranker's sentence hit@1 falls 0.843 -> 0.835 out of fold).
         uniform = np.ones(len(ids))
@@ -110,8 +138,15 @@ class Searcher:
             own = self._own_pieces(ids, question)
             weights, uniform = _focus(weights, own), _focus(uniform, own)
         query_terms = terms(text) + (terms(question) if text != question else [])
-        return Query(text=text, question=question, vector=encoded.vectors[row], tokens=encoded.tokens[row],
-                     weights=weights, uniform=uniform, terms=tuple(query_terms))
+        return Query(
+            text=text,
+            question=question,
+            vector=encoded.vectors[row],
+            tokens=encoded.tokens[row],
+            weights=weights,
+            uniform=uniform,
+            terms=tuple(query_terms),
+        )
 
     def _own_pieces(self, ids: np.ndarray, question: str) -> np.ndarray:
         """Which word pieces of a resolved follow-up the user typed in the follow-up itself."""
@@ -122,8 +157,8 @@ class Searcher:
 
     def candidates(self, query: Query) -> tuple[Candidates, list[Scored]]:
         """The candidate passages and their sentences' evidence, not yet ranked."""
-        cand = retrieve(self.data, query.vector, list(query.terms), n=CANDIDATE_CHUNKS)
-        return cand, candidate_rows(self.data, cand, query)
+        cand = retrieve(self.index, query.vector, list(query.terms), n=CANDIDATE_CHUNKS)
+        return cand, candidate_rows(self.index, cand, query)
 
     def judge(self, query: Query) -> Judged:
         """Rank the candidate sentences and weigh whether the best one answers."""
@@ -145,23 +180,23 @@ class Searcher:
         own = set(terms(query.question))
         if not own:
             return scored
-        texts = [self.data.documents[s.doc].text[s.start : s.end] for s in scored]
+        texts = [self.index.documents[s.doc].text[s.start : s.end] for s in scored]
         said = [len(own & term_set(t)) for t in texts]
         order = sorted(range(len(scored)), key=lambda i: -said[i])  # stable: ranked order within
         return [scored[i] for i in order]
 
     def signals(self, query: Query, cand: Candidates, scored: list[Scored]) -> np.ndarray:
         top = scored[0]
-        doc = self.data.documents[top.doc]
+        doc = self.index.documents[top.doc]
         evidence = Evidence(
             query=query,
             scored=scored,
             quote_text=doc.text[top.start : top.end],
-            passage_text=self.data.passage_text(top.chunk),
+            passage_text=self.index.passage_text(top.chunk),
             agree=cand.dense_top == cand.lexical_top and cand.dense_top >= 0,
-            max_idf=self.data.tokens.max_idf(),
+            max_idf=self.index.max_piece_idf(),
         )
-        return features(evidence, self.data.lexical)
+        return features(evidence, self.index.lexical)
 
     def answer(self, query: Query, k: int) -> Answer:
         """The answer for an embedded query (batch callers embed many queries at once)."""
@@ -169,24 +204,36 @@ class Searcher:
         if not judged.scored:
             return Answer(query=query.text, answered=False, results=())
         picked = distinct(judged.scored, k)
-        return Answer(query=query.text, answered=self.abstainer.answers(judged.probability),
-                      results=tuple(self._quote(s, i) for i, s in enumerate(picked)),
-                      confidence=judged.probability)
+        return Answer(
+            query=query.text,
+            answered=self.abstainer.answers(judged.probability),
+            results=tuple(
+                self._quote_of(self.index.chunk(s.chunk), s.start, s.end, i + 1, s.score) for i, s in enumerate(picked)
+            ),
+            confidence=judged.probability,
+        )
 
-    def _quote(self, s: Scored, i: int) -> Quote:
-        doc = self.data.documents[s.doc]
-        cid = s.chunk
-        passage_start = min(int(self.data.chunk_start[cid]), s.start)
-        passage_end = max(int(self.data.chunk_end[cid]), s.end)
+    def _quote_of(self, chunk: ChunkSpan, start: int, end: int, rank: int, score: float) -> Quote:
+        """``text[start:end]`` of the chunk's source, with the chunk (widened to hold it) as passage."""
+        doc = self.index.documents[chunk.doc]
         return Quote(
-            rank=i + 1,
-            score=round(float(s.score), 4),
-            quote=doc.text[s.start : s.end],
-            passage=doc.text[passage_start:passage_end],
-            start=s.start,
-            end=s.end,
+            rank=rank,
+            score=round(float(score), 4),
+            quote=doc.text[start:end],
+            passage=doc.text[min(chunk.start, start) : max(chunk.end, end)],
+            start=start,
+            end=end,
             source=SourceInfo(id=doc.id, title=doc.title, origin=doc.origin),
         )
+
+
+def open_searcher(index: Path, embedder: Embedder, *, version: str | None = None) -> Searcher:
+    """The searcher of the index folder ``index``: its live version (or ``version``), verified and
+    checked against ``embedder``. The one way the CLI, the live server and the benchmarks get one.
+
+    Raises ``IndexMissingError``, ``IndexDamagedError`` or ``IndexMismatchError`` saying what to run.
+    """
+    return Searcher(store.load(index, embedder.name, embedder.dimension, version=version), embedder)
 
 
 @lru_cache(maxsize=1)

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from .errors import ModelError
+from .long_sentences import TokenCounter, capped
 from .records import Block, BlockKind, Chunk, Segmented, Sentence
 
 SEGMENTER_VERSION = "4"  # 4: sentences longer than the token budget are split
-# all-MiniLM-L6-v2 truncates past 256 word pieces; the heading and special tokens take some.
-CHUNK_TOKENS = 200
 HEADING_MAX_WORDS = 25
+# What a chunk leaves of the model's input for the heading embedded with it (HEADING_MAX_WORDS
+# words, about 50 word pieces at most) and the two special tokens. A fixed allowance rather than a
+# share of the input: a heading is no longer for a model that reads more. all-MiniLM-L6-v2 reads
+# 256 word pieces, which gives the 200 its indexes (and the eval figures) were built with.
+HEADING_ALLOWANCE = 56
+CHUNK_TOKENS = 256 - HEADING_ALLOWANCE  # the budget for all-MiniLM-L6-v2, the default model
 FRAGMENT_MAX_WORDS = 3
 
 # pysbd splits after these when a capital or a quote follows ("et al. “Title”"); they never end
@@ -27,9 +33,6 @@ _FINAL_PUNCT = ".!;:,\"'”’)]…。！；：，」』"
 _SENTENCE_END = '.!?"”’)…。！？」』'
 _SETEXT = re.compile(r"=+|-+")
 _WORD = re.compile(r"\w+")
-# Where an overlong sentence may be cut: after a clause mark, or before a dash set off by spaces.
-_CLAUSE_END = re.compile(r"[;:,](?=\s)|\s(?=[—–-]\s)|—")
-_TOKEN_RUN = re.compile(r"\S+")
 # A line ending in one of these is the start of a wrapped sentence, not a heading.
 _JOINING_WORDS = frozenset(
     (
@@ -59,7 +62,6 @@ _JOINING_WORDS = frozenset(
     )
 )
 
-TokenCounter = Callable[[Sequence[str]], Sequence[int]]
 
 # A sentence that opens by pointing back ("These reforms...", "As a result...") does not stand
 # alone; it is quoted, and so embedded, together with the sentence before it.
@@ -326,68 +328,14 @@ def _sections(blocks: Sequence[Block]) -> list[int]:
     return out
 
 
-def capped(text: str, sentences: Sequence[Sentence], count_tokens: TokenCounter, budget: int) -> list[Sentence]:
-    """``sentences`` with each one over ``budget`` word pieces cut into runs that fit.
-
-    The model reads at most its input length and silently drops the rest, so a longer sentence
-    (a 100,000-character line without a full stop) would be quoted whole but matched on its
-    start alone. It is cut at clause marks (``;``, ``:``, ``,``, dashes), the clauses joined
-    back while they fit; a clause that alone is too long is cut into runs of whole words. Each
-    piece is an exact span of the text, so its quote is still verbatim.
-    """
-    lengths = list(count_tokens([text[s.start : s.end] for s in sentences]))
-    out: list[Sentence] = []
-    for sent, length in zip(sentences, lengths, strict=True):
-        if length <= budget:
-            out.append(sent)
-            continue
-        for start, end in _fit(text, _clauses(text, sent.start, sent.end), count_tokens, budget):
-            out.append(Sentence(start=start, end=end, block=sent.block))
-    return out
-
-
-def _clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """The span cut after each clause mark, white space between the pieces left out."""
-    pieces: list[tuple[int, int]] = []
-    at = start
-    for mark in _CLAUSE_END.finditer(text, start, end):
-        cut = mark.end()
-        if text[at:cut].strip():
-            pieces.append(_trimmed(text, at, cut))
-        at = cut
-    if text[at:end].strip():
-        pieces.append(_trimmed(text, at, end))
-    return pieces
-
-
-def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
-    piece = text[start:end]
-    return start + len(piece) - len(piece.lstrip()), start + len(piece.rstrip())
-
-
-def _fit(text: str, pieces: list[tuple[int, int]], count_tokens: TokenCounter, budget: int) -> list[tuple[int, int]]:
-    """Consecutive ``pieces`` joined greedily while they fit in ``budget``; a piece too long alone
-    is cut into word runs first. Word pieces are counted per piece and added up: the tokenizer
-    splits at white space, so a join costs the sum (never less)."""
-    counts = list(count_tokens([text[s:e] for s, e in pieces]))
-    units: list[tuple[int, int, int]] = []  # start, end, tokens
-    for (s, e), n in zip(pieces, counts, strict=True):
-        if n <= budget:
-            units.append((s, e, n))
-            continue
-        words = [(m.start(), m.end()) for m in _TOKEN_RUN.finditer(text, s, e)]
-        for (ws, we), wn in zip(words, count_tokens([text[a:b] for a, b in words]), strict=True):
-            units.append((ws, we, min(wn, budget)))  # one word past the budget is a run of its own
-    out: list[tuple[int, int]] = []
-    used = 0
-    for s, e, n in units:
-        if out and used + n <= budget:
-            out[-1] = (out[-1][0], e)
-            used += n
-        else:
-            out.append((s, e))
-            used = n
-    return out
+def chunk_budget(max_tokens: int) -> int:
+    """Word pieces a chunk (and a sentence) may hold for a model that reads ``max_tokens``."""
+    if max_tokens <= 2 * HEADING_ALLOWANCE:
+        raise ModelError(
+            f"the model reads only {max_tokens} word pieces; briefqa needs more than "
+            f"{2 * HEADING_ALLOWANCE} (a passage and its heading)"
+        )
+    return max_tokens - HEADING_ALLOWANCE
 
 
 def segment(text: str, count_tokens: TokenCounter, budget: int = CHUNK_TOKENS) -> Segmented:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -101,11 +102,12 @@ def write_corpus(articles: list[SquadArticle], folder: Path) -> None:
     for n, article in enumerate(articles):
         title = article.title.replace("_", " ")
         body = "\n\n".join(article.paragraphs)
-        (folder / file_name(n, article.title)).write_text(f"---\ntitle: {json.dumps(title)}\n---\n{body}\n",
-                                                          encoding="utf-8")
+        (folder / file_name(n, article.title)).write_text(
+            f"---\ntitle: {json.dumps(title)}\n---\n{body}\n", encoding="utf-8"
+        )
 
 
-def questions_of(articles: list[SquadArticle], documents: list[Document]) -> list[SquadQuestion]:
+def questions_of(articles: list[SquadArticle], documents: Sequence[Document]) -> list[SquadQuestion]:
     """Every question, its answers moved to offsets in the indexed text of its article."""
     by_path = {d.path: d for d in documents}
     out: list[SquadQuestion] = []

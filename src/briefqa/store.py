@@ -8,9 +8,15 @@ Layout of ``BRIEFQA_INDEX``::
     sources/<model>/            per-source cache and word vectors (``caches``)
     .lock                       held by the one build that may write
 
-The jobs live in ``versions`` (CURRENT, sealing, garbage collection, the lock), ``index_format``
-(a version's files), ``integrity`` (their checksums) and ``caches``; their names are re-exported
-here so callers import one module.
+The jobs live in ``versions`` (CURRENT, sealing, garbage collection, the lock), ``manifest``
+(the typed manifest and the one compatibility check), ``index_format`` (a version's files),
+``index_version`` (the read-only façade a searcher reads), ``integrity`` (their checksums) and
+``caches``; their names are re-exported here so callers import one module.
+
+What a second backend (a vector database) would implement is the pair below: a build hands
+``write_version`` a ``Manifest``, the documents, their span arrays, headings, vectors and lexical
+index, and publishes; a searcher gets an ``IndexVersion`` from ``load``. Nothing outside the store
+touches the files or the arrays.
 """
 
 from __future__ import annotations
@@ -18,7 +24,6 @@ from __future__ import annotations
 import logging
 import zipfile
 from pathlib import Path
-from typing import Any
 
 from . import integrity
 from .caches import PartialVectors, load_source_cache, model_key, prune_partials, save_source_cache
@@ -29,13 +34,14 @@ from .index_format import (
     HNSW_EF_SEARCH,
     HNSW_M,
     HNSW_THRESHOLD,
-    IndexData,
+    IndexVersion,
     dense_index,
     read_folder,
     read_json,
     with_heading,
     write_version,
 )
+from .manifest import FORMAT_VERSION, Manifest, SourceRecord, incompatibility
 from .token_store import TOKEN_FILES
 from .versions import (
     KEEP_VERSIONS,
@@ -50,8 +56,6 @@ from .versions import (
 
 log = logging.getLogger("briefqa.store")
 
-# 3: every version carries checksums.json and the word-piece vectors of its sentences.
-FORMAT_VERSION = 3
 # Files every version has whatever else a format adds; any file present at sealing is covered
 # by its checksum, these also when a build never wrote them.
 REQUIRED_FILES = ("manifest.json", "documents.json", *TOKEN_FILES)
@@ -59,12 +63,41 @@ REQUIRED_FILES = ("manifest.json", "documents.json", *TOKEN_FILES)
 _PARSE_ERRORS = (OSError, ValueError, KeyError, IndexError, TypeError, RuntimeError, EOFError, zipfile.BadZipFile)
 
 __all__ = [
-    "ARRAY_READS", "FORMAT_VERSION", "HNSW_EF_CONSTRUCTION", "HNSW_EF_SEARCH", "HNSW_M", "HNSW_THRESHOLD",
-    "KEEP_VERSIONS", "BuildLock", "IndexData", "PartialVectors", "check_manifest",
-    "collect_garbage", "current_version", "damage", "dense_index", "intact_manifest", "load",
-    "load_folder", "load_newest_intact", "load_source_cache", "model_key", "new_version_dir", "point_current",
-    "previous_manifest", "prune_partials", "publish", "read_manifest", "save_source_cache", "seal",
-    "sealed_versions", "with_heading", "write_version",
+    "ARRAY_READS",
+    "FORMAT_VERSION",
+    "HNSW_EF_CONSTRUCTION",
+    "HNSW_EF_SEARCH",
+    "HNSW_M",
+    "HNSW_THRESHOLD",
+    "KEEP_VERSIONS",
+    "BuildLock",
+    "IndexVersion",
+    "Manifest",
+    "PartialVectors",
+    "SourceRecord",
+    "check_manifest",
+    "collect_garbage",
+    "current_version",
+    "damage",
+    "dense_index",
+    "incompatibility",
+    "intact_manifest",
+    "load",
+    "load_folder",
+    "load_newest_intact",
+    "load_source_cache",
+    "model_key",
+    "new_version_dir",
+    "point_current",
+    "previous_manifest",
+    "prune_partials",
+    "publish",
+    "read_manifest",
+    "save_source_cache",
+    "seal",
+    "sealed_versions",
+    "with_heading",
+    "write_version",
 ]
 
 
@@ -95,8 +128,9 @@ def _damaged(reason: str) -> IndexDamagedError:
     return IndexDamagedError(f"{reason}; run `briefqa index` to repair it")
 
 
-def load(root: Path, model: str | None = None, dimension: int | None = None,
-         version: str | None = None) -> IndexData:
+def load(
+    root: Path, model: str | None = None, dimension: int | None = None, version: str | None = None
+) -> IndexVersion:
     """The live version (or the named one), verified and checked against the model that will embed questions.
 
     Every file's checksum and every array's shape is checked before anything is served; a damaged
@@ -111,9 +145,7 @@ def load(root: Path, model: str | None = None, dimension: int | None = None,
         raise _damaged(reason)
     folder = root / "versions" / name
     try:
-        manifest = read_json(folder / "manifest.json")
-        if not isinstance(manifest, dict):
-            raise ValueError("manifest.json is not an object")
+        manifest = Manifest.from_json(read_json(folder / "manifest.json"))
         check_manifest(manifest, model, dimension)
         return read_folder(folder, manifest)
     except _PARSE_ERRORS as exc:
@@ -121,13 +153,14 @@ def load(root: Path, model: str | None = None, dimension: int | None = None,
         raise _damaged(f"index version {name} is damaged ({_why(exc)})") from None
 
 
-def load_folder(folder: Path, manifest: dict[str, Any]) -> IndexData:
+def load_folder(folder: Path, manifest: Manifest) -> IndexVersion:
     """Read a version still being built (no checksums yet)."""
     return read_folder(folder, manifest)
 
 
-def load_newest_intact(root: Path, model: str | None, dimension: int | None,
-                       older_than: str | None = None) -> IndexData | None:
+def load_newest_intact(
+    root: Path, model: str | None, dimension: int | None, older_than: str | None = None
+) -> IndexVersion | None:
     """The newest version (older than ``older_than``, when given) that loads; None if none does."""
     for name in sealed_versions(root):
         if older_than is not None and name >= older_than:
@@ -139,19 +172,19 @@ def load_newest_intact(root: Path, model: str | None, dimension: int | None,
     return None
 
 
-def read_manifest(root: Path) -> dict[str, Any] | None:
+def read_manifest(root: Path) -> Manifest | None:
     """The live version's manifest, or None when nothing was built or it cannot be read."""
     name = current_version(root)
     return None if name is None else _manifest_of(root, name)
 
 
-def intact_manifest(root: Path) -> dict[str, Any] | None:
+def intact_manifest(root: Path) -> Manifest | None:
     """The live version's manifest if the whole version is intact, else None."""
     name = current_version(root)
     return None if name is None or damage(root, name) else _manifest_of(root, name)
 
 
-def previous_manifest(root: Path) -> tuple[dict[str, Any] | None, str | None]:
+def previous_manifest(root: Path) -> tuple[Manifest | None, str | None]:
     """What a build starts from: (a manifest to compare with, what is damaged in the live version).
 
     When the live version is intact, its manifest and None. When it is damaged, its manifest if
@@ -176,12 +209,11 @@ def previous_manifest(root: Path) -> tuple[dict[str, Any] | None, str | None]:
     return None, reason
 
 
-def _manifest_of(root: Path, name: str) -> dict[str, Any] | None:
+def _manifest_of(root: Path, name: str) -> Manifest | None:
     try:
-        manifest = read_json(root / "versions" / name / "manifest.json")
+        return Manifest.from_json(read_json(root / "versions" / name / "manifest.json"))
     except (OSError, ValueError):
         return None
-    return manifest if isinstance(manifest, dict) and isinstance(manifest.get("sources"), dict) else None
 
 
 def _why(exc: BaseException) -> str:
@@ -191,20 +223,7 @@ def _why(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__
 
 
-def check_manifest(manifest: dict[str, Any], model: str | None, dimension: int | None) -> None:
-    """Refuse an index of another format, model or dimension, saying what to run."""
-    if manifest.get("format") != FORMAT_VERSION:
-        raise IndexMismatchError(
-            f"the index has format {manifest.get('format')}, this briefqa reads format "
-            f"{FORMAT_VERSION}; run `briefqa index --full` to rebuild it"
-        )
-    if model is not None and manifest.get("model") != model:
-        raise IndexMismatchError(
-            f"the index was built with model {manifest.get('model')!r} but BRIEFQA_MODEL is "
-            f"{model!r}; run `briefqa index --full` to rebuild it with this model"
-        )
-    if dimension is not None and manifest.get("dimension") != dimension:
-        raise IndexMismatchError(
-            f"the index holds {manifest.get('dimension')}-dimensional vectors but the model gives "
-            f"{dimension}; run `briefqa index --full`"
-        )
+def check_manifest(manifest: Manifest, model: str | None, dimension: int | None) -> None:
+    """Refuse an index of another format, model or dimension (``incompatibility``), saying what to run."""
+    if (reason := incompatibility(manifest, model, dimension)) is not None:
+        raise IndexMismatchError(f"{reason}; run `briefqa index --full` to rebuild it")

@@ -71,6 +71,11 @@ class TokenStore:
         self._df = np.bincount((pairs % vocab).astype(np.int64), minlength=vocab)
         self._sentences = sentences
 
+    @property
+    def sentences(self) -> int:
+        """How many sentences the store holds rows for."""
+        return self._sentences
+
     def idf(self, ids: np.ndarray) -> np.ndarray:
         """Smoothed inverse sentence frequency of each word piece (unseen pieces weigh the most)."""
         known = ids < len(self._df)

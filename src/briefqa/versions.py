@@ -130,8 +130,9 @@ class BuildLock:
             return self
         except Timeout:
             # Say so once: otherwise a second `briefqa index` looks hung while it waits.
-            log.warning("another build of %s is running; waiting up to %.0fs for it to finish",
-                        self._root, self._timeout)
+            log.warning(
+                "another build of %s is running; waiting up to %.0fs for it to finish", self._root, self._timeout
+            )
         try:
             self._lock.acquire(timeout=self._timeout)
         except Timeout:

@@ -18,8 +18,9 @@ log = logging.getLogger("briefqa.watch")
 READY_MS = 300
 
 
-def watch_corpus(corpus: Path, debounce_ms: int = 1500, stop_event: threading.Event | None = None,
-                 exclude: Path | None = None) -> Iterator[set[str]]:
+def watch_corpus(
+    corpus: Path, debounce_ms: int = 1500, stop_event: threading.Event | None = None, exclude: Path | None = None
+) -> Iterator[set[str]]:
     """Yield the changed paths each time the corpus settles after a change (until ``stop_event``).
 
     The first yield is an empty set, as soon as the watch is live: from then on no change is
@@ -51,8 +52,14 @@ def watch_corpus(corpus: Path, debounce_ms: int = 1500, stop_event: threading.Ev
 
     live = False
     # A timeout yields an empty set: the first one says the watch is live, later ones say nothing.
-    for changes in watch(root, debounce=debounce_ms, stop_event=stop_event, watch_filter=relevant,
-                         rust_timeout=READY_MS, yield_on_timeout=True):
+    for changes in watch(
+        root,
+        debounce=debounce_ms,
+        stop_event=stop_event,
+        watch_filter=relevant,
+        rust_timeout=READY_MS,
+        yield_on_timeout=True,
+    ):
         if not live:
             live = True
             yield set()
@@ -60,12 +67,18 @@ def watch_corpus(corpus: Path, debounce_ms: int = 1500, stop_event: threading.Ev
             yield {path for _, path in changes}
 
 
-def watch_and_rebuild(corpus: Path, root: Path, embedder: Embedder, *,
-                      on_report: Callable[[BuildReport], None],
-                      on_error: Callable[[BriefqaError], None],
-                      progress: Callable[[], ProgressHook | None] = lambda: None,
-                      on_ready: Callable[[], None] = lambda: None,
-                      debounce_ms: int = 1500, stop_event: threading.Event | None = None) -> None:
+def watch_and_rebuild(
+    corpus: Path,
+    root: Path,
+    embedder: Embedder,
+    *,
+    on_report: Callable[[BuildReport], None],
+    on_error: Callable[[BriefqaError], None],
+    progress: Callable[[], ProgressHook | None] = lambda: None,
+    on_ready: Callable[[], None] = lambda: None,
+    debounce_ms: int = 1500,
+    stop_event: threading.Event | None = None,
+) -> None:
     """Rebuild ``root`` incrementally after every settled change to ``corpus``, until ``stop_event``.
 
     ``on_ready`` is called once the watch is live; a change made before that is caught up on

@@ -15,12 +15,12 @@ router = APIRouter(tags=["admin"])
 
 @router.get("/healthz", response_model=Health, responses=error_responses(503))
 def healthz(searcher: SearcherDep) -> Health:
-    m = searcher.data.manifest
+    sources = searcher.sources()
     return Health(
         status="ok",
-        documents=len(searcher.data.documents),
-        chunks=len(searcher.data.chunk_start),
-        model=str(m["model"]),
+        documents=len(sources),
+        chunks=sum(s.chunks for s in sources),
+        model=searcher.model,
         index_version=searcher.version,
     )
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -16,7 +15,7 @@ from ..errors import NotFoundError
 from ..searcher import MAX_HISTORY, normalise_question
 from . import turns as carried_turns
 from .deps import LiveDep, SearcherDep
-from .schemas import History, Question, SearchResponse, SourceSummary, error_responses
+from .schemas import History, Question, SearchResponse, SourceList, error_responses
 from .source_view import byline, parse_hl, safe_origin, shown_blocks
 from .templating import page
 
@@ -80,12 +79,9 @@ def chat(
 
 @router.get("/sources", response_class=HTMLResponse, responses=error_responses(503, html=True))
 def sources_page(request: Request, searcher: SearcherDep) -> Response:
-    data = searcher.data
-    chunks = Counter(int(d) for d in data.chunk_doc)
-    sources = [
-        SourceSummary(id=d.id, title=d.title, origin=safe_origin(d.origin), chars=len(d.text), chunks=chunks[i])
-        for i, d in enumerate(data.documents)
-    ]
+    """The sources, from the same list as ``/api/sources``; an origin that is no web link is not linked."""
+    listing = SourceList.of(searcher.sources())
+    sources = [s.model_copy(update={"origin": safe_origin(s.origin)}) for s in listing.sources]
     return page(request, "sources.html", {"sources": sources})
 
 
@@ -99,7 +95,7 @@ def source_page(
     ] = None,
 ) -> Response:
     """The source, paragraphs kept; ``hl`` wraps ``text[START:END]`` in ``<mark id="q">``."""
-    doc = searcher.data.document(source_id)
+    doc = searcher.document(source_id)
     if doc is None:
         raise NotFoundError(f"no source with id {source_id!r}")
     span = parse_hl(hl, len(doc.text)) if hl is not None else None

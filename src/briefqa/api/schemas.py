@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import sys
 import unicodedata
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict
 
-from ..records import Answer
+from ..records import Answer, SourceStats
 from ..searcher import INVISIBLE_CATEGORIES, MAX_HISTORY, MAX_K, MAX_QUESTION
 
 
@@ -25,8 +26,7 @@ def _invisible_class() -> str:
         return f"\\u{cp:04x}" if cp <= 0xFFFF else f"\\U{cp:08x}"
 
     cats = INVISIBLE_CATEGORIES - {"Cs"}
-    points = [cp for cp in range(sys.maxunicode + 1)
-              if chr(cp).isspace() or unicodedata.category(chr(cp)) in cats]
+    points = [cp for cp in range(sys.maxunicode + 1) if chr(cp).isspace() or unicodedata.category(chr(cp)) in cats]
     ranges: list[list[int]] = []
     for cp in points:
         if ranges and cp == ranges[-1][1] + 1:
@@ -160,6 +160,15 @@ class SourceSummary(BaseModel):
 
 class SourceList(BaseModel):
     sources: list[SourceSummary]
+
+    @classmethod
+    def of(cls, stats: Sequence[SourceStats]) -> SourceList:
+        """The list ``/api/sources`` returns and ``/sources`` shows: one object for both."""
+        return cls(
+            sources=[
+                SourceSummary(id=s.id, title=s.title, origin=s.origin, chars=s.chars, chunks=s.chunks) for s in stats
+            ]
+        )
 
 
 class SourceDetail(BaseModel):

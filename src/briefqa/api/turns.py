@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import re
 
-import numpy as np
-
-from ..records import Answer, Quote, SourceInfo
+from ..records import Answer
 from ..searcher import Searcher
 from .schemas import SearchResponse
 
@@ -39,37 +37,8 @@ def decode(raw: str, question: str, searcher: Searcher) -> SearchResponse | None
     quotes = []
     for rank, part in enumerate(parts, 1):
         match = _REF.fullmatch(part)
-        quote = _quote(searcher, match[1], int(match[2]), int(match[3]), rank) if match else None
+        quote = searcher.quote_at(match[1], int(match[2]), int(match[3]), rank) if match else None
         if quote is None:
             return None
         quotes.append(quote)
     return SearchResponse.of(Answer(query=question, answered=raw[0] == "a", results=tuple(quotes)))
-
-
-def _quote(searcher: Searcher, source_id: str, start: int, end: int, rank: int) -> Quote | None:
-    """The quote ``text[start:end]`` of a source, if it starts and ends on the bounds of its
-    sentences within one chunk, with that chunk as its passage."""
-    data = searcher.data
-    di = data.doc_index.get(source_id)
-    if di is None:
-        return None
-    in_doc = data.sent_doc == di
-    first = np.flatnonzero(in_doc & ((data.sent_start == start) | (data.sent_quote_start == start)))
-    last = np.flatnonzero(in_doc & (data.sent_end == end))
-    if not len(first) or not len(last) or first[0] > last[0]:
-        return None
-    chunk = int(data.sent_chunk[last[0]])
-    if int(data.sent_chunk[first[0]]) != chunk and int(data.sent_quote_start[last[0]]) != start:
-        return None
-    doc = data.documents[di]
-    passage_start = min(int(data.chunk_start[chunk]), start)
-    passage_end = max(int(data.chunk_end[chunk]), end)
-    return Quote(
-        rank=rank,
-        score=0.0,  # not shown on the page, and not worth carrying
-        quote=doc.text[start:end],
-        passage=doc.text[passage_start:passage_end],
-        start=start,
-        end=end,
-        source=SourceInfo(id=doc.id, title=doc.title, origin=doc.origin),
-    )
