@@ -48,7 +48,7 @@ from .timing import Dist, contention, paired
 
 REPO = Path(__file__).resolve().parents[1]
 BRIEF_CORPUS = REPO / "corpus"
-EVAL_FILE = REPO.parent / "shared" / "eval" / "brief_qa_dev.jsonl"
+EVAL_FILE = REPO / "eval" / "brief_qa_dev.jsonl"
 RESULTS = Path(__file__).with_name("RESULTS.md")
 PASSAGES_PER_SOURCE = 10
 

@@ -15,7 +15,6 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "corpus"
-SHARED = REPO.parent / "shared"
 EVAL_FILE = REPO / "eval" / "brief_qa_dev.jsonl"
 SQUAD_SAMPLE = REPO / "eval" / "squad2-sample.json"
 
