@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from .index_format import ARRAY_READS
-from .records import Chunk, Document, Sentence
+from .records import Chunk, Document, Sentence, document_from_json, document_to_json
 
 # What reading a damaged cache file can raise; each means "embed it again".
 _UNREADABLE = (OSError, ValueError, KeyError, IndexError, TypeError, EOFError, zipfile.BadZipFile)
@@ -54,13 +54,7 @@ def save_source_cache(
 ) -> None:
     """Cache one parsed, segmented, embedded source under its content hash."""
     meta = {
-        "id": doc.id,
-        "path": doc.path,
-        "title": doc.title,
-        "origin": doc.origin,
-        "text": doc.text,
-        "hash": doc.content_hash,
-        "metadata": doc.metadata,
+        **document_to_json(doc),
         "headings": [c.heading for c in chunks],
     }
     _save_npz(
@@ -113,15 +107,7 @@ def load_source_cache(path: Path) -> CachedSource | None:
             cv = np.array(data["chunk_vectors"], dtype=np.float32)
             sv = np.array(data["sentence_vectors"], dtype=np.float32)
             tv, ti = unpack_tokens(data)
-        doc = Document(
-            id=meta["id"],
-            path=meta["path"],
-            title=meta["title"],
-            origin=meta["origin"],
-            text=meta["text"],
-            content_hash=meta["hash"],
-            metadata=meta["metadata"],
-        )
+        doc = document_from_json(meta)
     # The zip's CRC catches scrambled bytes; a disk error or a hand edit costs a re-embedding.
     except _UNREADABLE:
         return None

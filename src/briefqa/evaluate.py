@@ -11,7 +11,7 @@ import json
 import re
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -73,32 +73,76 @@ def load_items(path: Path) -> list[EvalItem]:
     return items
 
 
+@dataclass
+class _Tally:
+    """The metrics both kinds of question file share, counted one answer at a time.
+
+    What decides a hit differs (evidence strings, or answer offsets); what a hit counts for
+    does not.
+    """
+
+    searcher: Searcher
+    hit1: float = 0.0
+    hit3: float = 0.0
+    rr: float = 0.0
+    passage_hit3: float = 0.0
+    false_abstain: float = 0.0
+    abstained: float = 0.0
+    faithful: int = 0
+    returned: int = 0
+    confidence: dict[bool, list[float]] = field(default_factory=lambda: {True: [], False: []})
+
+    def add(self, answer: Answer, answerable: bool, first_hit: int | None, passage_hit3: bool = False) -> None:
+        """One answer; ``first_hit`` is the rank of the first quote that answers (None if none)."""
+        self.confidence[answerable].append(_confidence(answer))
+        for r in answer.results:
+            doc = self.searcher.document(r.source.id)
+            self.returned += 1
+            self.faithful += int(doc is not None and doc.text[r.start : r.end] == r.quote)
+        if answerable:
+            first = first_hit or 0
+            self.hit1 += first == 1
+            self.hit3 += 0 < first <= 3
+            self.rr += 1.0 / first if first else 0.0
+            self.passage_hit3 += passage_hit3
+            self.false_abstain += not answer.answered
+        else:
+            self.abstained += not answer.answered
+
+    def metrics(self, passages: bool) -> dict[str, float]:
+        na, nu = max(len(self.confidence[True]), 1), max(len(self.confidence[False]), 1)
+        out = {"hit@1": self.hit1 / na, "hit@3": self.hit3 / na, "mrr": self.rr / na}
+        if passages:
+            out["passage_hit@3"] = self.passage_hit3 / na
+        out |= {
+            "false_abstain": self.false_abstain / na,
+            "abstain": self.abstained / nu,
+            "fidelity": self.faithful / self.returned if self.returned else 1.0,
+        }
+        return {name: round(value, 4) for name, value in out.items()}
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "answerable": len(self.confidence[True]),
+            "unanswerable": len(self.confidence[False]),
+            "results": self.returned,
+        }
+
+    def tradeoff(self) -> list[dict[str, float]]:
+        return tradeoff(self.confidence[True], self.confidence[False])
+
+
 def evaluate(searcher: Searcher, items: list[EvalItem], k: int = 5) -> dict[str, Any]:
     """Metrics over ``items`` and a per-item record of what was answered."""
-    answerable = [i for i in items if i.evidence]
-    unanswerable = [i for i in items if not i.evidence]
-    hit1 = hit3 = phit3 = rr = false_abstain = abstained = 0.0
-    faithful = returned = 0
+    tally = _Tally(searcher)
     details = []
-    confidence: dict[bool, list[float]] = {True: [], False: []}
     for item in items:
         answer = searcher.search(item.question, item.history, k)
-        confidence[bool(item.evidence)].append(_confidence(answer))
         evidence = [normalize(e) for e in item.evidence]
         ranks = [r.rank for r in answer.results if any(e in normalize(r.quote) for e in evidence)]
-        for r in answer.results:
-            doc = searcher.document(r.source.id)
-            returned += 1
-            faithful += int(doc is not None and doc.text[r.start : r.end] == r.quote)
-        if item.evidence:
-            first = min(ranks) if ranks else 0
-            hit1 += first == 1
-            hit3 += 0 < first <= 3
-            rr += 1.0 / first if first else 0.0
-            phit3 += any(any(e in normalize(r.passage) for e in evidence) for r in answer.results[:3])
-            false_abstain += not answer.answered
-        else:
-            abstained += not answer.answered
+        first = min(ranks) if ranks else None
+        in_passage = any(any(e in normalize(r.passage) for e in evidence) for r in answer.results[:3])
+        tally.add(answer, bool(item.evidence), first, in_passage)
         details.append(
             {
                 "id": item.id,
@@ -107,25 +151,15 @@ def evaluate(searcher: Searcher, items: list[EvalItem], k: int = 5) -> dict[str,
                 "answered": answer.answered,
                 "query": answer.query,
                 "confidence": answer.confidence,
-                "first_hit_rank": (min(ranks) if ranks else None) if item.evidence else None,
+                "first_hit_rank": first if item.evidence else None,
                 "quote": answer.results[0].quote if answer.results else None,
             }
         )
-    na, nu = max(len(answerable), 1), max(len(unanswerable), 1)
-    metrics = {
-        "hit@1": hit1 / na,
-        "hit@3": hit3 / na,
-        "mrr": rr / na,
-        "passage_hit@3": phit3 / na,
-        "false_abstain": false_abstain / na,
-        "abstain": abstained / nu,
-        "fidelity": faithful / returned if returned else 1.0,
-    }
     return {
-        "metrics": {k_: round(v, 4) for k_, v in metrics.items()},
-        "counts": {"answerable": len(answerable), "unanswerable": len(unanswerable), "results": returned},
+        "metrics": tally.metrics(passages=True),
+        "counts": tally.counts(),
         "targets": TARGETS,
-        "tradeoff": tradeoff(confidence[True], confidence[False]),
+        "tradeoff": tally.tradeoff(),
         "items": details,
     }
 
@@ -195,50 +229,22 @@ def evaluate_squad(path: Path, embedder: Embedder, k: int = 5) -> dict[str, Any]
 
 def score_squad(run: SquadRun, answers: Sequence[Answer]) -> dict[str, Any]:
     """Metrics of answers to a SQuAD run's questions (a quote hits when it covers an answer span)."""
-    searcher = run.searcher
-    hit1 = hit3 = rr = false_abstain = abstained = 0.0
-    faithful = returned = 0
-    confidence: dict[bool, list[float]] = {True: [], False: []}
-    per_article: dict[str, dict[str, float]] = {}
+    tally = _Tally(run.searcher)
+    per_article: dict[str, list[int]] = {}  # article -> [answerable, hit@1]
     for q, answer in zip(run.questions, answers, strict=True):
-        confidence[q.answerable].append(_confidence(answer))
-        for r in answer.results:
-            doc = searcher.document(r.source.id)
-            returned += 1
-            faithful += int(doc is not None and doc.text[r.start : r.end] == r.quote)
-        row = per_article.setdefault(q.article, {"answerable": 0, "hit@1": 0.0})
+        ranks = [r.rank for r in answer.results if q.answered_by(r.source.id, r.start, r.end)]
+        first = min(ranks) if ranks else None
+        tally.add(answer, q.answerable, first)
+        row = per_article.setdefault(q.article, [0, 0])
         if q.answerable:
-            ranks = [r.rank for r in answer.results if q.answered_by(r.source.id, r.start, r.end)]
-            first = min(ranks) if ranks else 0
-            hit1 += first == 1
-            hit3 += 0 < first <= 3
-            rr += 1.0 / first if first else 0.0
-            false_abstain += not answer.answered
-            row["answerable"] += 1
-            row["hit@1"] += first == 1
-        else:
-            abstained += not answer.answered
-    na = max(len(confidence[True]), 1)
-    nu = max(len(confidence[False]), 1)
-    metrics = {
-        "hit@1": hit1 / na,
-        "hit@3": hit3 / na,
-        "mrr": rr / na,
-        "false_abstain": false_abstain / na,
-        "abstain": abstained / nu,
-        "fidelity": faithful / returned if returned else 1.0,
-    }
+            row[0] += 1
+            row[1] += first == 1
     return {
-        "metrics": {k_: round(v, 4) for k_, v in metrics.items()},
-        "counts": {
-            "answerable": len(confidence[True]),
-            "unanswerable": len(confidence[False]),
-            "results": returned,
-            "articles": len(per_article),
-        },
+        "metrics": tally.metrics(passages=False),
+        "counts": {**tally.counts(), "articles": len(per_article)},
         "targets": TARGETS,
-        "tradeoff": tradeoff(confidence[True], confidence[False]),
-        "articles": {a: round(r["hit@1"] / max(r["answerable"], 1), 4) for a, r in sorted(per_article.items())},
+        "tradeoff": tally.tradeoff(),
+        "articles": {a: round(hits / max(n, 1), 4) for a, (n, hits) in sorted(per_article.items())},
     }
 
 

@@ -21,7 +21,7 @@ import numpy as np
 from .index_version import CHUNK_ARRAYS, SENTENCE_ARRAYS, IndexVersion, with_heading
 from .lexical import LexicalIndex
 from .manifest import Manifest
-from .records import Document
+from .records import Document, document_from_json, document_to_json
 from .token_store import TokenStore
 
 __all__ = [
@@ -63,18 +63,7 @@ def write_version(
     """Write every file of a version but its word-piece vectors (``token_store``) into ``folder``."""
     import faiss
 
-    docs = [
-        {
-            "id": d.id,
-            "path": d.path,
-            "title": d.title,
-            "origin": d.origin,
-            "text": d.text,
-            "hash": d.content_hash,
-            "metadata": d.metadata,
-        }
-        for d in documents
-    ]
+    docs = [document_to_json(d) for d in documents]
     (folder / "documents.json").write_text(json.dumps({"documents": docs, "headings": headings}))
     np.savez(folder / "spans.npz", **spans)  # type: ignore[arg-type]
     np.save(folder / "chunk_vectors.npy", chunk_vectors)
@@ -114,18 +103,7 @@ def read_folder(folder: Path, manifest: Manifest) -> IndexVersion:
     import faiss
 
     data = read_json(folder / "documents.json")
-    documents = [
-        Document(
-            id=d["id"],
-            path=d["path"],
-            title=d["title"],
-            origin=d["origin"],
-            text=d["text"],
-            content_hash=d["hash"],
-            metadata=d["metadata"],
-        )
-        for d in data["documents"]
-    ]
+    documents = [document_from_json(d) for d in data["documents"]]
     with ARRAY_READS:
         with np.load(folder / "spans.npz", allow_pickle=False) as spans:
             arrays = {k: np.array(spans[k]) for k in spans.files}

@@ -21,6 +21,32 @@ class Document:
     metadata: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
 
 
+def document_to_json(doc: Document) -> dict[str, Any]:
+    """A document as the index and the per-source cache store it."""
+    return {
+        "id": doc.id,
+        "path": doc.path,
+        "title": doc.title,
+        "origin": doc.origin,
+        "text": doc.text,
+        "hash": doc.content_hash,
+        "metadata": doc.metadata,
+    }
+
+
+def document_from_json(d: dict[str, Any]) -> Document:
+    """The inverse of ``document_to_json`` (``KeyError`` when a field is missing)."""
+    return Document(
+        id=d["id"],
+        path=d["path"],
+        title=d["title"],
+        origin=d["origin"],
+        text=d["text"],
+        content_hash=d["hash"],
+        metadata=d["metadata"],
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Block:
     """A line-level unit of a document: a heading, a paragraph or a list item."""
