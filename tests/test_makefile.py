@@ -16,13 +16,15 @@ pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make is no
 
 
 def dry_run(*args: str, **env: str) -> list[str]:
-    # -W pyproject.toml: as if it had changed, so the install steps are printed too.
+    # -W pyproject.toml: as if it had changed, so the install steps are printed too. Run from
+    # `make test` the child would inherit the parent's flags and print "Entering directory" lines.
+    inherited = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
     done = subprocess.run(
-        ["make", "-n", "-W", "pyproject.toml", *args],
+        ["make", "--no-print-directory", "-n", "-W", "pyproject.toml", *args],
         cwd=REPO,
         capture_output=True,
         text=True,
-        env={**os.environ, **env},
+        env={**inherited, **env},
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
