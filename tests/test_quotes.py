@@ -158,3 +158,17 @@ def test_the_asked_kind_is_held_only_by_a_sentence_that_has_one(fake_index) -> N
     # No kind asked: neither flag.
     for r in _rows(data, emb, "What do the railways critics argue?"):
         assert (r.feature("type_held"), r.feature("type_missing")) == (0.0, 0.0)
+
+
+def test_a_sentence_without_pieces_takes_nothing_from_its_neighbours() -> None:
+    from briefqa.quotes import Query, _PieceMatches
+    from briefqa.token_store import TokenRows
+
+    # Three sentences of 3, 2 and 0 pieces; the question's one piece is the first row of sentence 1
+    # (row 3), the other (row 4) matches nothing.
+    rows = np.eye(5, 4, dtype=np.float16)
+    query = Query("q", "q", np.zeros(4, np.float32), np.eye(1, 4, 3, dtype=np.float32), np.ones(1), np.ones(1), ("q",))
+    matches = _PieceMatches.of(query, TokenRows(rows, np.array([0, 3, 5, 5])))
+    assert matches.best[0].tolist() == [0.0, 1.0, 0.0]
+    assert matches.reverse.tolist()[2] == 0.0 and matches.novel.tolist()[2] == 0.0
+    assert matches.reverse.tolist()[1] == pytest.approx(0.5)  # one of its two pieces is the question's

@@ -75,6 +75,19 @@ def test_a_question_with_no_content_word_gets_no_quote_and_no_confidence(searche
     assert (answer.answered, answer.results, answer.confidence) == (False, (), None)
 
 
+@pytest.mark.parametrize("question", ["???", "the", "and?", "Why?"])
+def test_nothing_searchable_gets_no_quote_even_after_a_thread(searcher, question: str) -> None:  # type: ignore[no-untyped-def]
+    answer = searcher.search(question, ["What share of satellites does the United States operate?"])
+    assert not answer.answered and answer.results == ()
+
+
+@pytest.mark.parametrize("question", ["qwrtp", "xq zzv", "zorblax", "ሰላም", "x" * 1000])
+def test_words_no_source_uses_are_never_answered(searcher, question: str) -> None:  # type: ignore[no-untyped-def]
+    answer = searcher.search(question)
+    assert not answer.answered
+    assert answer.results, "the closest passages are still listed"
+
+
 @pytest.mark.parametrize(
     ("question", "history", "k", "reason"),
     [

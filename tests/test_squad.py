@@ -289,3 +289,38 @@ def test_a_squad_file_is_evaluated_end_to_end_with_the_real_model(squad_file: Pa
     assert report["metrics"]["hit@3"] >= 0.8
     assert set(report["articles"]) == {"Normans", "Warsaw_(city)"}
     assert np.isfinite([row["threshold"] for row in report["tradeoff"]]).all()
+
+
+def test_a_paragraph_with_carriage_returns_keeps_its_answer_offsets(tmp_path: Path) -> None:
+    raw = {
+        "version": "v2.0",
+        "data": [
+            {
+                "title": "Rivers",
+                "paragraphs": [
+                    {
+                        "context": "The Loire is long.\r\nIt rises in the Massif Central.",
+                        "qas": [
+                            {
+                                "id": "r1",
+                                "question": "Where does the Loire rise?",
+                                "is_impossible": False,
+                                "answers": [{"text": "Massif Central", "answer_start": 36}],
+                            }
+                        ],
+                    }
+                ],
+            }
+        ],
+    }
+    path = tmp_path / "rivers.json"
+    path.write_text(json.dumps(raw))
+    articles = read_squad(path)
+    write_corpus(articles, tmp_path / "c")
+    emb = FakeEmbedder()
+    build_index(tmp_path / "c", tmp_path / "i", emb)
+    data = store.load(tmp_path / "i", emb.name, emb.dimension)
+    (q,) = questions_of(articles, data.documents)
+    doc = data.document(q.source_id)
+    assert doc is not None
+    assert [doc.text[a:b] for a, b in q.answers] == ["Massif Central"]

@@ -108,3 +108,17 @@ def test_no_sentences_at_all(tmp_path: Path) -> None:
     store = TokenStore(tmp_path)
     assert store.offsets.tolist() == [0]
     assert store.idf(np.array([3])).tolist() == [pytest.approx(store.max_idf())]
+
+
+def test_vectors_that_disagree_with_their_offsets_are_refused(tmp_path: Path) -> None:
+    write_tokens(tmp_path, SENTENCES, IDS_PER_SENTENCE, DIM)
+    # One more row of vectors than the offsets account for (the ids agree with the offsets).
+    rows = np.load(tmp_path / VECTORS)
+    np.save(tmp_path / VECTORS, np.vstack([rows, rows[:1]]).astype(TOKEN_DTYPE))
+    with pytest.raises(IndexMismatchError, match="does not match its offsets"):
+        TokenStore(tmp_path)
+    # Ids that disagree with the offsets.
+    write_tokens(tmp_path, SENTENCES, IDS_PER_SENTENCE, DIM)
+    np.save(tmp_path / IDS, np.load(tmp_path / IDS)[:-1])
+    with pytest.raises(IndexMismatchError, match="does not match its offsets"):
+        TokenStore(tmp_path)

@@ -261,19 +261,23 @@ class CoalescingEmbedder:
                 if not batch:
                     self._busy = False
                     return
-            texts = [t for part, _ in batch for t in part]
             try:
+                texts = [t for part, _ in batch for t in part]
                 encoded = self.inner.encode_full(texts)
                 self.model_calls += 1
-            except Exception as exc:  # every waiter must hear of the failure, not hang
+                at = 0
+                for part, future in batch:
+                    end = at + len(part)
+                    future.set_result(Encoded(encoded.vectors[at:end], encoded.tokens[at:end], encoded.ids[at:end]))
+                    at = end
+            except BaseException as exc:  # every waiter must hear of the failure, never hang
                 for _, future in batch:
-                    future.set_exception(exc)
-                continue
-            at = 0
-            for part, future in batch:
-                end = at + len(part)
-                future.set_result(Encoded(encoded.vectors[at:end], encoded.tokens[at:end], encoded.ids[at:end]))
-                at = end
+                    if not future.done():
+                        future.set_exception(exc)
+                if not isinstance(exc, Exception):
+                    with self._lock:
+                        self._busy = False
+                    raise
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         return self.inner.count_tokens(texts)

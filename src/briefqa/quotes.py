@@ -160,20 +160,20 @@ class _PieceMatches:
             zeros = np.zeros((m, n))
             return cls(zeros, zeros, np.zeros(m), np.zeros(n), np.zeros(n), counts)
         sims = query.tokens @ rows.matrix.astype(np.float32).T
-        starts = np.minimum(bounds[:-1], sims.shape[1] - 1)
-        empty = counts == 0
-        # One pass per reduction over all the passage's sentences; an empty sentence matches nothing.
-        best = np.maximum.reduceat(sims, starts, axis=1)
-        best[:, empty] = 0.0
+        # One pass per reduction over the passage's sentences that have pieces (reduceat over an
+        # empty segment would borrow its neighbour's first column); a sentence without pieces
+        # matches nothing.
+        full = counts > 0
+        starts = bounds[:-1][full]
+        best = np.zeros((m, n))
+        best[:, full] = np.maximum.reduceat(sims, starts, axis=1)
         window = best.copy()
         window[:, 1:] = np.maximum(window[:, 1:], best[:, :-1])
         window[:, :-1] = np.maximum(window[:, :-1], best[:, 1:])
         column = sims.max(axis=0)
-        safe = np.maximum(counts, 1)
-        reverse = np.add.reduceat(column, starts) / safe
-        novel = np.add.reduceat((column < NOVEL_BELOW).astype(np.float64), starts) / safe
-        reverse[empty] = 0.0
-        novel[empty] = 0.0
+        reverse, novel = np.zeros(n), np.zeros(n)
+        reverse[full] = np.add.reduceat(column, starts) / counts[full]
+        novel[full] = np.add.reduceat((column < NOVEL_BELOW).astype(np.float64), starts) / counts[full]
         return cls(best, window, sims.max(axis=1), reverse, novel, counts)
 
     def weighted(self, weights: np.ndarray) -> np.ndarray:

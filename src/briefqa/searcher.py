@@ -117,10 +117,11 @@ class Searcher:
         return self._cached(validate(question, history, k), tuple(history), k)
 
     def _search(self, question: str, history: tuple[str, ...], k: int) -> Answer:
+        if not terms(question):
+            # Only punctuation or stopwords ("?", "the", "Why?"): nothing to quote for, whatever
+            # the thread; any sentence would be as good as any other.
+            return Answer(query=question, answered=False, results=())
         text = resolve(question, history)
-        if not terms(text):
-            # Only punctuation or stopwords: any sentence would be as good as any other.
-            return Answer(query=text, answered=False, results=())
         encoded = self.embedder.encode_full([text])
         return self.answer(self.query(question, text, encoded, 0), k)
 
@@ -200,13 +201,19 @@ class Searcher:
 
     def answer(self, query: Query, k: int) -> Answer:
         """The answer for an embedded query (batch callers embed many queries at once)."""
+        if not terms(query.question):
+            return Answer(query=query.question, answered=False, results=())
         judged = self.judge(query)
         if not judged.scored:
             return Answer(query=query.text, answered=False, results=())
         picked = distinct(judged.scored, k)
+        # A question none of whose words any source uses ("qwrtp", a script the corpus lacks)
+        # asks about nothing the sources hold; the abstainer, fitted on questions made of their
+        # articles' words, has never seen one and must not be asked to extrapolate.
+        known = any(t in self.index.lexical.doc_freq for t in query.terms)
         return Answer(
             query=query.text,
-            answered=self.abstainer.answers(judged.probability),
+            answered=known and self.abstainer.answers(judged.probability),
             results=tuple(
                 self._quote_of(self.index.chunk(s.chunk), s.start, s.end, i + 1, s.score) for i, s in enumerate(picked)
             ),

@@ -96,12 +96,21 @@ def file_name(n: int, title: str) -> str:
     return f"{n:03d}-{slug}.txt"
 
 
+def as_stored(context: str) -> str:
+    """A paragraph as the text source stores it, its length (so every answer offset) kept.
+
+    Ingest turns line breaks "\\r\\n" into "\\n" and refuses NUL bytes; a space in their place
+    keeps one character for each, so the answer spans need no shifting.
+    """
+    return context.replace("\r", " ").replace("\x00", " ")
+
+
 def write_corpus(articles: list[SquadArticle], folder: Path) -> None:
     """One text source per article (its title in front matter), paragraphs as written."""
     folder.mkdir(parents=True, exist_ok=True)
     for n, article in enumerate(articles):
         title = article.title.replace("_", " ")
-        body = "\n\n".join(article.paragraphs)
+        body = "\n\n".join(as_stored(p) for p in article.paragraphs)
         (folder / file_name(n, article.title)).write_text(
             f"---\ntitle: {json.dumps(title)}\n---\n{body}\n", encoding="utf-8"
         )
@@ -117,7 +126,7 @@ def questions_of(articles: list[SquadArticle], documents: Sequence[Document]) ->
             raise InputError(f"article {article.title!r} was not indexed")
         at = 0
         for paragraph, questions in zip(article.paragraphs, article.questions, strict=True):
-            base = doc.text.find(paragraph, at)
+            base = doc.text.find(as_stored(paragraph), at)
             if base < 0:
                 raise InputError(f"article {article.title!r}: a paragraph is not in its indexed text")
             at = base + len(paragraph)

@@ -56,7 +56,11 @@ class TokenStore:
             read_header = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
             shape, _fortran, dtype = read_header(fh)
             self._data_offset = fh.tell()
-        if dtype != np.dtype(TOKEN_DTYPE) or len(shape) != 2 or shape[0] != int(self.offsets[-1]) != len(ids):
+        if (
+            dtype != np.dtype(TOKEN_DTYPE)
+            or len(shape) != 2
+            or (shape[0] != int(self.offsets[-1]) or int(self.offsets[-1]) != len(ids))
+        ):
             raise IndexMismatchError(f"{self.path} does not match its offsets; run `briefqa index --full`")
         self.dimension = int(shape[1])
         self._row_bytes = self.dimension * np.dtype(TOKEN_DTYPE).itemsize
