@@ -10,6 +10,7 @@ was.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass, field
@@ -24,7 +25,6 @@ from .embed_batches import Parsed, ProgressHook, cache_key, chunk_text, embed_ne
 from .errors import CorpusError, SourceError
 from .ingest import PARSER_VERSION, SUFFIXES, SourceFile, discover, parse, scan
 from .lexical import LexicalIndex
-from .records import Document
 from .segment import SEGMENTER_VERSION, chunk_budget, segment
 from .token_store import write_tokens
 
@@ -194,15 +194,7 @@ def _load_or_parse(
         if cached is not None:
             doc, sents, chunks, cv, sv, tv, ti = cached
             # The id and path come from where the file is now (a moved file keeps its vectors).
-            doc = Document(
-                id=source.id,
-                path=source.relpath,
-                title=doc.title,
-                origin=doc.origin,
-                text=doc.text,
-                content_hash=doc.content_hash,
-                metadata=doc.metadata,
-            )
+            doc = dataclasses.replace(doc, id=source.id, path=source.relpath)
             parsed.append(Parsed(source, doc, sents, chunks, cv, sv, tv, ti))
         else:
             try:
