@@ -216,3 +216,19 @@ def server(live) -> Iterator[RunningServer]:  # type: ignore[no-untyped-def]
     app = create_app(Settings(corpus=CORPUS, index=live.root), live)
     with RunningServer(app, free_port()) as running:
         yield running
+
+
+@pytest.fixture
+def locked_folders(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Folders named "locked" cannot be listed, as without read permission (root, who runs CI,
+    can read any folder, so the permission itself cannot be taken away in a test)."""
+    import os
+
+    real_scandir = os.scandir
+
+    def scandir(path):  # type: ignore[no-untyped-def]
+        if Path(path).name == "locked":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)

@@ -266,19 +266,9 @@ def test_a_same_named_file_of_another_kind_leaves_the_old_id_and_its_links_alone
 
 
 def test_an_unreadable_folder_is_in_the_build_errors_and_the_rest_indexed(
-    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    corpus: Path, tmp_path: Path, locked_folders: None
 ) -> None:
-    import os
-
     write_source(corpus, "locked/pensions.md", "pensions")
-    real_scandir = os.scandir
-
-    def scandir(path):  # type: ignore[no-untyped-def]
-        if Path(path).name == "locked":
-            raise PermissionError(13, "Permission denied", str(path))
-        return real_scandir(path)
-
-    monkeypatch.setattr(os, "scandir", scandir)
     report = build_index(corpus, tmp_path / "index", CountingEmbedder())
     assert report.documents == 3
     assert report.errors == [{"path": "locked", "error": "the folder cannot be read (Permission denied)"}]

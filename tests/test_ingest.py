@@ -474,18 +474,9 @@ def test_empty_corpus_folder_has_no_sources(tmp_path: Path) -> None:
     assert discover(tmp_path) == []
 
 
-def test_an_unreadable_folder_is_reported_and_the_rest_found(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_unreadable_folder_is_reported_and_the_rest_found(tmp_path: Path, locked_folders: None) -> None:
     write(tmp_path, "open/a.txt", "Text.")
     write(tmp_path, "locked/b.txt", "Text.")
-    real_scandir = os.scandir
-
-    def scandir(path):  # type: ignore[no-untyped-def]
-        # As for a folder without read permission (root, who runs CI, can read any folder).
-        if Path(path).name == "locked":
-            raise PermissionError(13, "Permission denied", str(path))
-        return real_scandir(path)
-
-    monkeypatch.setattr(os, "scandir", scandir)
     found = scan(tmp_path)
     assert [f.relpath for f in found.files] == ["open/a.txt"]
     assert found.errors == [{"path": "locked", "error": "the folder cannot be read (Permission denied)"}]
