@@ -20,7 +20,7 @@ def main(vectors_path: str, queries_path: str, force_hnsw: bool = False) -> None
     import faiss
     import psutil
 
-    from briefqa import store
+    from briefqa.index import store
 
     proc = psutil.Process()
     vectors = np.load(vectors_path)

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from briefqa.lexical import LexicalIndex, terms
+from briefqa.index.lexical import LexicalIndex, terms
 
 
 class MeteredEmbedder:

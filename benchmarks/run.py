@@ -32,11 +32,11 @@ from typing import Any
 
 import numpy as np
 
-from briefqa import store
-from briefqa.build import build_index, chunk_text
+from briefqa.answers.searcher import Searcher, open_searcher
 from briefqa.embed import load_embedder, resolve_model
-from briefqa.evaluate import load_items, normalize
-from briefqa.searcher import Searcher, open_searcher
+from briefqa.evaluation.evaluate import load_items, normalize
+from briefqa.index import store
+from briefqa.index.build import build_index, chunk_text
 from briefqa.settings import DEFAULT_MODEL
 
 from . import report

@@ -140,7 +140,7 @@ def embedder():  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="session")
 def brief_index(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:  # type: ignore[no-untyped-def]
     """The default corpus indexed with the real model, once per session (read-only for tests)."""
-    from briefqa.build import build_index
+    from briefqa.index.build import build_index
 
     root = tmp_path_factory.mktemp("brief-index")
     build_index(CORPUS, root, embedder)
@@ -149,7 +149,7 @@ def brief_index(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:  # 
 
 @pytest.fixture(scope="session")
 def live(brief_index: Path, embedder):  # type: ignore[no-untyped-def]
-    from briefqa.live import LiveIndex
+    from briefqa.answers.live import LiveIndex
 
     index = LiveIndex(CORPUS, brief_index, embedder)
     index.refresh()

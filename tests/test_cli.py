@@ -18,10 +18,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from briefqa import store
+from briefqa.answers.live import LiveIndex
 from briefqa.api.app import create_app
-from briefqa.build import build_index
-from briefqa.live import LiveIndex
+from briefqa.index import store
+from briefqa.index.build import build_index
 from briefqa.settings import Settings
 from briefqa.terminal import Progress
 

@@ -51,7 +51,7 @@ def swapped(question: str, lexical, absent: list[str], rng: np.random.Generator)
     """
     import re
 
-    from briefqa.lexical import stopwords, terms
+    from briefqa.index.lexical import stopwords, terms
 
     found = [m for m in re.finditer(r"[A-Za-z]{4,}", question) if m.group(0).lower() not in stopwords()]
     scored = [(lexical.idf(t[0]), m) for m in found if (t := terms(m.group(0))) and t[0] in lexical.doc_freq]
@@ -66,7 +66,7 @@ def swapped(question: str, lexical, absent: list[str], rng: np.random.Generator)
 
 def collect(squad: Path, synthetic: bool = False) -> tuple[object, list[Asked]]:
     from briefqa.embed import load_embedder
-    from briefqa.evaluate import open_squad
+    from briefqa.evaluation.evaluate import open_squad
 
     embedder = load_embedder("all-MiniLM-L6-v2")
     started = time.perf_counter()
@@ -87,7 +87,7 @@ def collect(squad: Path, synthetic: bool = False) -> tuple[object, list[Asked]]:
             )
             asked.append(Asked(q.article, q.answerable, query, cand, rows, labels))
     if synthetic:
-        from briefqa.lexical import terms
+        from briefqa.index.lexical import terms
 
         lexical = searcher.index.lexical
         absent = [
@@ -115,7 +115,7 @@ def fit_ranker(asked: list[Asked], rng: np.random.Generator):  # type: ignore[no
     """Pairwise logistic regression: a right sentence should outscore each wrong one of its question."""
     from sklearn.linear_model import LogisticRegression
 
-    from briefqa.quotes import Ranker, design
+    from briefqa.answers.quotes import Ranker, design
 
     groups = [design(np.vstack([r.features for r in a.rows])) for a in asked if a.rows]
     stacked = np.vstack(groups)
@@ -152,8 +152,8 @@ def top_hit(asked: list[Asked], score) -> float:  # type: ignore[no-untyped-def]
 
 
 def signals_of(searcher, asked: list[Asked], ranker) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
-    from briefqa.abstain import FEATURES
-    from briefqa.quotes import rank
+    from briefqa.answers.abstain import FEATURES
+    from briefqa.answers.quotes import rank
 
     rows, answerable, hit = [], [], []
     for a in asked:
@@ -173,7 +173,7 @@ def signals_of(searcher, asked: list[Asked], ranker) -> tuple[np.ndarray, np.nda
 def fit_abstainer(x: np.ndarray, y: np.ndarray, c: float = 1.0):  # type: ignore[no-untyped-def]
     from sklearn.linear_model import LogisticRegression
 
-    from briefqa.abstain import Abstainer
+    from briefqa.answers.abstain import Abstainer
 
     mean, scale = x.mean(axis=0), x.std(axis=0)
     scale[scale < 1e-9] = 1.0
@@ -203,7 +203,7 @@ def main() -> None:
     args = parser.parse_args()
     if not args.squad.is_file():
         sys.exit(f"fit_models: {args.squad} not found: fitting needs the shared SQuAD data")
-    from briefqa.quotes import RANK_FEATURES, Ranker
+    from briefqa.answers.quotes import RANK_FEATURES, Ranker
 
     rng = np.random.default_rng(SEED)
     searcher, asked = collect(args.squad, synthetic=args.swaps)
@@ -248,7 +248,7 @@ def main() -> None:
     final_ranker: Ranker = fit_ranker(asked, rng)
     x_all, y_fit, _ = signals_of(searcher, asked, final_ranker)
     final = fit_abstainer(x_all, y_fit.astype(int))
-    from briefqa.abstain import FEATURES, Abstainer
+    from briefqa.answers.abstain import FEATURES, Abstainer
 
     shipped = Abstainer(final.mean, final.scale, final.coef, final.intercept, threshold)
     for name, w in sorted(zip(FEATURES, final.coef.tolist(), strict=True), key=lambda t: -abs(t[1]))[:10]:

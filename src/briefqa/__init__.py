@@ -11,13 +11,13 @@ __version__ = "0.1.0"
 __all__ = ["__version__", "open_searcher"]
 
 if TYPE_CHECKING:
-    from .searcher import open_searcher
+    from .answers.searcher import open_searcher
 
 
 def __getattr__(name: str) -> Any:
     # Imported on first use: ``import briefqa`` (the CLI's start) must not load numpy and faiss.
     if name == "open_searcher":
-        from .searcher import open_searcher
+        from .answers.searcher import open_searcher
 
         return open_searcher
     raise AttributeError(f"module 'briefqa' has no attribute {name!r}")

@@ -72,7 +72,7 @@ def _check_folder(path: Path, named: str, *, write: bool) -> None:
 def _check_index(path: Path, named: str) -> None:
     """A published index in ``path``; else the error ``store.load`` would give, before the model loads."""
     from .errors import IndexMissingError
-    from .store import current_version
+    from .index.store import current_version
 
     _check_folder(path, named, write=False)
     if current_version(path) is None:
@@ -127,8 +127,8 @@ def index(
         settings = _settings(corpus=corpus, index=index)
         _check_folder(settings.corpus, _corpus_named(corpus), write=False)
         _check_folder(settings.index, _index_named(index), write=True)
-        from .build import build_index
         from .embed import load_embedder
+        from .index.build import build_index
 
         embedder = load_embedder(settings.model)
     except BriefqaError as exc:
@@ -150,7 +150,7 @@ def index(
 
 
 def _watch(settings: Settings, embedder: Any) -> None:
-    from .watch import watch_and_rebuild
+    from .index.watch import watch_and_rebuild
 
     try:
         watch_and_rebuild(
@@ -186,8 +186,8 @@ def ask(
     try:
         settings = _settings(index=index)
         _check_index(settings.index, _index_named(index))
+        from .answers.searcher import open_searcher, validate
         from .embed import load_embedder
-        from .searcher import open_searcher, validate
 
         validate(question, (), k)  # a bad question or --k costs no model load
         answer = open_searcher(settings.index, load_embedder(settings.model)).search(question, (), k)
@@ -253,11 +253,11 @@ def serve(
         raise _fail(exc) from None
     import uvicorn
 
+    from .answers.live import LiveIndex
     from .api.app import create_app
     from .api.protocol import JsonErrorsProtocol
-    from .build import is_stale
     from .embed import load_serving_embedder
-    from .live import LiveIndex
+    from .index.build import is_stale
 
     log_to_stderr(logging.INFO)
     try:
@@ -313,10 +313,10 @@ def eval_cmd(
     """
     try:
         settings = _settings(index=index)
+        from .answers.searcher import open_searcher
         from .embed import load_embedder
-        from .evaluate import evaluate, evaluate_squad, load_items, meets_targets
-        from .searcher import open_searcher
-        from .squad import is_squad
+        from .evaluation.evaluate import evaluate, evaluate_squad, load_items, meets_targets
+        from .evaluation.squad import is_squad
 
         items = []
         if is_squad(file):

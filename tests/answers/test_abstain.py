@@ -12,10 +12,10 @@ from importlib import resources
 import numpy as np
 import pytest
 
-from briefqa.abstain import FEATURES, Abstainer, Evidence, features, shipped_abstainer
-from briefqa.answer_types import KINDS
-from briefqa.lexical import LexicalIndex, terms
-from briefqa.quotes import RANK_FEATURES, Query, Scored
+from briefqa.answers.abstain import FEATURES, Abstainer, Evidence, features, shipped_abstainer
+from briefqa.answers.answer_types import KINDS
+from briefqa.answers.quotes import RANK_FEATURES, Query, Scored
+from briefqa.index.lexical import LexicalIndex, terms
 
 CORPUS = [
     "The Normans were descended from Norse raiders who settled in Normandy.",
@@ -169,7 +169,7 @@ def test_the_shipped_probability_moves_with_the_clearly_signed_signals(signal: s
 
 
 def test_an_acronym_is_said_when_spelled_out_or_dotted() -> None:
-    from briefqa.abstain import acronym_said, names_missing
+    from briefqa.answers.abstain import acronym_said, names_missing
 
     assert acronym_said("UN", "a resolution of the United Nations General Assembly")
     assert acronym_said("NATO", "the North Atlantic Treaty Organization met in Brussels")
@@ -180,7 +180,7 @@ def test_an_acronym_is_said_when_spelled_out_or_dotted() -> None:
 
 
 def test_a_coined_name_is_not_said_by_the_word_inside_it() -> None:
-    from briefqa.abstain import names_missing
+    from briefqa.answers.abstain import names_missing
 
     assert names_missing(["YouTube"], "The tube network of London carries millions.") == 1.0
     assert names_missing(["YouTube"], "Videos on YouTube reach millions.") == 0.0

@@ -6,7 +6,7 @@ tuned to one corpus.
 
 import pytest
 
-from briefqa.answer_types import KINDS, asked_type, holds_type
+from briefqa.answers.answer_types import KINDS, asked_type, holds_type
 
 
 def test_the_kinds() -> None:

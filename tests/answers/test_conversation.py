@@ -1,4 +1,4 @@
-from briefqa.conversation import is_followup, resolve
+from briefqa.answers.conversation import is_followup, resolve
 
 
 def test_standalone_question_is_searched_as_is() -> None:

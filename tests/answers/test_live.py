@@ -13,14 +13,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from briefqa import store
+from briefqa.answers.live import LiveIndex
 from briefqa.api.app import create_app
-from briefqa.build import build_index
 from briefqa.errors import IndexMissingError
-from briefqa.live import LiveIndex
+from briefqa.index import store
+from briefqa.index.build import build_index
 from briefqa.settings import Settings
 
-from .conftest import CountingEmbedder, RunningServer, free_port
+from ..conftest import CountingEmbedder, RunningServer, free_port
 
 TOKEN = "test-admin-token"
 TOPICS = ("fisheries", "railways", "glaciers")
@@ -150,7 +150,7 @@ import sys
 sys.path.insert(0, {repo!r})
 from pathlib import Path
 from tests.conftest import CountingEmbedder
-from briefqa import build
+from briefqa.index import build
 build.build_index(Path(sys.argv[1]), Path(sys.argv[2]), CountingEmbedder())
 """
 
@@ -162,7 +162,7 @@ def test_version_built_by_another_process_is_served_within_seconds(
     try:
         hammer.wait_for(40)
         _new_version(corpus)
-        repo = str(Path(__file__).resolve().parents[1])
+        repo = str(Path(__file__).resolve().parents[2])
         subprocess.run([sys.executable, "-c", BUILDER.format(repo=repo), str(corpus), str(live.root)], check=True)
         published = time.monotonic()
         version = store.current_version(live.root)

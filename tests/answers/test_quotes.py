@@ -11,9 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from briefqa import store
-from briefqa.build import build_index
-from briefqa.quotes import (
+from briefqa.answers.quotes import (
     RANK_FEATURES,
     Query,
     Ranker,
@@ -25,10 +23,12 @@ from briefqa.quotes import (
     relative,
     shipped_ranker,
 )
-from briefqa.retrieve import retrieve
-from briefqa.searcher import Searcher
+from briefqa.answers.retrieve import retrieve
+from briefqa.answers.searcher import Searcher
+from briefqa.index import store
+from briefqa.index.build import build_index
 
-from .conftest import FakeEmbedder
+from ..conftest import FakeEmbedder
 
 
 def _span(doc: int, start: int, end: int, score: float = 0.0) -> Scored:
@@ -161,8 +161,8 @@ def test_the_asked_kind_is_held_only_by_a_sentence_that_has_one(fake_index) -> N
 
 
 def test_a_sentence_without_pieces_takes_nothing_from_its_neighbours() -> None:
-    from briefqa.quotes import Query, _PieceMatches
-    from briefqa.token_store import TokenRows
+    from briefqa.answers.quotes import Query, _PieceMatches
+    from briefqa.index.token_store import TokenRows
 
     # Three sentences of 3, 2 and 0 pieces; the question's one piece is the first row of sentence 1
     # (row 3), the other (row 4) matches nothing.

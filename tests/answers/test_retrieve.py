@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from briefqa.build import build_index
-from briefqa.lexical import terms
-from briefqa.retrieve import retrieve
-from briefqa.searcher import open_searcher
-from briefqa.store import IndexVersion
+from briefqa.answers.retrieve import retrieve
+from briefqa.answers.searcher import open_searcher
+from briefqa.index.build import build_index
+from briefqa.index.lexical import terms
+from briefqa.index.store import IndexVersion
 
-from .conftest import FakeEmbedder, write_source
+from ..conftest import FakeEmbedder, write_source
 
 TOPICS = ("fisheries", "railways", "glaciers", "pensions", "harbours", "forests")
 

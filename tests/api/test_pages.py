@@ -294,9 +294,9 @@ Launch cadence doubled in two years. Reusable boosters made it possible.
 
 @pytest.fixture(scope="module")
 def hostile_client(tmp_path_factory: pytest.TempPathFactory, embedder: Any) -> Iterator[TestClient]:
+    from briefqa.answers.live import LiveIndex
     from briefqa.api.app import create_app
-    from briefqa.build import build_index
-    from briefqa.live import LiveIndex
+    from briefqa.index.build import build_index
     from briefqa.settings import Settings
 
     root = tmp_path_factory.mktemp("hostile")

@@ -6,9 +6,9 @@ import sys
 
 import pytest
 
-from briefqa.evaluate import evaluate, evaluate_squad, load_items
+from briefqa.evaluation.evaluate import evaluate, evaluate_squad, load_items
 
-from .conftest import EVAL_FILE, REPO, SQUAD_SAMPLE
+from ..conftest import EVAL_FILE, REPO, SQUAD_SAMPLE
 
 pytestmark = pytest.mark.slow
 

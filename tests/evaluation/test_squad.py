@@ -9,14 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from briefqa import store
-from briefqa.build import build_index
 from briefqa.errors import InputError
-from briefqa.evaluate import TRADEOFF_LEVELS, evaluate_squad, open_squad, score_squad, tradeoff
+from briefqa.evaluation.evaluate import TRADEOFF_LEVELS, evaluate_squad, open_squad, score_squad, tradeoff
+from briefqa.evaluation.squad import SquadQuestion, file_name, is_squad, questions_of, read_squad, write_corpus
+from briefqa.index import store
+from briefqa.index.build import build_index
 from briefqa.records import Answer, Quote, SourceInfo
-from briefqa.squad import SquadQuestion, file_name, is_squad, questions_of, read_squad, write_corpus
 
-from .conftest import FakeEmbedder
+from ..conftest import FakeEmbedder
 
 NORMANS_1 = (
     "The Normans were the people who in the 10th and 11th centuries gave their name to Normandy, "

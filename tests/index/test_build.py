@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from briefqa import build, manifest, store
-from briefqa.build import build_index, is_stale
+from briefqa.answers.searcher import open_searcher
 from briefqa.errors import CorpusError, IndexBusyError
-from briefqa.searcher import open_searcher
+from briefqa.index import build, manifest, store
+from briefqa.index.build import build_index, is_stale
 
-from .conftest import CountingEmbedder, write_source
+from ..conftest import CountingEmbedder, write_source
 
 
 def test_first_build_adds_every_source_and_answers(corpus: Path, tmp_path: Path) -> None:

@@ -16,16 +16,16 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from briefqa import integrity, store
+from briefqa.answers.live import LiveIndex
 from briefqa.api.app import create_app
-from briefqa.build import build_index, is_stale
 from briefqa.errors import IndexDamagedError
-from briefqa.live import LiveIndex
+from briefqa.index import integrity, store
+from briefqa.index.build import build_index, is_stale
 from briefqa.settings import Settings
 
-from .conftest import CORPUS, CountingEmbedder, write_source
+from ..conftest import CORPUS, CountingEmbedder, write_source
 
-TESTS = Path(__file__).resolve().parent
+TESTS = Path(__file__).resolve().parents[1]
 
 
 def truncate(path: Path, keep: float = 0.5) -> None:
@@ -183,7 +183,7 @@ sys.path.insert(0, {repo!r})
 from pathlib import Path
 from tests.conftest import CountingEmbedder
 from briefqa.errors import BriefqaError
-from briefqa.live import LiveIndex
+from briefqa.answers.live import LiveIndex
 corpus, root = Path(sys.argv[1]), Path(sys.argv[2])
 embedder = CountingEmbedder()
 live = LiveIndex(corpus, root, embedder)

@@ -1,4 +1,4 @@
-from briefqa.lexical import LexicalIndex, terms, words
+from briefqa.index.lexical import LexicalIndex, terms, words
 
 
 def test_terms_stem_and_drop_question_words() -> None:

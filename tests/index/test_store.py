@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from briefqa import store
-from briefqa.build import build_index
+from briefqa.answers.searcher import open_searcher
 from briefqa.errors import IndexMismatchError, IndexMissingError
-from briefqa.searcher import open_searcher
+from briefqa.index import store
+from briefqa.index.build import build_index
 
-from .conftest import CountingEmbedder, write_source
+from ..conftest import CountingEmbedder, write_source
 
-TESTS = Path(__file__).resolve().parent
+TESTS = Path(__file__).resolve().parents[1]
 
 # A build in a child process that stops dead at one point (touching ``marker`` first) so the test
 # can SIGKILL it exactly there. The patching happens in the child only.
@@ -28,7 +28,7 @@ import sys, time
 from pathlib import Path
 sys.path.insert(0, {repo!r})
 from tests.conftest import CountingEmbedder
-from briefqa import build, store
+from briefqa.index import build, store
 
 corpus, root, point, marker = sys.argv[1:5]
 

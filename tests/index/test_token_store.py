@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from briefqa.errors import BriefqaError, IndexMismatchError
-from briefqa.token_store import IDS, OFFSETS, TOKEN_DTYPE, TOKEN_FILES, VECTORS, TokenStore, write_tokens
+from briefqa.index.token_store import IDS, OFFSETS, TOKEN_DTYPE, TOKEN_FILES, VECTORS, TokenStore, write_tokens
 
 DIM = 8
 

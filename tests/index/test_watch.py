@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from briefqa import build, store
-from briefqa.build import BuildReport
 from briefqa.errors import BriefqaError, CorpusError
-from briefqa.watch import watch_and_rebuild, watch_corpus
+from briefqa.index import build, store
+from briefqa.index.build import BuildReport
+from briefqa.index.watch import watch_and_rebuild, watch_corpus
 
-from .conftest import CountingEmbedder, write_source
+from ..conftest import CountingEmbedder, write_source
 
 DEBOUNCE_MS = 200
 

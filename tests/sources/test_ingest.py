@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from briefqa.errors import CorpusError, SourceError
-from briefqa.ingest import SourceFile, assign_ids, discover, parse, scan, slugify
 from briefqa.records import Document
+from briefqa.sources.ingest import SourceFile, assign_ids, discover, parse, scan, slugify
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 BRIEF = REPO / "corpus" / "us-japan-space-alliance.txt"
 SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from briefqa.records import Segmented
-from briefqa.segment import segment
+from briefqa.sources.segment import segment
 
 
 def words(texts: Sequence[str]) -> list[int]:

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from briefqa.records import Segmented
-from briefqa.segment import blocks_of, chunks_of, quote_spans, segment, sentences_of
+from briefqa.sources.segment import blocks_of, chunks_of, quote_spans, segment, sentences_of
 
-BRIEF = Path(__file__).resolve().parents[1] / "corpus" / "us-japan-space-alliance.txt"
+BRIEF = Path(__file__).resolve().parents[2] / "corpus" / "us-japan-space-alliance.txt"
 
 
 def words(texts: Sequence[str]) -> list[int]:

@@ -26,7 +26,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 # Written under test-artifacts/ (ignored by git); docs/screenshot.png is refreshed from it by hand.
-SCREENSHOT = Path(__file__).resolve().parents[1] / "test-artifacts" / "screenshot.png"
+SCREENSHOT = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshot.png"
 
 FIRST = "Which missile defense programs is Japan part of?"
 FOLLOW_UP = "What else does Japan plan to deploy?"

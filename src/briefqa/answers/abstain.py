@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from ..index.lexical import LexicalIndex, words
 from .answer_types import KINDS, asked_type, holds_type
-from .lexical import LexicalIndex, words
 from .quotes import Query, Scored
 
 FEATURES = (

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from .lexical import terms
+from ..index.lexical import terms
 
 # Openers that only make sense after something: "And Japan?", "What about its budget?". A "Why"
 # or "How" question that names its own subject stands alone; one that does not is caught by its

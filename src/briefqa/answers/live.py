@@ -6,10 +6,10 @@ import logging
 import threading
 from pathlib import Path
 
-from . import store
-from .build import BuildReport, ProgressHook, build_index
-from .embed import Embedder
-from .errors import IndexDamagedError, IndexMismatchError, IndexMissingError
+from ..embed import Embedder
+from ..errors import IndexDamagedError, IndexMismatchError, IndexMissingError
+from ..index import store
+from ..index.build import BuildReport, ProgressHook, build_index
 from .searcher import Searcher, open_searcher
 
 log = logging.getLogger("briefqa.live")

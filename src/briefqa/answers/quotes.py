@@ -19,11 +19,11 @@ from typing import Any
 
 import numpy as np
 
+from ..index.lexical import term_set
+from ..index.store import IndexVersion
+from ..index.token_store import TokenRows
 from .answer_types import asked_type, holds_type
-from .lexical import term_set
 from .retrieve import Candidates
-from .store import IndexVersion
-from .token_store import TokenRows
 
 RANK_FEATURES = (
     "maxsim_idf",

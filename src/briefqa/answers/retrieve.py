@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .store import IndexVersion
+from ..index.store import IndexVersion
 
 RRF_K = 60  # the usual reciprocal-rank-fusion constant: ranks past ~60 barely count
 

@@ -10,14 +10,14 @@ from pathlib import Path
 
 import numpy as np
 
-from . import store
+from ..embed import Embedder, Encoded
+from ..errors import InputError
+from ..index import store
+from ..index.lexical import stopwords, term_set, terms
+from ..records import Answer, ChunkSpan, Document, Quote, SourceInfo, SourceStats
 from .abstain import Abstainer, Evidence, features, shipped_abstainer
 from .conversation import resolve
-from .embed import Embedder, Encoded
-from .errors import InputError
-from .lexical import stopwords, term_set, terms
 from .quotes import Query, Ranker, Scored, candidate_rows, distinct, rank, shipped_ranker
-from .records import Answer, ChunkSpan, Document, Quote, SourceInfo, SourceStats
 from .retrieve import Candidates, retrieve
 
 MAX_QUESTION = 1000

@@ -15,8 +15,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..answers.live import LiveIndex
 from ..errors import BriefqaError
-from ..live import LiveIndex
 from ..settings import Settings
 from . import routes_admin, routes_pages, routes_search, routes_sources
 from .docs import install_docs

@@ -7,9 +7,9 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
+from ..answers.live import LiveIndex
+from ..answers.searcher import Searcher
 from ..errors import AuthError, ForbiddenError
-from ..live import LiveIndex
-from ..searcher import Searcher
 from ..settings import Settings
 
 

@@ -11,8 +11,8 @@ from pydantic import Field
 from pydantic.json_schema import SkipJsonSchema
 from starlette.responses import Response
 
+from ..answers.searcher import MAX_HISTORY, normalise_question
 from ..errors import NotFoundError
-from ..searcher import MAX_HISTORY, normalise_question
 from . import turns as carried_turns
 from .deps import LiveDep, SearcherDep
 from .schemas import History, Question, SearchResponse, SourceList, error_responses

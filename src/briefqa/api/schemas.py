@@ -9,8 +9,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict
 
+from ..answers.searcher import INVISIBLE_CATEGORIES, MAX_HISTORY, MAX_K, MAX_QUESTION
 from ..records import Answer, SourceStats
-from ..searcher import INVISIBLE_CATEGORIES, MAX_HISTORY, MAX_K, MAX_QUESTION
 
 
 def _invisible_class() -> str:

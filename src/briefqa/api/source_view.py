@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from ..errors import InputError
 from ..records import BlockKind, Document
-from ..segment import blocks_of
+from ..sources.segment import blocks_of
 
 # ASCII digits only: ``int`` also reads other scripts' digits.
 _HL = re.compile(r"([0-9]+)-([0-9]+)")

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import re
 
+from ..answers.searcher import Searcher
 from ..records import Answer
-from ..searcher import Searcher
 from .schemas import SearchResponse
 
 MAX_SHOWN = 2000  # characters of one reference; a page shows at most a few quotes per turn

@@ -17,11 +17,11 @@ from typing import Any
 
 import numpy as np
 
-from .build import build_index
-from .embed import Embedder
-from .errors import InputError
-from .records import Answer
-from .searcher import Searcher, open_searcher
+from ..answers.searcher import Searcher, open_searcher
+from ..embed import Embedder
+from ..errors import InputError
+from ..index.build import build_index
+from ..records import Answer
 from .squad import SquadQuestion, questions_of, read_squad, write_corpus
 
 # The false-abstention levels at which the trade-off is reported.

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import InputError
-from .records import Document
+from ..errors import InputError
+from ..records import Document
 
 
 @dataclass(frozen=True, slots=True)

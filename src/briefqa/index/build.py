@@ -19,13 +19,13 @@ from typing import Any
 
 import numpy as np
 
+from ..embed import Embedder
+from ..errors import CorpusError, SourceError
+from ..sources.ingest import PARSER_VERSION, SUFFIXES, SourceFile, discover, parse, scan
+from ..sources.segment import SEGMENTER_VERSION, chunk_budget, segment
 from . import store
-from .embed import Embedder
 from .embed_batches import Parsed, ProgressHook, cache_key, chunk_text, embed_new
-from .errors import CorpusError, SourceError
-from .ingest import PARSER_VERSION, SUFFIXES, SourceFile, discover, parse, scan
 from .lexical import LexicalIndex
-from .segment import SEGMENTER_VERSION, chunk_budget, segment
 from .token_store import write_tokens
 
 log = logging.getLogger("briefqa.build")

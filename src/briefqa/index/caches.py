@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from ..records import Chunk, Document, Sentence, document_from_json, document_to_json
 from .index_format import ARRAY_READS
-from .records import Chunk, Document, Sentence, document_from_json, document_to_json
 
 # What reading a damaged cache file can raise; each means "embed it again".
 _UNREADABLE = (OSError, ValueError, KeyError, IndexError, TypeError, EOFError, zipfile.BadZipFile)

@@ -18,11 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ..embed import Embedder, Encoded
+from ..records import Chunk, Document, Sentence
+from ..sources.ingest import PARSER_VERSION, SourceFile
+from ..sources.segment import SEGMENTER_VERSION, quote_spans
 from . import store
-from .embed import Embedder, Encoded
-from .ingest import PARSER_VERSION, SourceFile
-from .records import Chunk, Document, Sentence
-from .segment import SEGMENTER_VERSION, quote_spans
 from .token_store import TOKEN_DTYPE
 
 # (stage, done, total): stage is "sources" or "embedding"; total is known at the first call.

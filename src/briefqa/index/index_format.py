@@ -18,10 +18,10 @@ from typing import Any
 
 import numpy as np
 
+from ..records import Document, document_from_json, document_to_json
 from .index_version import CHUNK_ARRAYS, SENTENCE_ARRAYS, IndexVersion, with_heading
 from .lexical import LexicalIndex
 from .manifest import Manifest
-from .records import Document, document_from_json, document_to_json
 from .token_store import TokenStore
 
 __all__ = [

@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
+from ..records import ChunkSpan, Document, SentenceSpans, SourceStats
 from .lexical import LexicalIndex
 from .manifest import Manifest
-from .records import ChunkSpan, Document, SentenceSpans, SourceStats
 from .token_store import TokenRows, TokenStore
 
 # Per sentence (global numbering) and per chunk, the arrays of ``spans.npz``.

@@ -25,9 +25,9 @@ import logging
 import zipfile
 from pathlib import Path
 
+from ..errors import IndexDamagedError, IndexMismatchError, IndexMissingError
 from . import integrity
 from .caches import PartialVectors, load_source_cache, model_key, prune_partials, save_source_cache
-from .errors import IndexDamagedError, IndexMismatchError, IndexMissingError
 from .index_format import (
     ARRAY_READS,
     HNSW_EF_CONSTRUCTION,

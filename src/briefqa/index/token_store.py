@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import IndexMismatchError
+from ..errors import IndexMismatchError
 
 VECTORS, OFFSETS, IDS = "token_vectors.npy", "token_offsets.npy", "token_ids.npy"
 TOKEN_FILES = (VECTORS, OFFSETS, IDS)

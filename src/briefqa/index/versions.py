@@ -13,8 +13,8 @@ import shutil
 import uuid
 from pathlib import Path
 
+from ..errors import IndexBusyError
 from . import integrity
-from .errors import IndexBusyError
 
 log = logging.getLogger("briefqa.store")
 

@@ -7,10 +7,10 @@ import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from ..embed import Embedder
+from ..errors import BriefqaError
+from ..sources.ingest import SUFFIXES
 from .build import BuildReport, ProgressHook, build_index
-from .embed import Embedder
-from .errors import BriefqaError
-from .ingest import SUFFIXES
 
 log = logging.getLogger("briefqa.watch")
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import CorpusError, SourceError
-from .records import Document
+from ..errors import CorpusError, SourceError
+from ..records import Document
 
 # Bumped whenever parsing changes what a source's text becomes, so cached sources are re-parsed.
 PARSER_VERSION = "2"

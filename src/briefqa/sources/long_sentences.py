@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from .records import Sentence
+from ..records import Sentence
 
 # Where an overlong sentence may be cut: after a clause mark, or before a dash set off by spaces.
 _CLAUSE_END = re.compile(r"[;:,](?=\s)|\s(?=[—–-]\s)|—")

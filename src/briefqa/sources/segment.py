@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .errors import ModelError
+from ..errors import ModelError
+from ..records import Block, BlockKind, Chunk, Segmented, Sentence
 from .long_sentences import TokenCounter, capped
-from .records import Block, BlockKind, Chunk, Segmented, Sentence
 
 SEGMENTER_VERSION = "4"  # 4: sentences longer than the token budget are split
 HEADING_MAX_WORDS = 25
