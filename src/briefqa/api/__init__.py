@@ -1,0 +1,11 @@
+"""The web layer: the HTTP API, the chat page and the source pages (FastAPI).
+
+Owns routes (``routes_*``), request and response schemas (``schemas``), dependency aliases
+(``deps``), the page templates' wiring (``templating``, ``source_view``, ``turns``), the offline
+API docs (``docs``), the JSON error shape for every failure (``app``) and uvicorn's protocol for
+parser errors (``protocol``). Takes ``Answer`` and ``Document`` records from a live searcher;
+hands on JSON and HTML. Templates and static files live in ``briefqa/web/``.
+
+Never scores, ranks or reads index arrays: it imports ``answers.live`` and ``answers.searcher``
+only, never quotes, retrieve, abstain or the index's files.
+"""

@@ -1,1 +1,11 @@
-"""index"""
+"""The index: the versioned folder on disk that answers are read from.
+
+Owns building a version (``build``, with ``embed_batches`` for resumable embedding and ``caches``
+for the per-source cache), its files (``index_format``, ``token_store`` for word-piece vectors,
+``lexical`` for BM25), their checksums (``integrity``), the typed manifest (``manifest``),
+publishing and the lock (``versions``), the read-only loaded version (``index_version``) and
+rebuilding on change (``watch``). ``store`` is what other stages import to load a version.
+Takes documents from ``sources`` and vectors from the embedder; hands on an ``IndexVersion``.
+
+Never imports the answers, the evaluation or the web layer: the index does not rank or quote.
+"""
