@@ -318,7 +318,6 @@ def eval_cmd(
         from .evaluation.evaluate import evaluate, evaluate_squad, load_items, meets_targets
         from .evaluation.squad import is_squad
 
-        items = []
         if is_squad(file):
             report = evaluate_squad(file, load_embedder(settings.model))
         else:
@@ -340,21 +339,19 @@ def eval_cmd(
     typer.echo("trade-off (the threshold set to refuse this share of the answerable questions):")
     for point in report["tradeoff"]:
         typer.echo(f"  false_abstain {point['false_abstain']:.3f}  abstain {point['abstain']:.3f}")
-    questions = {item.id: item.question for item in items}
     missed = [item for item in report.get("items", []) if _missed(item)]
     if missed:
         typer.echo(EVAL_LEGEND)
     for item in missed:
-        question = item.get("question") or questions.get(item["id"], item.get("query", ""))
         typer.echo(
             f"  {item['id']} ({item['type']}): answered={item['answered']} "
-            f"first_hit={item['first_hit_rank']}  {question}"
+            f"first_hit={item['first_hit_rank']}  {item['question']}"
         )
 
 
 def _missed(item: dict[str, Any]) -> bool:
     """An answerable item not answered with the evidence first, or an unanswerable one answered."""
-    if item["type"] == "unanswerable":
+    if not item["answerable"]:
         return bool(item["answered"])
     return item["first_hit_rank"] != 1 or not item["answered"]
 

@@ -58,7 +58,7 @@ def _evidence(question: str, passage: str, weights: list[float], scored: list[Sc
         uniform=np.ones(n),
         terms=tuple(terms(question)),
     )
-    return Evidence(query=query, scored=scored, quote_text=passage, passage_text=passage, agree=agree, max_idf=4.0)
+    return Evidence(query=query, scored=scored, passage_text=passage, agree=agree, max_idf=4.0)
 
 
 def _signal(x: np.ndarray, name: str) -> float:

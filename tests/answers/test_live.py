@@ -218,6 +218,22 @@ def test_version_of_another_model_is_not_served(
     assert sum("not loaded" in r.message for r in caplog.records) == 1, "logged once, not every second"
 
 
+def test_a_bug_while_loading_surfaces_instead_of_reading_as_not_loaded(
+    live: LiveIndex, corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only what a damaged or incompatible version raises keeps the old one serving quietly."""
+    from briefqa.answers import live as live_module
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise TypeError("a programming error")
+
+    write_marked(corpus, "pensions", "alpha")
+    build_index(corpus, live.root, CountingEmbedder())
+    monkeypatch.setattr(live_module, "open_searcher", broken)
+    with pytest.raises(TypeError, match="a programming error"):
+        live.refresh()
+
+
 def test_no_index_yet_is_a_clear_error(corpus: Path, tmp_path: Path) -> None:
     live = LiveIndex(corpus, tmp_path / "empty-index", CountingEmbedder())
     assert live.refresh() is False and not live.ready

@@ -106,12 +106,12 @@ def names_missing(question_names: Sequence[str], text: str) -> float:
     return gone / len(question_names)
 
 
-def _missing_share(items: Sequence[str], text: str, fold: int | None) -> float:
-    """Share of ``items`` that ``text`` does not contain (as words, or word prefixes of ``fold``)."""
+def _missing_share(items: Sequence[str], text: str) -> float:
+    """Share of ``items`` that ``text`` does not contain as words."""
     if not items:
         return 0.0
-    said = {w if fold is None else w[:fold] for w in words(text)}
-    gone = [i for i in items if (i.lower() if fold is None else i.lower()[:fold]) not in said]
+    said = set(words(text))
+    gone = [i for i in items if i.lower() not in said]
     return len(gone) / len(items)
 
 
@@ -121,7 +121,6 @@ class Evidence:
 
     query: Query
     scored: Sequence[Scored]
-    quote_text: str
     passage_text: str
     agree: bool
     max_idf: float
@@ -162,7 +161,7 @@ def features(ev: Evidence, lexical: LexicalIndex) -> np.ndarray:
             share(top.passage_matches, 0.75),
             len(absent) / max(len(qterms), 1),
             names_missing(_names(ev.query.text), ev.passage_text),
-            _missing_share(numbers, ev.passage_text, None),
+            _missing_share(numbers, ev.passage_text),
             *(1.0 if kind == k else 0.0 for k in KINDS),
             top.feature("type_held"),
             1.0 if kind is not None and holds_type(kind, ev.passage_text, ev.query.text) else 0.0,

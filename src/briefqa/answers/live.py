@@ -65,7 +65,10 @@ class LiveIndex:
                 # Load the very version just read from CURRENT, not whatever CURRENT says by now,
                 # so the searcher's name always matches its data.
                 searcher = open_searcher(self.root, self.embedder, version=name)
-            except Exception as exc:  # keep serving the old version; say why the new one is not used
+            except (IndexDamagedError, IndexMismatchError, IndexMissingError, OSError) as exc:
+                # What a damaged, incompatible or vanished version raises: keep serving the old one
+                # and say why the new one is not used. Anything else is a bug and surfaces with its
+                # traceback rather than reading as "not loaded" until the files change.
                 message = str(exc) if isinstance(exc, IndexDamagedError) else f"index version {name} not loaded: {exc}"
                 # One log line per failing version, not one a second.
                 if message != self._load_error:

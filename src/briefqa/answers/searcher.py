@@ -188,11 +188,9 @@ class Searcher:
 
     def signals(self, query: Query, cand: Candidates, scored: list[Scored]) -> np.ndarray:
         top = scored[0]
-        doc = self.index.documents[top.doc]
         evidence = Evidence(
             query=query,
             scored=scored,
-            quote_text=doc.text[top.start : top.end],
             passage_text=self.index.passage_text(top.chunk),
             agree=cand.dense_top == cand.lexical_top and cand.dense_top >= 0,
             max_idf=self.index.max_piece_idf(),

@@ -176,7 +176,7 @@ class IndexVersion:
 
     def chunk_of_quote(self, doc_id: str, start: int, end: int) -> ChunkSpan | None:
         """The chunk of a quote ``text[start:end]`` that starts and ends on its sentences' bounds
-        (a quote may start in the chunk before, on the sentence it leans back on); None otherwise."""
+        within one chunk (``quote_spans`` never joins sentences across chunks); None otherwise."""
         di = self._doc_index.get(doc_id)
         if di is None:
             return None
@@ -187,7 +187,7 @@ class IndexVersion:
         if not len(first) or not len(last) or first[0] > last[0]:
             return None
         chunk = int(s["sent_chunk"][last[0]])
-        if int(s["sent_chunk"][first[0]]) != chunk and int(s["sent_quote_start"][last[0]]) != start:
+        if int(s["sent_chunk"][first[0]]) != chunk:
             return None
         return self.chunk(chunk)
 

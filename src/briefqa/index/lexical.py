@@ -6,7 +6,7 @@ import logging
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -65,7 +65,6 @@ class LexicalIndex:
         self._retriever = retriever
         self.doc_freq = doc_freq
         self.n_docs = n_docs
-        self._prefixes: set[str] | None = None
 
     @classmethod
     def build(cls, texts: Sequence[str]) -> LexicalIndex:
@@ -84,12 +83,6 @@ class LexicalIndex:
         if not known:
             return np.zeros(self.n_docs, dtype=np.float32)
         return np.asarray(self._retriever.get_scores(known), dtype=np.float32)
-
-    def has_prefix(self, prefix: str) -> bool:
-        """Whether some corpus term starts with ``prefix``."""
-        if self._prefixes is None:
-            self._prefixes = {t[:5] for t in self.doc_freq if len(t) >= 5}
-        return prefix in self._prefixes
 
     def idf(self, term: str) -> float:
         """Smoothed inverse document frequency; a term the corpus lacks weighs the most."""
@@ -110,12 +103,3 @@ class LexicalIndex:
         retriever = bm25s.BM25.load(str(folder / "bm25"), mmap=False)
         data = json.loads((folder / "doc_freq.json").read_text())
         return cls(retriever, data["df"], int(data["n_docs"]))
-
-
-def coverage(query_terms: Iterable[str], text_terms: set[str], weight) -> float:  # type: ignore[no-untyped-def]
-    """Share of the query's term weight that ``text_terms`` holds."""
-    qs = set(query_terms)
-    total = sum(weight(t) for t in qs)
-    if total <= 0:
-        return 0.0
-    return sum(weight(t) for t in qs if t in text_terms) / total
