@@ -39,7 +39,7 @@ from briefqa.index import store
 from briefqa.index.build import build_index, chunk_text
 from briefqa.settings import DEFAULT_MODEL
 
-from . import report
+from . import report, scale
 from .components import MeteredEmbedder, lexical_index_of, lexical_latency
 from .corpus_gen import Generator, QuestionPool, brief_sentences, write_corpus
 from .http_load import Client, Server, briefqa_command, throughput
@@ -172,6 +172,35 @@ class Bench:
             out[f"{name}_hit1"] = float(h.mean())
             out[f"{name}_hit1_standalone"] = float(h[~follow].mean()) if (~follow).any() else float("nan")
         return out
+
+    # ---- scale tiers (issue 16): the brief, 3,000 real paragraphs, 100,000 with --full, 1M projected
+
+    def scale_tiers(self) -> dict[str, Any]:
+        paragraphs, questions, where = scale.real_paragraphs(3000 + 3 * scale.PER_SOURCE)
+        extra = paragraphs[3000:]
+        rows: list[dict[str, Any]] = []
+        brief = self.tmp / "corpus-scale-brief"
+        shutil.copytree(BRIEF_CORPUS, brief)
+        log.info("scale: the brief")
+        rows.append(self._scale_tier("brief", brief, self.brief_pool.take(200), extra))
+        log.info("scale: 3,000 real paragraphs (%s)", where)
+        corpus = self.tmp / "corpus-scale-3000"
+        scale.write_sources(corpus, paragraphs[:3000])
+        rows.append(self._scale_tier("3,000 real paragraphs", corpus, questions, extra))
+        if self.args.full:
+            log.info("scale: 100,000 passages (generated from the brief's sentences)")
+            gen = Generator(self.brief_sentences, self.embedder.vocabulary(), seed=16)
+            big = self.tmp / "corpus-scale-100000"
+            write_corpus(big, gen, 10_000, scale.PER_SOURCE)
+            pool = QuestionPool([], [p.read_text() for p in sorted(big.glob("*"))[::50]], seed=16)
+            rows.append(self._scale_tier("100,000 generated passages", big, pool.take(200), extra))
+        rows.append(scale.projection(rows[-1], 1_000_000))
+        return {"source": where, "rows": rows}
+
+    def _scale_tier(self, name: str, corpus: Path, questions: Sequence[str], extra: list[str]) -> dict[str, Any]:
+        return scale.tier(
+            name, corpus, questions, extra, self.tmp, self.embedder, self._bare_encode_seconds, self.floor
+        )
 
     # ---- cold start and the OpenMP hazard -------------------------------------------------------
 
@@ -357,7 +386,13 @@ class Bench:
 
     def run(self) -> dict[str, Any]:
         started = time.perf_counter()
+        if self.args.scale_only:
+            self.brief_pool = QuestionPool([i.question for i in self.eval_items], self.brief_sentences)
+            self.results["scale"] = self.scale_tiers()
+            self.results["seconds"] = time.perf_counter() - started
+            return self.results
         self.brief()
+        self.results["scale"] = self.scale_tiers()
         if not self.args.skip_peer:
             self.peer()
         self.cold_start()
@@ -451,6 +486,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--full", action="store_true", help="also build a real 100,000-passage corpus (slow)")
     p.add_argument("--quick", action="store_true", help="fewer questions and the 1,000-passage tier only")
     p.add_argument("--skip-peer", action="store_true", help="leave out the Haystack comparison")
+    p.add_argument("--scale-only", action="store_true", help="the brief and the scale tiers (issue 16) only")
     p.add_argument("--keep", action="store_true", help="keep the temp folder of corpora, indexes and logs")
     p.add_argument("--out", type=Path, default=RESULTS, help="where to write the results (markdown)")
     p.add_argument("--json", type=Path, default=None, help="also write the raw results as JSON")
@@ -480,6 +516,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         results = bench.run()
     finally:
         bench.close()
+    if args.scale_only:
+        print("\n".join(scale.render(results["scale"])))
+        if args.json:
+            args.json.write_text(json.dumps(results, default=report.jsonable, indent=1), encoding="utf-8")
+        return 0
     text = report.render(results)
     print(text)
     args.out.write_text(text, encoding="utf-8")
