@@ -117,10 +117,6 @@ class Searcher:
         return self._cached(validate(question, history, k), tuple(history), k)
 
     def _search(self, question: str, history: tuple[str, ...], k: int) -> Answer:
-        if not terms(question):
-            # Only punctuation or stopwords ("?", "the", "Why?"): nothing to quote for, whatever
-            # the thread; any sentence would be as good as any other.
-            return Answer(query=question, answered=False, results=())
         text = resolve(question, history)
         encoded = self.embedder.encode_full([text])
         return self.answer(self.query(question, text, encoded, 0), k)
@@ -200,6 +196,8 @@ class Searcher:
     def answer(self, query: Query, k: int) -> Answer:
         """The answer for an embedded query (batch callers embed many queries at once)."""
         if not terms(query.question):
+            # Only punctuation or stopwords ("?", "the", "Why?"): nothing to quote for, whatever
+            # the thread; any sentence would be as good as any other.
             return Answer(query=query.question, answered=False, results=())
         judged = self.judge(query)
         if not judged.scored:
