@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 import re
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..answers.quotes import Query
 from ..answers.searcher import Searcher, open_searcher
 from ..embed import Embedder
 from ..errors import InputError
@@ -211,14 +212,17 @@ def open_squad(path: Path, embedder: Embedder, workdir: Path) -> SquadRun:
     return SquadRun(searcher, questions_of(articles, searcher.index.documents))
 
 
-def answer_all(searcher: Searcher, questions: Sequence[str], k: int = 5, batch: int = 64) -> list[Answer]:
-    """Answers to standalone questions, embedded in batches (what the API does one at a time)."""
-    out: list[Answer] = []
+def queries_of(searcher: Searcher, questions: Sequence[str], batch: int = 64) -> Iterator[Query]:
+    """Standalone questions as the ranker reads them, embedded in batches (the API embeds one)."""
     for i in range(0, len(questions), batch):
         part = list(questions[i : i + batch])
         encoded = searcher.embedder.encode_full(part)
-        out.extend(searcher.answer(searcher.query(q, q, encoded, j), k) for j, q in enumerate(part))
-    return out
+        yield from (searcher.query(q, q, encoded, j) for j, q in enumerate(part))
+
+
+def answer_all(searcher: Searcher, questions: Sequence[str], k: int = 5) -> list[Answer]:
+    """Answers to standalone questions, embedded in batches."""
+    return [searcher.answer(query, k) for query in queries_of(searcher, questions)]
 
 
 def evaluate_squad(path: Path, embedder: Embedder, k: int = 5) -> dict[str, Any]:
