@@ -95,13 +95,20 @@ def names_missing(names: Sequence[str], text: str) -> float:
     return gone / len(names)
 
 
-def _missing_share(items: Sequence[str], text: str) -> float:
-    """Share of ``items`` that ``text`` does not contain as words."""
-    if not items:
+def numbers_in(text: str) -> list[str]:
+    """The numbers of ``text``, each whole ("1,500", "2.5") and without its thousands commas."""
+    return [m.replace(",", "") for m in _NUMBER.findall(text)]
+
+
+def numbers_missing(numbers: Sequence[str], text: str) -> float:
+    """Share of ``numbers`` (as ``numbers_in`` gives them) that ``text`` does not state.
+
+    Numbers are compared whole: "1,500" is said by "1500" or "1,500", not by "1" and "500".
+    """
+    if not numbers:
         return 0.0
-    said = set(words(text))
-    gone = [i for i in items if i.lower() not in said]
-    return len(gone) / len(items)
+    said = set(numbers_in(text))
+    return sum(n not in said for n in numbers) / len(numbers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +139,7 @@ def features(ev: Evidence, lexical: LexicalIndex) -> np.ndarray:
     qterms = set(ev.query.terms)
     absent = [t for t in qterms if t not in lexical.doc_freq]
     kind = asked_type(ev.query.text)
-    numbers = _NUMBER.findall(ev.query.text)
+    numbers = numbers_in(ev.query.text)
     return np.array(
         [
             top.score,
@@ -150,7 +157,7 @@ def features(ev: Evidence, lexical: LexicalIndex) -> np.ndarray:
             share(top.passage_matches, 0.75),
             len(absent) / max(len(qterms), 1),
             names_missing(question_names(ev.query.text), ev.passage_text),
-            _missing_share(numbers, ev.passage_text),
+            numbers_missing(numbers, ev.passage_text),
             *(1.0 if kind == k else 0.0 for k in KINDS),
             top.feature("type_held"),
             1.0 if kind is not None and holds_type(kind, ev.passage_text, ev.query.text) else 0.0,
