@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from briefqa.embed import load_embedder
-from briefqa.index.piece_codec import ProductCodec, codebook_path, train_codebook
+from briefqa.index.piece_codec import CODEC, PieceCodec, ProductCodec, ScalarCodec, codebook_path, train_codebook
 from briefqa.settings import DEFAULT_MODEL
 
 REPO = Path(__file__).resolve().parents[1]
@@ -35,6 +35,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--squad", type=Path, default=SQUAD)
     parser.add_argument("--paragraphs", type=int, default=1500)
+    parser.add_argument("--kind", default=CODEC, help="pq64, sq4, sq6 or sq8 (default: the one builds use)")
     parser.add_argument("--write", action="store_true", help="write the codebook into the package")
     args = parser.parse_args()
     if not args.squad.is_file():
@@ -56,15 +57,19 @@ def main() -> None:
     rng = np.random.default_rng(SEED)
     order = rng.permutation(len(pieces))
     train, held = pieces[order[:SAMPLE]], pieces[order[SAMPLE : SAMPLE + 20_000]]
-    codebook = train_codebook(train)
-    codec = ProductCodec(codebook, "check")
+    codebook = train_codebook(train, args.kind)
+    codec: PieceCodec = (
+        ScalarCodec(codebook, int(args.kind[2:]), "check")
+        if args.kind.startswith("sq")
+        else ProductCodec(codebook, "check")
+    )
     cos = (codec.decode(codec.encode(held)) * held).sum(axis=1)
     print(
         f"{len(pieces)} pieces of {args.paragraphs} paragraphs; held-out cosine mean {cos.mean():.4f}, "
         f"5th percentile {np.percentile(cos, 5):.4f}"
     )
     if args.write:
-        path = codebook_path(DEFAULT_MODEL)
+        path = codebook_path(DEFAULT_MODEL, args.kind)
         path.parent.mkdir(parents=True, exist_ok=True)
         np.save(path, codebook.astype(np.float32))
         print(f"wrote {path}")
