@@ -170,7 +170,7 @@ def render(res: dict[str, Any]) -> str:
     add("")
     add(
         "| passages | dense index | build s | in-process p50 / p95 | × floor | HTTP p50 / p95 | × floor | "
-        "server RSS MB | index on disk MB | source cache MB | serve → first answer s |"
+        "server RSS MB | index on disk MB (all) | of which segments MB | serve → first answer s |"
     )
     add("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     add(

@@ -36,7 +36,7 @@ from briefqa.answers.searcher import Searcher, open_searcher
 from briefqa.embed import load_embedder, resolve_model
 from briefqa.evaluation.evaluate import load_items, normalize
 from briefqa.index import store
-from briefqa.index.build import build_index, chunk_text
+from briefqa.index.build import build_index
 from briefqa.settings import DEFAULT_MODEL
 
 from . import report, scale
@@ -116,7 +116,7 @@ class Bench:
                         row[f"tp{c}"] = throughput(server.port, pool.take(self.args.tp_requests * (1 + c // 8)), c)
                 out[scenario] = row
             out["rss_mb"] = server.rss_mb()
-        out["disk_mb"] = _size_mb(root / "versions" / store.current_version(root))  # type: ignore[operator]
+        out["disk_mb"] = _size_mb(root)
         self.results["brief"] = out
         self.brief_root, self.brief_index, self.brief_pool = root, index, pool
 
@@ -262,7 +262,6 @@ class Bench:
         log.info("tier %d: building %d sources", passages, n_sources)
         rep = build_index(corpus, root, self.embedder)
         index = open_searcher(root, self.embedder).index
-        version = root / "versions" / index.version
         out: dict[str, Any] = {
             "passages": rep.chunks,
             "sources": rep.documents,
@@ -270,8 +269,8 @@ class Bench:
             "dense": index.dense_kind,
             "build_s": rep.seconds,
             "build_pps": rep.chunks / rep.seconds,
-            "disk_mb": _size_mb(version),
-            "cache_mb": _size_mb(root / "sources"),
+            "disk_mb": _size_mb(root),
+            "cache_mb": _size_mb(root / "segments"),
         }
         texts = [p.read_text(encoding="utf-8") for p in paths[:: max(1, len(paths) // 200)]]
         pool = QuestionPool([], texts, seed=passages)
@@ -416,20 +415,9 @@ class Bench:
 
 
 def _embedded_texts(index: store.IndexVersion, only_doc: int | None = None) -> list[str]:
-    """What a build embeds for these chunks and sentences, in the build's order."""
-    from briefqa.records import Chunk
-
-    texts: list[str] = []
-    sentences: list[str] = []
-    # Chunks cover every sentence once, in order: their sentences, chunk by chunk, are all of them.
-    for c in index.chunks():
-        if only_doc is not None and c.doc != only_doc:
-            continue
-        text = index.documents[c.doc].text
-        texts.append(chunk_text(text, Chunk(c.start, c.end, c.heading, c.first, c.last)))
-        spans = index.sentence_spans(c.first, c.last)
-        sentences.extend(text[a:b] for a, b in zip(spans.start, spans.end, strict=True))
-    return texts + sentences
+    """What a build embeds for these chunks, in the build's order: each passage once (its
+    sentences' vectors and word pieces come from the same forward pass)."""
+    return [index.passage_text(c) for c in index.chunks() if only_doc is None or c.doc == only_doc]
 
 
 def _ann_probe(tmp: Path, vectors: np.ndarray, queries: np.ndarray, force_hnsw: bool = False) -> dict[str, Any]:

@@ -323,3 +323,28 @@ def test_a_large_source_killed_while_embedding_resumes_within_it(
     got = store.load(root)
     assert np.array_equal(ref.sentence_vectors(), got.sentence_vectors())
     assert np.array_equal(ref.chunk_vectors(), got.chunk_vectors())
+
+
+class UnloadedModel(CountingEmbedder):
+    """A model that fails the moment anything but its name is asked of it (as loading it would)."""
+
+    @property
+    def dimension(self) -> int:  # type: ignore[override]
+        raise AssertionError("the model was loaded")
+
+    @property
+    def max_tokens(self) -> int:  # type: ignore[override]
+        raise AssertionError("the model was loaded")
+
+    def encode_full(self, texts: Sequence[str], progress=None, spans: bool = False):  # type: ignore[no-untyped-def]
+        raise AssertionError("the model was loaded")
+
+
+def test_a_build_with_nothing_to_do_never_loads_the_model(corpus: Path, tmp_path: Path) -> None:
+    root = tmp_path / "index"
+    first = build_index(corpus, root, CountingEmbedder())
+    report = build_index(corpus, root, UnloadedModel())
+    assert not report.published and report.version == first.version
+    write_source(corpus, "pensions.md", "pensions")
+    with pytest.raises(AssertionError, match="the model was loaded"):
+        build_index(corpus, root, UnloadedModel())
