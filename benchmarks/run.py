@@ -194,7 +194,7 @@ class Bench:
             write_corpus(big, gen, 10_000, scale.PER_SOURCE)
             pool = QuestionPool([], [p.read_text() for p in sorted(big.glob("*"))[::50]], seed=16)
             rows.append(self._scale_tier("100,000 generated passages", big, pool.take(200), extra))
-        rows.append(scale.projection(rows[-1], 1_000_000))
+        rows.append(scale.projection(rows[0], rows[-1], 1_000_000))
         return {"source": where, "rows": rows}
 
     def _scale_tier(self, name: str, corpus: Path, questions: Sequence[str], extra: list[str]) -> dict[str, Any]:

@@ -40,7 +40,7 @@ WITHIN: dict[str, dict[str, set[str]]] = {
         "index_format": {"index_version", "lexical", "manifest", "piece_codec", "segments", "token_store"},
         "caches": {"index_format"},
         "store": {"caches", "index_format", "integrity", "manifest", "segments", "versions"},
-        "embed_batches": {"piece_codec", "segments", "store"},
+        "embed_batches": {"lexical", "piece_codec", "segments", "store"},
         # The wiring of a build: it puts the steps together and holds no algorithm of its own.
         "build": {"embed_batches", "lexical", "piece_codec", "segments", "store"},
         "watch": {"build"},

@@ -46,6 +46,7 @@ def _write(path: Path, pieces: list[np.ndarray], ids: list[np.ndarray]) -> Path:
         pieces,
         ids,
         CODEC,
+        [["sentenc"] for _ in chunks],
     )
     return path
 

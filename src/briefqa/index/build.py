@@ -205,7 +205,7 @@ def _load_or_parse(
             # The id and path come from where the file is now (a moved file keeps its vectors).
             doc = dataclasses.replace(kept.doc, id=source.id, path=source.relpath)
             p = Parsed(source, doc, kept.sentences, kept.chunks, kept.chunk_vectors, kept.sentence_vectors)
-            p.segment = segments.ref_of(path)
+            p.segment, p.terms = segments.ref_of(path), kept.terms
             parsed.append(p)
         else:
             try:
@@ -262,9 +262,9 @@ def _manifest(
 
 
 def _write(folder: Path, manifest: store.Manifest, parsed: list[Parsed]) -> None:
-    chunk_texts = [chunk_text(p.doc.text, c) for p in parsed for c in p.chunks]
     chunk_vectors = np.vstack([p.chunk_vectors for p in parsed if p.chunk_vectors is not None])
-    store.write_version(folder, manifest, chunk_vectors, LexicalIndex.build(chunk_texts))
+    lexical = LexicalIndex.from_terms([t for p in parsed for t in p.terms or ()])
+    store.write_version(folder, manifest, chunk_vectors, lexical)
 
 
 def _prune_segments(root: Path, folder: Path, written: set[str]) -> None:

@@ -27,6 +27,7 @@ from ..records import Chunk, Document, Sentence
 from ..sources.ingest import PARSER_VERSION, SourceFile
 from ..sources.segment import SEGMENTER_VERSION, quote_spans
 from . import store
+from .lexical import terms
 from .piece_codec import PieceCodec
 from .segments import SegmentRef, segment_name, write_source
 
@@ -48,6 +49,8 @@ class Parsed:
     sentence_vectors: np.ndarray | None = None
     # The segment holding the source once it is embedded (or taken from the store).
     segment: SegmentRef | None = None
+    # Per passage, its BM25 terms: cut once, when the source is embedded, and kept in its segment.
+    terms: list[list[str]] | None = None
     # Per sentence, the span it is quoted as; embedded as such, and stored for the searcher.
     quoted: list[tuple[int, int]] = field(init=False)
 
@@ -217,6 +220,7 @@ def _finish(
             sentence_vectors[i] = own.vectors[n]
     p.chunk_vectors = chunk_vectors
     p.sentence_vectors = sentence_vectors
+    p.terms = [terms(text) for text in p.texts()]
     p.segment = write_source(
         sink.folder / segment_name(cache_key(p.source), sink.codec),
         p.doc,
@@ -228,4 +232,5 @@ def _finish(
         tokens,
         ids,
         sink.codec,
+        p.terms,
     )

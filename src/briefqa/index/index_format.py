@@ -132,7 +132,7 @@ def read_folder(folder: Path, manifest: Manifest) -> IndexVersion:
     arrays = _spans(segments)
     dim = manifest.dimension or 0
     chunk_vectors = _stack([s.chunk_vectors for s in segments], dim)
-    sentence_vectors = _stack([s.sentence_vectors for s in segments], dim)
+    sentence_vectors = _stack([s.sentence_vectors for s in segments if s.sentence_vectors is not None], dim)
     if (folder / DENSE).is_file():
         # Through a buffer in memory, not faiss's own file reader, which may map the file.
         dense = faiss.deserialize_index(np.frombuffer((folder / DENSE).read_bytes(), dtype=np.uint8))

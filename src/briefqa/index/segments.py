@@ -66,10 +66,11 @@ class SourceSegment:
     quote_starts: np.ndarray
     chunks: list[Chunk]
     chunk_vectors: np.ndarray
-    sentence_vectors: np.ndarray
+    sentence_vectors: np.ndarray | None  # None when read for a build (``read_source(whole=False)``)
     piece_offsets: np.ndarray  # sentence i owns piece rows offsets[i]:offsets[i+1]
     piece_df: np.ndarray  # (piece id, sentences holding it) pairs
     codec: str
+    terms: list[list[str]]  # per passage, its BM25 terms (``lexical.terms``), kept for every build
 
 
 def model_key(model: str) -> str:
@@ -97,6 +98,7 @@ def write_source(
     pieces: list[np.ndarray],
     piece_ids: list[np.ndarray],
     codec: PieceCodec,
+    terms: list[list[str]],
 ) -> SegmentRef:
     """Write one source's segment (its pieces coded by ``codec``); returns how manifests name it."""
     counts = np.array([len(p) for p in pieces], dtype=np.int64)
@@ -107,7 +109,7 @@ def write_source(
     ids = np.concatenate(piece_ids).astype(np.int64) if len(piece_ids) else np.zeros(0, np.int64)
     pairs = np.unique(np.stack([owner, ids], axis=1), axis=0) if len(ids) else np.zeros((0, 2), np.int64)
     df_ids, df = np.unique(pairs[:, 1], return_counts=True)
-    meta = {**document_to_json(doc), "headings": [c.heading for c in chunks], "codec": codec.name}
+    meta = {**document_to_json(doc), "headings": [c.heading for c in chunks], "codec": codec.name, "terms": terms}
     write_segment(
         path,
         meta,
@@ -208,8 +210,12 @@ def record_stamps(folder: Path) -> None:
     os.replace(tmp, folder / STAMPS)
 
 
-def read_source(path: Path, with_pieces_meta: bool = True) -> SourceSegment:
-    """A segment's document, spans and vectors (``SegmentError`` when it does not read as written)."""
+def read_source(path: Path, whole: bool = True) -> SourceSegment:
+    """A segment's document, spans and vectors (``SegmentError`` when it does not read as written).
+
+    With ``whole`` False (a build reusing the source) its sentence vectors and word-piece offsets
+    are left unread: a version reads them when it loads.
+    """
     seg = SegmentFile(path)
     try:
         meta = seg.meta
@@ -227,10 +233,11 @@ def read_source(path: Path, with_pieces_meta: bool = True) -> SourceSegment:
             quote_starts=sents_raw[:, 3].copy() if len(sents_raw) else np.zeros(0, np.int64),
             chunks=chunks,
             chunk_vectors=seg.array("chunk_vectors"),
-            sentence_vectors=seg.array("sentence_vectors"),
-            piece_offsets=seg.array("piece_offsets") if with_pieces_meta else np.zeros(1, np.int64),
-            piece_df=seg.array("piece_df") if with_pieces_meta else np.zeros((0, 2), np.int32),
+            sentence_vectors=seg.array("sentence_vectors") if whole else None,
+            piece_offsets=seg.array("piece_offsets") if whole else np.zeros(1, np.int64),
+            piece_df=seg.array("piece_df") if whole else np.zeros((0, 2), np.int32),
             codec=str(meta["codec"]),
+            terms=[[str(t) for t in passage] for passage in meta["terms"]],
         )
     except (KeyError, IndexError, TypeError, ValueError) as exc:
         if isinstance(exc, SegmentError):
@@ -239,9 +246,10 @@ def read_source(path: Path, with_pieces_meta: bool = True) -> SourceSegment:
     size = len(doc.text)
     if (
         len(out.chunk_vectors) != len(chunks)
-        or len(out.sentence_vectors) != len(sentences)
+        or seg.shape("sentence_vectors")[0] != len(sentences)
         or len(heads) != len(chunks)
-        or (with_pieces_meta and not _offsets_fit(out.piece_offsets, len(sentences), seg.shape("pieces")[0]))
+        or len(out.terms) != len(chunks)
+        or (whole and not _offsets_fit(out.piece_offsets, len(sentences), seg.shape("pieces")[0]))
         or any(not 0 <= s.start <= s.end <= size for s in sentences)
     ):
         raise SegmentError(f"{path.name} holds arrays that disagree with each other")
@@ -263,7 +271,7 @@ def reusable(path: Path, content_hash: str, codec: PieceCodec) -> SourceSegment 
     if not path.is_file() or problem(path) is not None:
         return None
     try:
-        seg = read_source(path, with_pieces_meta=False)
+        seg = read_source(path, whole=False)
     except (SegmentError, OSError):
         return None
     return seg if seg.codec == codec.name and seg.doc.content_hash == content_hash else None
