@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -348,3 +350,20 @@ def test_a_build_with_nothing_to_do_never_loads_the_model(corpus: Path, tmp_path
     write_source(corpus, "pensions.md", "pensions")
     with pytest.raises(AssertionError, match="the model was loaded"):
         build_index(corpus, root, UnloadedModel())
+
+
+def test_versions_of_older_formats_and_their_cache_go_once_this_format_is_live(corpus: Path, tmp_path: Path) -> None:
+    root = tmp_path / "index"
+    build_index(corpus, root, CountingEmbedder())
+    live = root / "versions" / str(store.current_version(root))
+    old = root / "versions" / "20000101T000000000000Z-old"  # sorts as older than any build
+    shutil.copytree(live, old)
+    data = json.loads((old / "manifest.json").read_text())
+    (old / "manifest.json").write_text(json.dumps({**data, "format": 3}))
+    legacy_cache = root / "sources" / "fake-embedder" / "entry.npz"
+    legacy_cache.parent.mkdir(parents=True)
+    legacy_cache.write_bytes(b"vectors stored a second time")
+    write_source(corpus, "pensions.md", "pensions")
+    build_index(corpus, root, CountingEmbedder())
+    assert not old.exists() and not (root / "sources").exists()
+    assert live.exists(), "an older version of this format stays (servers may still read it)"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -127,6 +128,7 @@ def build_index(
         _write(building, manifest, parsed)
         version = store.publish(root, building)
         store.collect_garbage(root)
+        _drop_older_formats(root)
         _prune_segments(root, sink.folder, {p.segment.name for p in parsed if p.segment})
         store.prune_partials(sink.folder, {cache_key(f) for f in files})
         segments.record_stamps(sink.folder)
@@ -265,6 +267,16 @@ def _write(folder: Path, manifest: store.Manifest, parsed: list[Parsed]) -> None
     chunk_vectors = np.vstack([p.chunk_vectors for p in parsed if p.chunk_vectors is not None])
     lexical = LexicalIndex.from_terms([t for p in parsed for t in p.terms or ()])
     store.write_version(folder, manifest, chunk_vectors, lexical)
+
+
+def _drop_older_formats(root: Path) -> None:
+    """Once a version of this format is live, versions of older formats and format 3's per-source
+    cache (``sources/``) go: nothing reads them any more, and they hold every vector twice."""
+    shutil.rmtree(root / "sources", ignore_errors=True)
+    for name in store.sealed_versions(root):
+        manifest = store.read_manifest_of(root, name)
+        if manifest is not None and manifest.format != store.FORMAT_VERSION:
+            shutil.rmtree(root / "versions" / name, ignore_errors=True)
 
 
 def _prune_segments(root: Path, folder: Path, written: set[str]) -> None:

@@ -97,6 +97,7 @@ __all__ = [
     "prune_partials",
     "publish",
     "read_manifest",
+    "read_manifest_of",
     "seal",
     "sealed_versions",
     "segment_dir",
@@ -215,6 +216,11 @@ def previous_manifest(root: Path) -> tuple[Manifest | None, str | None]:
         if older < name and damage(root, older) is None and (manifest := _manifest_of(root, older)):
             return manifest, reason
     return None, reason
+
+
+def read_manifest_of(root: Path, name: str) -> Manifest | None:
+    """Version ``name``'s manifest, or None when it cannot be read."""
+    return _manifest_of(root, name)
 
 
 def _manifest_of(root: Path, name: str) -> Manifest | None:
