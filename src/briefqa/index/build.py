@@ -66,9 +66,9 @@ class BuildReport:
         }
 
 
-# Sources are embedded in groups of about this many texts, and each group's sources are cached as
-# soon as it is done; a larger source is embedded alone in batches of this many, each kept as it
-# is done (``embed_batches``). A build that is killed keeps its embedding work for the next one.
+# Sources are embedded in groups of about this many passages, and each group's sources get their
+# segments as soon as it is done; a larger source is embedded alone in batches of this many, each
+# kept as it is done (``embed_batches``). A build that is killed keeps its embedding work for the next one.
 EMBED_GROUP = 512
 
 
@@ -95,10 +95,10 @@ def build_index(
         store.collect_garbage(root)
         # Segments whose size, inode and mtime are what the last build verified are not read again.
         segments.trust_all_stamps(root)
-        # A damaged live version is rebuilt from the cache: never "nothing changed".
+        # A damaged live version is rebuilt from its intact segments: never "nothing changed".
         previous, damage = store.previous_manifest(root)
         if damage is not None:
-            notes.append(f"{damage}: repairing it (intact sources come from the cache)")
+            notes.append(f"{damage}: repairing it (intact sources keep their segments)")
         # The model's name decides before anything loads it; its dimension once it has to be loaded.
         if previous is not None and (reason := store.incompatibility(previous, embedder.name, None)):
             notes.append(f"{reason}: re-indexing every source")

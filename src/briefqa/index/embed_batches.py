@@ -75,7 +75,7 @@ class Parsed:
 
 
 def cache_key(source: SourceFile) -> str:
-    """The per-source cache entry: content, file kind (it picks the parser), parser and segmenter."""
+    """What names a source's segment: content, file kind (it picks the parser), parser and segmenter."""
     kind = source.path.suffix.lower().lstrip(".")
     return f"{source.content_hash[:40]}-{kind}-p{PARSER_VERSION}s{SEGMENTER_VERSION}"
 
