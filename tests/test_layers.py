@@ -48,7 +48,8 @@ WITHIN: dict[str, dict[str, set[str]]] = {
         "quotes": {"answer_types", "retrieve"},
         "abstain": {"answer_types", "quotes"},
         "conversation": set(),
-        "searcher": {"abstain", "conversation", "quotes", "retrieve"},
+        "notices": {"conversation"},
+        "searcher": {"abstain", "conversation", "notices", "quotes", "retrieve"},
         "live": {"searcher"},
     },
     "evaluation": {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -17,6 +17,7 @@ from ..index.lexical import stopwords, term_set, terms
 from ..records import Answer, ChunkSpan, Document, Quote, SourceInfo, SourceStats
 from .abstain import Abstainer, Evidence, features, shipped_abstainer
 from .conversation import resolve
+from .notices import notice_for
 from .quotes import Query, Ranker, Scored, candidate_rows, distinct, rank, shipped_ranker
 from .retrieve import Candidates, retrieve
 
@@ -112,18 +113,26 @@ class Searcher:
         chunk = self.index.chunk_of_quote(source_id, start, end)
         return None if chunk is None else self._quote_of(chunk, start, end, rank, 0.0)
 
+    def notice(self, question: str, history: Sequence[str] = ()) -> str | None:
+        """What a search of ``question`` would say about why it is not answered (None when it
+        gives no reason); costs no search, for a page that redraws an earlier unanswered turn."""
+        found = notice_for(normalise_question(question), history)
+        return None if found is None else found.text
+
     def search(self, question: str, history: Sequence[str] = (), k: int = 5) -> Answer:
         """Quotes answering ``question`` (resolved against ``history``), best first, at most ``k``."""
         return self._cached(validate(question, history, k), tuple(history), k)
 
     def _search(self, question: str, history: tuple[str, ...], k: int) -> Answer:
-        if not terms(question):
-            # Only punctuation or stopwords ("?", "the", "Why?"): nothing to quote for, whatever
-            # the thread; any sentence would be as good as any other.
-            return Answer(query=question, answered=False, results=())
+        # Another language, nothing searchable ("?", "the", "Why?": any sentence would be as good
+        # as any other), a follow-up with no thread: not answered, and the reply says why.
+        notice = notice_for(question, history)
+        if notice is not None and not notice.search:
+            return Answer(query=question, answered=False, results=(), notice=notice.text)
         text = resolve(question, history)
         encoded = self.embedder.encode_full([text])
-        return self.answer(self.query(question, text, encoded, 0), k)
+        answer = self.answer(self.query(question, text, encoded, 0), k)
+        return answer if notice is None else replace(answer, answered=False, notice=notice.text)
 
     def query(self, question: str, text: str, encoded: Encoded, row: int) -> Query:
         """Row ``row`` of an encode of searched texts, as the ranker reads it."""
