@@ -316,6 +316,29 @@ def test_a_large_body_gets_413_over_real_http(server: Any) -> None:
     detail_of(response)
 
 
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+def test_a_client_that_sends_its_whole_body_before_reading_sees_the_413(server: Any, chunked: bool) -> None:
+    """Python's urllib writes the whole body first: without the server reading the rest of it, the
+    client meets a reset connection or a broken pipe instead of the 413."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    headers = {"Content-Type": "application/json"}
+    data: Any = FIVE_MB
+    if chunked:
+        headers["Transfer-Encoding"] = "chunked"
+        data = (FIVE_MB[i : i + 65536] for i in range(0, len(FIVE_MB), 65536))
+    for _ in range(3):  # a reset is a race; one lucky pass proves nothing
+        request = urllib.request.Request(f"{server.url}/api/ask", data=data, headers=headers, method="POST")
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=30)
+        assert refused.value.code == 413
+        assert "65536" in json.loads(refused.value.read())["detail"]
+        if chunked:
+            data = (FIVE_MB[i : i + 65536] for i in range(0, len(FIVE_MB), 65536))
+
+
 @pytest.mark.parametrize("path", ["/", "/healthz", "/api/sources", "/sources/us-japan-space-alliance", "/docs"])
 def test_head_is_answered_wherever_get_is(client: TestClient, path: str) -> None:
     got = client.get(path)

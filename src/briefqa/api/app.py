@@ -40,6 +40,12 @@ SECURITY_HEADERS = {
 # 63 KB). Written with every character escaped as \uXXXX it could not, nor could a thread of
 # 1000-character questions made of emoji: questions that long are rare, a 300 MB body is not.
 MAX_BODY = 64 * 1024
+# After a 413, the rest of the body is read and dropped before the connection closes, up to these
+# bounds, as nginx's lingering close does: a client that sends its whole body before it reads
+# (Python's urllib and requests do) would otherwise meet a reset connection or a broken pipe
+# instead of the 413. Past either bound the connection closes as it stands.
+DRAIN_BYTES = 32 * 1024 * 1024
+DRAIN_SECONDS = 10.0
 
 
 def create_app(settings: Settings | None = None, live: LiveIndex | None = None) -> FastAPI:
@@ -85,14 +91,35 @@ def create_app(settings: Settings | None = None, live: LiveIndex | None = None) 
     return app
 
 
-async def _send_json_error(send: Send, status: int, detail: str) -> None:
-    """An error in the one JSON shape, from middleware that answers before the app does."""
+async def _send_too_large(send: Send, receive: Receive, detail: str, *, drain: bool) -> None:
+    """The 413 in the one JSON shape, from middleware that answers before the app does.
+
+    With ``drain``, the rest of the body is read and dropped between the status line and the
+    response body (see ``DRAIN_BYTES``): the server closes the connection once the body is sent,
+    and from then on reads nothing.
+    """
     body = JSONResponse({"detail": detail}).body
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    if status == 413:
-        headers.append((b"connection", b"close"))  # the rest of the body is never read
-    await send({"type": "http.response.start", "status": status, "headers": headers})
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"connection", b"close"),  # the body is not read on to the next request
+    ]
+    await send({"type": "http.response.start", "status": 413, "headers": headers})
+    if drain:
+        await _drain(receive)
     await send({"type": "http.response.body", "body": body})
+
+
+async def _drain(receive: Receive) -> None:
+    """Read and drop the request body until its end, ``DRAIN_BYTES`` or ``DRAIN_SECONDS``."""
+    dropped = 0
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(DRAIN_SECONDS):
+            while dropped <= DRAIN_BYTES:
+                message = await receive()
+                if message["type"] != "http.request" or not message.get("more_body", False):
+                    return
+                dropped += len(message.get("body", b""))
 
 
 class BodyLimit:
@@ -112,10 +139,14 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         too_large = f"the request body is over {self.limit} bytes"
-        declared = dict(scope["headers"]).get(b"content-length")
+        headers = dict(scope["headers"])
+        declared = headers.get(b"content-length")
+        # A client that waits for "100 Continue" has sent no body, and sends none after a 413.
+        waiting = headers.get(b"expect", b"").lower() == b"100-continue"
         # The server's parser has already refused a Content-Length that is not a number.
         if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            await _send_json_error(send, 413, too_large)
+            drain = not waiting and int(declared) <= DRAIN_BYTES
+            await _send_too_large(send, receive, too_large, drain=drain)
             return
         body = bytearray()
         while True:
@@ -124,7 +155,8 @@ class BodyLimit:
                 return
             body += message.get("body", b"")
             if len(body) > self.limit:
-                await _send_json_error(send, 413, too_large)
+                drain = message.get("more_body", False)
+                await _send_too_large(send, receive, too_large, drain=drain)
                 return
             if not message.get("more_body", False):
                 break
