@@ -43,7 +43,7 @@ def test_search_results_quote_their_source_verbatim(client: TestClient) -> None:
     response = client.get("/api/search", params={"q": QUESTION, "k": 3})
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"query", "answered", "results"}
+    assert set(body) == {"query", "answered", "notice", "results"}
     assert body["query"] == QUESTION
     assert isinstance(body["answered"], bool)
     results = body["results"]
@@ -388,3 +388,24 @@ def test_swagger_and_redoc_are_served_from_the_package_within_the_csp(client: Te
         for src in re.findall(r'(?:src|href)="(/static-docs/[^"]+)"', page.text):
             asset = client.get(src)
             assert asset.status_code == 200 and len(asset.content) > 1000, src
+            # ReDoc's bundle names Redocly's logo on their CDN; the served one leaves it out.
+            assert "cdn.redoc.ly" not in asset.text, src
+
+
+def test_the_reason_nothing_is_answered_is_in_the_response(client: TestClient) -> None:
+    from briefqa.answers.notices import NO_THREAD, NOT_ENGLISH, NOTHING_SEARCHABLE
+
+    answered = client.get("/api/search", params={"q": QUESTION, "k": 1}).json()
+    assert answered["notice"] is None
+    cases = [
+        ({"question": "Wie viele Satelliten betreiben die Vereinigten Staaten?"}, NOT_ENGLISH),
+        ({"question": "🚀🛰️"}, NOTHING_SEARCHABLE),
+        ({"question": "And Japan?"}, NO_THREAD),
+    ]
+    for body, notice in cases:
+        reply = client.post("/api/ask", json=body).json()
+        assert (reply["answered"], reply["notice"]) == (False, notice), body
+    followed = client.post("/api/ask", json={"question": "And Japan?", "history": [QUESTION]}).json()
+    assert followed["notice"] is None
+    schema = client.get("/openapi.json").json()["components"]["schemas"]["SearchResponse"]
+    assert "notice" in schema["properties"]

@@ -13,12 +13,13 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..answers.live import LiveIndex
 from ..errors import BriefqaError
 from ..settings import Settings
-from . import routes_admin, routes_pages, routes_search, routes_sources
+from . import routes_admin, routes_pages, routes_search, routes_sources, routes_transcript
 from .docs import install_docs
 from .schemas import NONBLANK
 from .templating import STATIC, error_page, wants_html
@@ -31,7 +32,8 @@ SECURITY_HEADERS = {
         "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
     ),
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    # Other sites learn nothing; a source page learns which conversation linked to it (its way back).
+    "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
 }
 
@@ -77,6 +79,7 @@ def create_app(settings: Settings | None = None, live: LiveIndex | None = None) 
     app.state.settings = settings
     app.state.live = live
     app.include_router(routes_search.router)
+    app.include_router(routes_transcript.router)
     app.include_router(routes_sources.router)
     app.include_router(routes_admin.router)
     app.include_router(routes_pages.router)
@@ -254,7 +257,13 @@ def _install_error_handlers(app: FastAPI) -> None:
             # FastAPI's word for a body json.loads cannot even decode (bytes that are not UTF-8/16/32);
             # the contract answers every malformed JSON body alike.
             return reply(request, 422, "the request body is not valid JSON text")
-        return reply(request, exc.status_code, exc.detail, exc.headers)
+        headers = exc.headers
+        allowed = _allowed_methods(app, request.url.path) if exc.status_code == 405 else None
+        if allowed:
+            # Starlette names the methods of one route of the path; a path served by two routes
+            # (GET and POST /api/transcript) answers both.
+            headers = {**(headers or {}), "Allow": ", ".join(allowed)}
+        return reply(request, exc.status_code, exc.detail, headers)
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:
@@ -263,6 +272,18 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 
 _UNPARSABLE_BODY = "There was an error parsing the body"
+
+
+def _allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """The methods the app's schema documents for ``path`` (none for a path it does not document)."""
+    methods: set[str] = set()
+    for template, operations in app.openapi().get("paths", {}).items():
+        if compile_path(template)[0].fullmatch(path):
+            methods |= {method.upper() for method in operations if method.upper() in _HTTP_METHODS}
+    return sorted(methods)
+
+
+_HTTP_METHODS = {"GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE"}
 
 
 def _issue(error: dict[str, object]) -> dict[str, object]:
