@@ -287,6 +287,17 @@ def test_ask_prints_full_links(brief_index: Path) -> None:
 
 
 @pytest.mark.slow
+def test_ask_says_why_it_does_not_answer(brief_index: Path) -> None:
+    from briefqa.answers.notices import NOT_ENGLISH, NOTHING_SEARCHABLE
+
+    code, out, err = run_cli("ask", "🚀", "--index", str(brief_index))
+    assert code == 0, err
+    assert out.strip() == f"The sources do not answer this. {NOTHING_SEARCHABLE}"
+    code, out, err = run_cli("ask", "Warum beherbergt Japan amerikanische Nutzlasten?", "--index", str(brief_index))
+    assert out.startswith(f"The sources do not answer this. {NOT_ENGLISH}\nClosest passages, not an answer:")
+
+
+@pytest.mark.slow
 def test_eval_lines_have_a_legend_and_the_question(brief_index: Path, tmp_path: Path) -> None:
     questions = tmp_path / "q.jsonl"
     questions.write_text(

@@ -207,7 +207,9 @@ def ask(
         return
     base = (base_url or _serving_address(settings.index) or _base_url(settings)).rstrip("/")
     if not answer.answered:
-        typer.echo("The sources do not answer this. Closest passages, not an answer:")
+        typer.echo(" ".join(["The sources do not answer this.", *([answer.notice] if answer.notice else [])]))
+        if answer.results:
+            typer.echo("Closest passages, not an answer:")
     for r in answer.results:
         typer.echo(f"\n{r.rank}. “{r.quote}”\n   — {r.source.title}  {base}{r.url}")
 
