@@ -307,7 +307,7 @@ def test_a_damaged_new_version_is_not_swapped_in_and_the_old_one_keeps_answering
 
 @pytest.mark.slow
 def test_cli_ask_names_the_damage_and_index_repairs_it(brief_index: Path, tmp_path: Path) -> None:
-    from .test_cli import run_cli
+    from ..test_cli import run_cli
 
     root = tmp_path / "index"
     shutil.copytree(brief_index, root)
