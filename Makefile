@@ -66,11 +66,14 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run $(BENCH_FLAGS)
 
 # The full evaluation of the README: SQuAD 2.0's 8 articles (scored by offsets over a temporary
-# index) and the brief's two question sets. SQuAD comes from ../shared; without it, it says so.
+# index), as they are (near misses) and with every third paragraph withheld (both kinds of
+# unanswerable question), and the brief's two question sets. SQuAD comes from ../shared;
+# without it, it says so.
 SQUAD ?= ../shared/data/squad2/dev-odd-8-articles.json
 eval: $(STAMP)
 	@test -f $(SQUAD) || { echo "make eval: $(SQUAD) not found: the full SQuAD evaluation needs the shared data"; exit 1; }
 	$(BIN)/briefqa eval $(SQUAD)
+	$(BIN)/briefqa eval $(SQUAD) --withhold 3
 	$(BIN)/briefqa index >/dev/null
 	$(BIN)/briefqa eval eval/brief_qa_dev.jsonl
 	$(BIN)/briefqa eval eval/brief_qa_heldout.jsonl

@@ -66,7 +66,7 @@ def swapped(question: str, lexical, absent: list[str], rng: np.random.Generator)
 
 def collect(squad: Path, synthetic: bool = False) -> tuple[object, list[Asked]]:
     from briefqa.embed import load_embedder
-    from briefqa.evaluation.evaluate import open_squad
+    from briefqa.evaluation.evaluate import open_squad, queries_of
 
     embedder = load_embedder("all-MiniLM-L6-v2")
     started = time.perf_counter()
@@ -75,17 +75,13 @@ def collect(squad: Path, synthetic: bool = False) -> tuple[object, list[Asked]]:
         f"indexed {len(run.searcher.index.documents)} articles in {time.perf_counter() - started:.0f}s", file=sys.stderr
     )
     searcher = run.searcher
-    texts = [q.question for q in run.questions]
     asked: list[Asked] = []
-    for i in range(0, len(texts), 128):
-        encoded = embedder.encode_full(texts[i : i + 128])
-        for j, q in enumerate(run.questions[i : i + 128]):
-            query = searcher.query(q.question, q.question, encoded, j)
-            cand, rows = searcher.candidates(query)
-            labels = np.array(
-                [q.answered_by(searcher.index.documents[r.doc].id, r.start, r.end) for r in rows], dtype=np.int8
-            )
-            asked.append(Asked(q.article, q.answerable, query, cand, rows, labels))
+    for q, query in zip(run.questions, queries_of(searcher, [q.question for q in run.questions]), strict=True):
+        cand, rows = searcher.candidates(query)
+        labels = np.array(
+            [q.answered_by(searcher.index.documents[r.doc].id, r.start, r.end) for r in rows], dtype=np.int8
+        )
+        asked.append(Asked(q.article, q.answerable, query, cand, rows, labels))
     if synthetic:
         from briefqa.index.lexical import terms
 
@@ -101,13 +97,9 @@ def collect(squad: Path, synthetic: bool = False) -> tuple[object, list[Asked]]:
             for q in run.questions
             if q.answerable and (text := swapped(q.question, lexical, absent, rng)) is not None
         ]
-        for i in range(0, len(made), 128):
-            part = made[i : i + 128]
-            encoded = embedder.encode_full([t for _, t in part])
-            for j, (article, text) in enumerate(part):
-                query = searcher.query(text, text, encoded, j)
-                cand, rows = searcher.candidates(query)
-                asked.append(Asked(article, False, query, cand, rows, np.zeros(len(rows), np.int8), True))
+        for (article, _), query in zip(made, queries_of(searcher, [t for _, t in made]), strict=True):
+            cand, rows = searcher.candidates(query)
+            asked.append(Asked(article, False, query, cand, rows, np.zeros(len(rows), np.int8), True))
     return searcher, asked
 
 
@@ -115,7 +107,7 @@ def fit_ranker(asked: list[Asked], rng: np.random.Generator):  # type: ignore[no
     """Pairwise logistic regression: a right sentence should outscore each wrong one of its question."""
     from sklearn.linear_model import LogisticRegression
 
-    from briefqa.answers.quotes import Ranker, design
+    from briefqa.answers.quotes import RANK_FEATURES, Ranker, design
 
     groups = [design(np.vstack([r.features for r in a.rows])) for a in asked if a.rows]
     stacked = np.vstack(groups)
@@ -137,7 +129,7 @@ def fit_ranker(asked: list[Asked], rng: np.random.Generator):  # type: ignore[no
     model = LogisticRegression(C=1.0, fit_intercept=False, max_iter=2000)
     model.fit(x_pairs, y_pairs)
     return Ranker(
-        tuple(__import__("briefqa.quotes", fromlist=["RANK_FEATURES"]).RANK_FEATURES),
+        RANK_FEATURES,
         mean,
         scale,
         model.coef_[0].astype(np.float64),

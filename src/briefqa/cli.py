@@ -381,26 +381,40 @@ EVAL_LEGEND = (
 def eval_cmd(
     file: Annotated[Path, typer.Argument(help="eval questions: JSON lines, or a SQuAD v2.0 JSON file")],
     as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
+    withhold: Annotated[
+        int,
+        typer.Option(
+            "--withhold",
+            min=0,
+            help="SQuAD only: leave every N-th paragraph out of the index and ask its questions as unanswerable",
+        ),
+    ] = 0,
     index: IndexOpt = None,
+    corpus: CorpusOpt = None,
 ) -> None:
     """The eval metrics (hit@1, hit@3, mrr, abstain, false_abstain, fidelity) and the abstention trade-off.
 
-    A SQuAD v2.0 file is scored by offsets over a temporary index of its articles (``--index`` is
-    not used for it).
+    A SQuAD file is scored by offsets over a temporary index of its articles (``--index`` and
+    ``--corpus`` are not used for it); abstention is reported for each kind of unanswerable
+    question (near misses, and withheld paragraphs with ``--withhold``). For JSON lines, quotes
+    are checked against the files of ``--corpus``, the folder the index was built from.
     """
     try:
-        settings = _settings(index=index)
+        settings = _settings(index=index, corpus=corpus)
         from .answers.searcher import open_searcher
         from .embed import load_embedder
         from .evaluation.evaluate import evaluate, evaluate_squad, load_items, meets_targets
         from .evaluation.squad import is_squad
 
         if is_squad(file):
-            report = evaluate_squad(file, load_embedder(settings.model))
+            report = evaluate_squad(file, load_embedder(settings.model), withhold=withhold)
         else:
+            if withhold:
+                raise InputError(f"{file}: --withhold applies to SQuAD files only")
             _check_index(settings.index, _index_named(index))
+            _check_folder(settings.corpus, _corpus_named(corpus), write=False)
             items = load_items(file)  # a bad file costs no model load
-            report = evaluate(open_searcher(settings.index, load_embedder(settings.model)), items)
+            report = evaluate(open_searcher(settings.index, load_embedder(settings.model)), items, settings.corpus)
     except BriefqaError as exc:
         raise _fail(exc) from None
     if as_json:
@@ -411,11 +425,12 @@ def eval_cmd(
         target = report["targets"].get(name)
         mark = "" if target is None else (" ok" if met[name] else " MISSED")
         bound = "" if target is None else f"  (target {'<=' if name == 'false_abstain' else '>='} {target})"
-        typer.echo(f"{name:15s}{value:.3f}{bound}{mark}")
+        typer.echo(f"{name:19s}{value:.3f}{bound}{mark}")
     typer.echo(f"counts: {report['counts']}")
     typer.echo("trade-off (the threshold set to refuse this share of the answerable questions):")
-    for point in report["tradeoff"]:
-        typer.echo(f"  false_abstain {point['false_abstain']:.3f}  abstain {point['abstain']:.3f}")
+    for kind, points in report["tradeoff"].items():
+        for point in points:
+            typer.echo(f"  {kind:13s} false_abstain {point['false_abstain']:.3f}  abstain {point['abstain']:.3f}")
     missed = [item for item in report.get("items", []) if _missed(item)]
     if missed:
         typer.echo(EVAL_LEGEND)

@@ -185,3 +185,14 @@ def test_a_coined_name_is_not_said_by_the_word_inside_it() -> None:
     assert names_missing(["YouTube"], "The tube network of London carries millions.") == 1.0
     assert names_missing(["YouTube"], "Videos on YouTube reach millions.") == 0.0
     assert names_missing(["Normans"], "The Norman conquest of England") == 0.0  # a form of the same name
+
+
+def test_numbers_are_compared_whole_with_or_without_thousands_commas() -> None:
+    from briefqa.answers.abstain import numbers_in, numbers_missing
+
+    assert numbers_in("Were 1,500 or 2.5 million sheep sold in 1999?") == ["1500", "2.5", "1999"]
+    assert numbers_missing(["1500"], "Some 1,500 sheep were sold.") == 0.0
+    assert numbers_missing(["1500"], "Some 1500 sheep were sold.") == 0.0
+    assert numbers_missing(["2.5"], "It weighs 2.5 tonnes.") == 0.0
+    assert numbers_missing(["1500"], "Some 1 or 500 sheep.") == 1.0, "the parts of a number do not say it"
+    assert numbers_missing(["1500", "1999"], "In 1999 the flock grew.") == 0.5

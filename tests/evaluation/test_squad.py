@@ -124,10 +124,11 @@ def test_read_squad_keeps_articles_paragraphs_and_spans(squad_file: Path) -> Non
     articles = read_squad(squad_file)
     assert [a.title for a in articles] == ["Normans", "Warsaw_(city)"]
     assert articles[0].paragraphs == (NORMANS_1, NORMANS_2)
-    (qid, question, spans, impossible), *_ = articles[0].questions[0]
-    assert (qid, impossible) == ("n1", False) and question.startswith("In what country")
-    assert [NORMANS_1[a:b] for a, b in spans] == ["France", "France"]
-    assert articles[0].questions[0][2][2:] == ((), True), "an impossible question has no spans"
+    first, *_ = articles[0].questions[0]
+    assert (first.id, first.impossible) == ("n1", False) and first.question.startswith("In what country")
+    assert [NORMANS_1[a:b] for a, b in first.spans] == ["France", "France"]
+    impossible = articles[0].questions[0][2]
+    assert (impossible.spans, impossible.impossible) == ((), True), "an impossible question has no spans"
 
 
 @pytest.mark.parametrize(
@@ -213,14 +214,14 @@ def test_questions_of_an_article_that_was_not_indexed_is_an_error(indexed) -> No
 
 
 def test_a_quote_answers_when_its_span_covers_an_answer() -> None:
-    q = SquadQuestion("q", "Who?", "Normans", "normans", answers=((100, 116), (105, 116)))
+    q = SquadQuestion("q", "Who?", "Normans", "normans", answers=((100, 116), (105, 116)), kind="answerable")
     assert q.answered_by("normans", 90, 120)
     assert q.answered_by("normans", 105, 116), "exactly the shorter answer"
     assert q.answered_by("normans", 100, 116)
     assert not q.answered_by("normans", 101, 115), "inside the answer does not cover it"
     assert not q.answered_by("normans", 106, 200), "it starts after both answers"
     assert not q.answered_by("warsaw", 0, 1000), "another source"
-    impossible = SquadQuestion("i", "Why?", "Normans", "normans", answers=())
+    impossible = SquadQuestion("i", "Why?", "Normans", "normans", answers=(), kind="near_miss")
     assert not impossible.answerable and not impossible.answered_by("normans", 0, 10_000)
 
 
@@ -272,23 +273,24 @@ def test_score_squad_counts_hits_by_offsets_and_abstentions(squad_file: Path, tm
         else:  # abstained, or nothing ranked at all
             answers.append(Answer(q.question, False, (), None))
     report = score_squad(run, answers)
-    assert report["counts"] == {"answerable": 5, "unanswerable": 3, "results": 7, "articles": 2}
+    assert report["counts"] == {"answerable": 5, "near_miss": 3, "results": 7, "articles": 2}
     metrics = report["metrics"]
     assert (metrics["hit@1"], metrics["hit@3"], metrics["mrr"]) == (0.2, 0.4, round((1 + 0.5) / 5, 4))
     assert (metrics["false_abstain"], metrics["abstain"], metrics["fidelity"]) == (0.6, round(2 / 3, 4), 1.0)
+    assert metrics["abstain_near_miss"] == metrics["abstain"], "one kind: its abstention is the whole"
     assert report["articles"] == {"Normans": round(1 / 3, 4), "Warsaw_(city)": 0.0}
-    assert report["tradeoff"] == tradeoff([0.9, 0.8, 0.2, 0.2, 0.2], [0.7, -1.0, -1.0])
+    assert report["tradeoff"] == {"near_miss": tradeoff([0.9, 0.8, 0.2, 0.2, 0.2], [0.7, -1.0, -1.0])}
 
 
 @pytest.mark.slow
 def test_a_squad_file_is_evaluated_end_to_end_with_the_real_model(squad_file: Path, embedder) -> None:  # type: ignore[no-untyped-def]
     report = evaluate_squad(squad_file, embedder, k=3)
-    assert report["counts"]["answerable"] == 5 and report["counts"]["unanswerable"] == 3
+    assert report["counts"]["answerable"] == 5 and report["counts"]["near_miss"] == 3
     assert report["metrics"]["fidelity"] == 1.0
     # Three short paragraphs: the sentence that holds the answer is found for most questions.
     assert report["metrics"]["hit@3"] >= 0.8
     assert set(report["articles"]) == {"Normans", "Warsaw_(city)"}
-    assert np.isfinite([row["threshold"] for row in report["tradeoff"]]).all()
+    assert np.isfinite([row["threshold"] for row in report["tradeoff"]["near_miss"]]).all()
 
 
 def test_a_paragraph_with_carriage_returns_keeps_its_answer_offsets(tmp_path: Path) -> None:
@@ -324,3 +326,83 @@ def test_a_paragraph_with_carriage_returns_keeps_its_answer_offsets(tmp_path: Pa
     doc = data.document(q.source_id)
     assert doc is not None
     assert [doc.text[a:b] for a, b in q.answers] == ["Massif Central"]
+
+
+def test_withholding_leaves_every_nth_paragraph_out_and_asks_its_questions(squad_file: Path, tmp_path: Path) -> None:
+    articles = read_squad(squad_file)
+    write_corpus(articles, tmp_path / "c", withhold=2)
+    stored = (tmp_path / "c" / file_name(0, "Normans")).read_text()
+    assert NORMANS_1 in stored and "Rollo" not in stored, "the second paragraph of each article is withheld"
+    emb = FakeEmbedder()
+    build_index(tmp_path / "c", tmp_path / "i", emb)
+    data = store.load(tmp_path / "i", emb.name, emb.dimension)
+    kinds = {q.id: q.kind for q in questions_of(articles, data.documents, withhold=2)}
+    # n4 asks what only the withheld paragraph says; n5, a near miss of that paragraph, is neither kind.
+    assert kinds == {
+        "n1": "answerable",
+        "n2": "answerable",
+        "n3": "near_miss",
+        "n4": "withheld",
+        "w1": "answerable",
+        "w2": "answerable",
+        "w3": "near_miss",
+    }
+
+
+def test_withheld_questions_are_tallied_apart_from_near_misses(squad_file: Path, tmp_path: Path) -> None:
+    run = open_squad(squad_file, FakeEmbedder(), tmp_path / "run", withhold=2)
+    answers = [
+        Answer(q.question, False, (), None) if q.kind == "withheld" else Answer(q.question, True, (), 0.9)
+        for q in run.questions
+    ]
+    report = score_squad(run, answers)
+    assert report["counts"] == {"answerable": 4, "near_miss": 2, "withheld": 1, "results": 0, "articles": 2}
+    metrics = report["metrics"]
+    assert (metrics["abstain_withheld"], metrics["abstain_near_miss"]) == (1.0, 0.0)
+    assert metrics["abstain"] == round(1 / 3, 4)
+    assert set(report["tradeoff"]) == {"near_miss", "withheld", "all"}
+
+
+def test_a_corpus_folder_holds_exactly_the_articles_of_the_last_write(squad_file: Path, tmp_path: Path) -> None:
+    articles = read_squad(squad_file)
+    write_corpus(articles, tmp_path / "c")
+    write_corpus(articles[1:], tmp_path / "c")
+    assert sorted(p.name for p in (tmp_path / "c").iterdir()) == [file_name(0, "Warsaw_(city)")]
+
+
+def test_a_gzipped_squad_file_is_read_as_it_is(squad_file: Path, tmp_path: Path) -> None:
+    import gzip
+
+    packed = tmp_path / "train.json.gz"
+    packed.write_bytes(gzip.compress(squad_file.read_bytes()))
+    assert is_squad(packed)
+    assert read_squad(packed) == read_squad(squad_file)
+
+
+def test_a_repeated_answer_text_marks_its_question_ambiguous(tmp_path: Path) -> None:
+    raw = {"data": [{"title": "T", "paragraphs": [{"context": "Bees make honey. Wasps make none.", "qas": []}]}]}
+    qa = {"id": "t1", "question": "What do bees do?", "answers": [{"text": "make", "answer_start": 5}]}
+    raw["data"][0]["paragraphs"][0]["qas"] = [qa | {"answer_occurrences": 2}, qa | {"id": "t2"}]
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps(raw))
+    (first, second), *_ = (a.questions[0] for a in read_squad(path))
+    assert first.ambiguous and not second.ambiguous
+
+
+def test_fidelity_is_checked_against_the_corpus_file_not_the_index(squad_file: Path, tmp_path: Path) -> None:
+    """A quote that no longer matches its source file counts as unfaithful, whatever the index says."""
+    run = open_squad(squad_file, FakeEmbedder(), tmp_path / "run")
+    data = run.searcher.index
+    q = next(q for q in run.questions if q.answerable)
+    a, b = q.answers[0]
+    answers = [Answer(x.question, True, (_quote(data, x.source_id, a, b),), 0.9) for x in run.questions[:1]]
+    assert (
+        score_squad(run, answers + [Answer(x.question, False, (), None) for x in run.questions[1:]])["metrics"][
+            "fidelity"
+        ]
+        == 1.0
+    )
+    source = run.corpus / file_name(0, "Normans")
+    source.write_text(source.read_text().replace("France", "Gaul"))
+    changed = score_squad(run, answers + [Answer(x.question, False, (), None) for x in run.questions[1:]])
+    assert changed["metrics"]["fidelity"] == 0.0

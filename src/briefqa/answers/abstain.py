@@ -24,6 +24,7 @@ import numpy as np
 
 from ..index.lexical import LexicalIndex, words
 from .answer_types import KINDS, asked_type, holds_type
+from .names import prefix, question_names
 from .quotes import Query, Scored
 
 FEATURES = (
@@ -49,19 +50,7 @@ FEATURES = (
     "agree",
 )
 
-_NAME = re.compile(r"\b(?:[A-Z][A-Za-z0-9]*[A-Z0-9][A-Za-z0-9]*|[A-Z][a-z]+)\b")
 _NUMBER = re.compile(r"\d[\d,.]*\d|\d")
-
-
-def _names(question: str) -> list[str]:
-    """Capitalised words and acronyms of the question, but the one that merely opens it."""
-    out = []
-    for match in _NAME.finditer(question):
-        word = match.group(0)
-        if match.start() == 0 and not any(c.isupper() for c in word[1:]):
-            continue
-        out.append(word)
-    return out
 
 
 _CAPITALISED_RUN = re.compile(r"\b[A-Z][\w'’-]*(?:\s+(?:of|the|for|and|de|du|von)?\s*[A-Z][\w'’-]*)*")
@@ -83,36 +72,43 @@ def acronym_said(acronym: str, text: str) -> bool:
     return False
 
 
-def names_missing(question_names: Sequence[str], text: str) -> float:
+def names_missing(names: Sequence[str], text: str) -> float:
     """Share of the question's names that ``text`` does not mention.
 
     A word counts as mentioned when the text has a word with its first five letters ("Japanese"
     for "Japan"), but one capitalised inside ("SpaceX") only as itself; an acronym when the
     text spells it out or dots it (``acronym_said``).
     """
-    if not question_names:
+    if not names:
         return 0.0
     found = words(text)
-    said, whole = {w[:5] for w in found}, set(found)
+    said, whole = {prefix(w) for w in found}, set(found)
     gone = 0
-    for name in question_names:
+    for name in names:
         if len(name) >= 2 and name.isupper():
             gone += not acronym_said(name, text)
         elif any(c.isupper() for c in name[1:]):
             # A name capitalised inside ("SpaceX", "YouTube") is one coinage: "space" does not say it.
             gone += name.lower() not in whole
         else:
-            gone += name.lower()[:5] not in said
-    return gone / len(question_names)
+            gone += prefix(name) not in said
+    return gone / len(names)
 
 
-def _missing_share(items: Sequence[str], text: str) -> float:
-    """Share of ``items`` that ``text`` does not contain as words."""
-    if not items:
+def numbers_in(text: str) -> list[str]:
+    """The numbers of ``text``, each whole ("1,500", "2.5") and without its thousands commas."""
+    return [m.replace(",", "") for m in _NUMBER.findall(text)]
+
+
+def numbers_missing(numbers: Sequence[str], text: str) -> float:
+    """Share of ``numbers`` (as ``numbers_in`` gives them) that ``text`` does not state.
+
+    Numbers are compared whole: "1,500" is said by "1500" or "1,500", not by "1" and "500".
+    """
+    if not numbers:
         return 0.0
-    said = set(words(text))
-    gone = [i for i in items if i.lower() not in said]
-    return len(gone) / len(items)
+    said = set(numbers_in(text))
+    return sum(n not in said for n in numbers) / len(numbers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +139,7 @@ def features(ev: Evidence, lexical: LexicalIndex) -> np.ndarray:
     qterms = set(ev.query.terms)
     absent = [t for t in qterms if t not in lexical.doc_freq]
     kind = asked_type(ev.query.text)
-    numbers = _NUMBER.findall(ev.query.text)
+    numbers = numbers_in(ev.query.text)
     return np.array(
         [
             top.score,
@@ -160,8 +156,8 @@ def features(ev: Evidence, lexical: LexicalIndex) -> np.ndarray:
             share(top.matches, 0.9),
             share(top.passage_matches, 0.75),
             len(absent) / max(len(qterms), 1),
-            names_missing(_names(ev.query.text), ev.passage_text),
-            _missing_share(numbers, ev.passage_text),
+            names_missing(question_names(ev.query.text), ev.passage_text),
+            numbers_missing(numbers, ev.passage_text),
             *(1.0 if kind == k else 0.0 for k in KINDS),
             top.feature("type_held"),
             1.0 if kind is not None and holds_type(kind, ev.passage_text, ev.query.text) else 0.0,

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from .names import names_in, prefix, word_prefixes
+
 KINDS = ("date", "quantity", "name", "place")
 
 _MONTHS = (
@@ -29,7 +31,6 @@ _NUMBER_WORDS = (
 )
 # A number, but not the digits of a designation such as "SM-3" or "F-35".
 _QUANTITY = re.compile(rf"(?<![A-Za-z0-9-])\d[\d,.]*|%|\$|€|£|¥|\b(?:{_NUMBER_WORDS})\b", re.I)
-_NAME = re.compile(r"\b[A-Z][\w-]*")
 
 _ASKS = [
     (
@@ -76,10 +77,5 @@ def holds_type(kind: str | None, text: str, question: str = "") -> bool:
     if kind == "quantity":
         return any(m.group(0).lower() not in asked for m in _QUANTITY.finditer(text))
     # A capitalised word that does not merely open the text, nor repeat (a form of) a question word.
-    stated = _word_prefixes(question)
-    return any(m.start() > 0 and m.group(0).lower()[:5] not in stated for m in _NAME.finditer(text))
-
-
-def _word_prefixes(text: str) -> set[str]:
-    """The first five letters of each word: "Japanese" and "Japan" share theirs."""
-    return {w[:5] for w in re.findall(r"\w+", text.lower())}
+    stated = word_prefixes(question)
+    return any(m.start() > 0 and prefix(m.group(0)) not in stated for m in names_in(text))

@@ -14,6 +14,7 @@ import re
 from collections.abc import Sequence
 
 from ..index.lexical import terms
+from .names import NAME_RUN
 
 # Openers that only make sense after something: "And Japan?", "What about its budget?". A "Why"
 # or "How" question that names its own subject stands alone; one that does not is caught by its
@@ -27,8 +28,6 @@ _BACK = re.compile(
 _ELLIPSIS = re.compile(
     r"^\s*(?:and|(?:and\s+)?(?:what|how)\s+about)\s+(?:for\s+|in\s+)?(?P<topic>[^?]+?)\s*\??\s*$", re.I
 )
-# A name in a question: capitalised words (or acronyms, "U.S.") not opening the question.
-_NAME = re.compile(r"(?<!^)(?<![\w.])(?:the\s+)?(?:[A-Z][\w.-]*)(?:\s+(?:of\s+)?[A-Z][\w.-]*)*")
 _WH = re.compile(r"\b(?:what|which|who|whom|whose|when|where|why|how)\b", re.I)
 MAX_DEPTH = 3
 
@@ -67,7 +66,7 @@ def _swap_topic(question: str, previous: str) -> str | None:
     topic = ellipsis.group("topic").strip()
     if _WH.search(topic) or _BACK.search(topic):
         return None
-    names = [m for m in _NAME.finditer(previous) if m.group(0).strip() and topic.lower() not in m.group(0).lower()]
+    names = [m for m in NAME_RUN.finditer(previous) if m.group(0).strip() and topic.lower() not in m.group(0).lower()]
     if len(names) != 1:
         return None
     name = names[0]

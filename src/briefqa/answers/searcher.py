@@ -86,8 +86,7 @@ class Searcher:
         self.ranker = ranker or shipped_ranker()
         self.abstainer = abstainer or shipped_abstainer()
         _one_blas_thread()
-        self._pieces = embedder.pieces()
-        self._stop_ids = _stopword_pieces(self._pieces)
+        self._stop_ids = _stopword_pieces(embedder.pieces())
         self._cached = lru_cache(maxsize=256)(self._search)
 
     @property
@@ -129,13 +128,31 @@ class Searcher:
         notice = notice_for(question, history)
         if notice is not None and not notice.search:
             return Answer(query=question, answered=False, results=(), notice=notice.text)
-        text = resolve(question, history)
-        encoded = self.embedder.encode_full([text])
-        answer = self.answer(self.query(question, text, encoded, 0), k)
+        answer = self._answer_in_thread(question, history, k)
         return answer if notice is None else replace(answer, answered=False, notice=notice.text)
 
-    def query(self, question: str, text: str, encoded: Encoded, row: int) -> Query:
-        """Row ``row`` of an encode of searched texts, as the ranker reads it."""
+    def _answer_in_thread(self, question: str, history: tuple[str, ...], k: int) -> Answer:
+        text = resolve(question, history)
+        if text == question:
+            return self.answer(self.query(question, text, self.embedder.encode_full([text]), 0), k)
+        # A follow-up: the question's own word pieces (from the same forward pass) say what the
+        # user typed, and the previous turn's first quote is not shown first again.
+        encoded = self.embedder.encode_full([text, question])
+        query = self.query(question, text, encoded, 0, typed=encoded.ids[1])
+        return self.answer(query, k, shown=self._first_quote(history, k))
+
+    def _first_quote(self, history: tuple[str, ...], k: int) -> tuple[int, int, int] | None:
+        """(document, start, end) of the quote the previous turn answered with, if it answered."""
+        previous = self.search(history[-1], history[:-1], k)
+        if not previous.answered or not previous.results:
+            return None
+        top = previous.results[0]
+        doc = self.index.document_number(top.source.id)
+        return None if doc is None else (doc, top.start, top.end)
+
+    def query(self, question: str, text: str, encoded: Encoded, row: int, typed: np.ndarray | None = None) -> Query:
+        """Row ``row`` of an encode of searched texts, as the ranker reads it; ``typed`` is the word
+        pieces of what the user typed, when the searched text adds the thread to it."""
         ids = encoded.ids[row]
         content = ~np.isin(ids, self._stop_ids) if len(ids) and len(self._stop_ids) else np.ones(len(ids), bool)
         if not content.any():
@@ -145,7 +162,7 @@ class Searcher:
         # the ranker's sentence hit@1 falls 0.843 -> 0.835 out of fold).
         uniform = np.ones(len(ids))
         if text != question:
-            own = self._own_pieces(ids, question)
+            own = np.isin(ids, typed) if typed is not None else np.zeros(len(ids), bool)
             weights, uniform = _focus(weights, own), _focus(uniform, own)
         query_terms = terms(text) + (terms(question) if text != question else [])
         return Query(
@@ -158,24 +175,20 @@ class Searcher:
             terms=tuple(query_terms),
         )
 
-    def _own_pieces(self, ids: np.ndarray, question: str) -> np.ndarray:
-        """Which word pieces of a resolved follow-up the user typed in the follow-up itself."""
-        typed = question.lower()
-        pieces = self._pieces
-        own = [0 <= i < len(pieces) and (p := pieces[i].removeprefix("##")) != "" and p in typed for i in ids.tolist()]
-        return np.array(own, dtype=bool)
-
     def candidates(self, query: Query) -> tuple[Candidates, list[Scored]]:
         """The candidate passages and their sentences' evidence, not yet ranked."""
         cand = retrieve(self.index, query.vector, list(query.terms), n=CANDIDATE_CHUNKS)
         return cand, candidate_rows(self.index, cand, query)
 
-    def judge(self, query: Query) -> Judged:
-        """Rank the candidate sentences and weigh whether the best one answers."""
+    def judge(self, query: Query, shown: tuple[int, int, int] | None = None) -> Judged:
+        """Rank the candidate sentences and weigh whether the best one answers; ``shown`` is the
+        quote the previous turn answered with, which a follow-up does not put first again."""
         cand, rows = self.candidates(query)
         scored = rank(rows, self.ranker)
         if query.text != query.question:
             scored = self._about_followup(query, scored)
+        if shown is not None and len(scored) > 1 and (scored[0].doc, scored[0].start, scored[0].end) == shown:
+            scored.insert(1, scored.pop(0))
         if not scored:
             return Judged(cand, scored, None, 0.0)
         signals = self.signals(query, cand, scored)
@@ -206,11 +219,13 @@ class Searcher:
         )
         return features(evidence, self.index.lexical)
 
-    def answer(self, query: Query, k: int) -> Answer:
+    def answer(self, query: Query, k: int, shown: tuple[int, int, int] | None = None) -> Answer:
         """The answer for an embedded query (batch callers embed many queries at once)."""
         if not terms(query.question):
+            # Only punctuation or stopwords ("?", "the", "Why?"): nothing to quote for, whatever
+            # the thread; any sentence would be as good as any other.
             return Answer(query=query.question, answered=False, results=())
-        judged = self.judge(query)
+        judged = self.judge(query, shown)
         if not judged.scored:
             return Answer(query=query.text, answered=False, results=())
         picked = distinct(judged.scored, k)

@@ -1,8 +1,11 @@
 """Eval questions -> the metrics of ``shared/eval/README.md``, through the same searcher as the API.
 
-Two kinds of file: the brief's JSON lines (evidence strings) and SQuAD v2.0 JSON, which is
-scored by offsets over a temporary index of its articles. Both report the trade-off between
-abstaining on unanswerable questions and refusing answerable ones, at several levels.
+Two kinds of file: the brief's JSON lines (evidence strings) and SQuAD JSON, which is scored by
+offsets over a temporary index of its articles. Both report the trade-off between abstaining on
+unanswerable questions and refusing answerable ones, at several levels, for every kind of
+unanswerable question apart: SQuAD 2.0's near misses, and withheld paragraphs (``withhold``).
+Fidelity compares each quote with its source as parsed afresh from the corpus file, not with the
+index that produced it.
 """
 
 from __future__ import annotations
@@ -10,19 +13,22 @@ from __future__ import annotations
 import json
 import re
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..answers.abstain import Abstainer
+from ..answers.quotes import Query, Ranker
 from ..answers.searcher import Searcher, open_searcher
 from ..embed import Embedder
 from ..errors import InputError
 from ..index.build import build_index
 from ..records import Answer
-from .squad import SquadQuestion, questions_of, read_squad, write_corpus
+from ..sources.ingest import discover, parse
+from .squad import SquadArticle, SquadQuestion, questions_of, read_squad, write_corpus
 
 # The false-abstention levels at which the trade-off is reported.
 TRADEOFF_LEVELS = (0.05, 0.10, 0.20)
@@ -73,33 +79,53 @@ def load_items(path: Path) -> list[EvalItem]:
     return items
 
 
+def source_texts(searcher: Searcher, corpus: Path) -> dict[str, str]:
+    """Each indexed source's text as parsed afresh from its file under ``corpus``, by id.
+
+    What fidelity is checked against: a quote must equal this slice, whatever the index holds. A
+    source whose file is gone or no longer parses has no entry, so its quotes count as unfaithful.
+    """
+    by_path = {d.path: d.id for d in searcher.index.documents}
+    texts = {}
+    for source in discover(corpus):
+        doc_id = by_path.get(source.relpath)
+        if doc_id is not None:
+            try:
+                texts[doc_id] = parse(source).text
+            except InputError:
+                continue
+    return texts
+
+
 @dataclass
 class _Tally:
     """The metrics both kinds of question file share, counted one answer at a time.
 
     What decides a hit differs (evidence strings, or answer offsets); what a hit counts for
-    does not.
+    does not. Unanswerable questions are counted by kind ("unanswerable" for the brief's sets,
+    "near_miss" and "withheld" for SQuAD), each with its own abstention and trade-off.
     """
 
-    searcher: Searcher
+    texts: dict[str, str]
     hit1: float = 0.0
     hit3: float = 0.0
     rr: float = 0.0
     passage_hit3: float = 0.0
     false_abstain: float = 0.0
-    abstained: float = 0.0
     faithful: int = 0
     returned: int = 0
-    confidence: dict[bool, list[float]] = field(default_factory=lambda: {True: [], False: []})
+    answerable: list[float] = field(default_factory=list)
+    # kind -> each question's confidence and whether it was refused
+    unanswerable: dict[str, list[tuple[float, bool]]] = field(default_factory=dict)
 
-    def add(self, answer: Answer, answerable: bool, first_hit: int | None, passage_hit3: bool = False) -> None:
+    def add(self, answer: Answer, kind: str, first_hit: int | None, passage_hit3: bool = False) -> None:
         """One answer; ``first_hit`` is the rank of the first quote that answers (None if none)."""
-        self.confidence[answerable].append(_confidence(answer))
         for r in answer.results:
-            doc = self.searcher.document(r.source.id)
+            text = self.texts.get(r.source.id)
             self.returned += 1
-            self.faithful += int(doc is not None and doc.text[r.start : r.end] == r.quote)
-        if answerable:
+            self.faithful += int(text is not None and text[r.start : r.end] == r.quote)
+        if kind == "answerable":
+            self.answerable.append(_confidence(answer))
             first = first_hit or 0
             self.hit1 += first == 1
             self.hit3 += 0 < first <= 3
@@ -107,34 +133,42 @@ class _Tally:
             self.passage_hit3 += passage_hit3
             self.false_abstain += not answer.answered
         else:
-            self.abstained += not answer.answered
+            self.unanswerable.setdefault(kind, []).append((_confidence(answer), not answer.answered))
 
     def metrics(self, passages: bool) -> dict[str, float]:
-        na, nu = max(len(self.confidence[True]), 1), max(len(self.confidence[False]), 1)
+        na = max(len(self.answerable), 1)
         out = {"hit@1": self.hit1 / na, "hit@3": self.hit3 / na, "mrr": self.rr / na}
         if passages:
             out["passage_hit@3"] = self.passage_hit3 / na
-        out |= {
-            "false_abstain": self.false_abstain / na,
-            "abstain": self.abstained / nu,
-            "fidelity": self.faithful / self.returned if self.returned else 1.0,
-        }
+        refused = [r for rows in self.unanswerable.values() for _, r in rows]
+        out |= {"false_abstain": self.false_abstain / na, "abstain": sum(refused) / max(len(refused), 1)}
+        if len(self.unanswerable) > 1 or set(self.unanswerable) - {"unanswerable"}:
+            for kind, rows in sorted(self.unanswerable.items()):
+                out[f"abstain_{kind}"] = sum(r for _, r in rows) / len(rows)
+        out["fidelity"] = self.faithful / self.returned if self.returned else 1.0
         return {name: round(value, 4) for name, value in out.items()}
 
     def counts(self) -> dict[str, int]:
         return {
-            "answerable": len(self.confidence[True]),
-            "unanswerable": len(self.confidence[False]),
+            "answerable": len(self.answerable),
+            **{kind: len(rows) for kind, rows in sorted(self.unanswerable.items())},
             "results": self.returned,
         }
 
-    def tradeoff(self) -> list[dict[str, float]]:
-        return tradeoff(self.confidence[True], self.confidence[False])
+    def tradeoff(self) -> dict[str, list[dict[str, float]]]:
+        """Per kind of unanswerable question (and all together when there are several kinds)."""
+        kinds = {kind: [c for c, _ in rows] for kind, rows in sorted(self.unanswerable.items())}
+        if len(kinds) > 1:
+            kinds["all"] = [c for rows in kinds.values() for c in rows]
+        return {kind: tradeoff(self.answerable, conf) for kind, conf in kinds.items()}
 
 
-def evaluate(searcher: Searcher, items: list[EvalItem], k: int = 5) -> dict[str, Any]:
-    """Metrics over ``items`` and a per-item record of what was answered."""
-    tally = _Tally(searcher)
+def evaluate(searcher: Searcher, items: list[EvalItem], corpus: Path, k: int = 5) -> dict[str, Any]:
+    """Metrics over ``items`` and a per-item record of what was answered.
+
+    ``corpus`` is the folder the index was built from: quotes are checked against its files.
+    """
+    tally = _Tally(source_texts(searcher, corpus))
     details = []
     for item in items:
         answer = searcher.search(item.question, item.history, k)
@@ -142,7 +176,7 @@ def evaluate(searcher: Searcher, items: list[EvalItem], k: int = 5) -> dict[str,
         ranks = [r.rank for r in answer.results if any(e in normalize(r.quote) for e in evidence)]
         first = min(ranks) if ranks else None
         in_passage = any(any(e in normalize(r.passage) for e in evidence) for r in answer.results[:3])
-        tally.add(answer, bool(item.evidence), first, in_passage)
+        tally.add(answer, "answerable" if item.evidence else "unanswerable", first, in_passage)
         details.append(
             {
                 "id": item.id,
@@ -199,43 +233,59 @@ class SquadRun:
 
     searcher: Searcher
     questions: list[SquadQuestion]
+    corpus: Path
 
 
-def open_squad(path: Path, embedder: Embedder, workdir: Path) -> SquadRun:
-    """Index the articles of SQuAD file ``path`` under ``workdir``; the questions with their spans."""
-    articles = read_squad(path)
+def open_squad(path: Path, embedder: Embedder, workdir: Path, withhold: int = 0, articles: int = 0) -> SquadRun:
+    """Index the articles of SQuAD file ``path`` under ``workdir``; the questions with their spans.
+
+    ``withhold=N`` leaves every N-th paragraph out of the index and asks its questions as
+    withheld; ``articles=N`` takes the file's first N articles only.
+    """
+    read = read_squad(path)
+    if articles:
+        read = read[:articles]
+    return open_articles(read, embedder, workdir, withhold)
+
+
+def open_articles(articles: list[SquadArticle], embedder: Embedder, workdir: Path, withhold: int = 0) -> SquadRun:
+    """Index exactly ``articles`` under ``workdir`` (reusing an index built there before)."""
     corpus, root = workdir / "corpus", workdir / "index"
-    write_corpus(articles, corpus)
+    write_corpus(articles, corpus, withhold)
     build_index(corpus, root, embedder)
     searcher = open_searcher(root, embedder)
-    return SquadRun(searcher, questions_of(articles, searcher.index.documents))
+    return SquadRun(searcher, questions_of(articles, searcher.index.documents, withhold), corpus)
 
 
-def answer_all(searcher: Searcher, questions: Sequence[str], k: int = 5, batch: int = 64) -> list[Answer]:
-    """Answers to standalone questions, embedded in batches (what the API does one at a time)."""
-    out: list[Answer] = []
+def queries_of(searcher: Searcher, questions: Sequence[str], batch: int = 64) -> Iterator[Query]:
+    """Standalone questions as the ranker reads them, embedded in batches (the API embeds one)."""
     for i in range(0, len(questions), batch):
         part = list(questions[i : i + batch])
         encoded = searcher.embedder.encode_full(part)
-        out.extend(searcher.answer(searcher.query(q, q, encoded, j), k) for j, q in enumerate(part))
-    return out
+        yield from (searcher.query(q, q, encoded, j) for j, q in enumerate(part))
 
 
-def evaluate_squad(path: Path, embedder: Embedder, k: int = 5) -> dict[str, Any]:
-    """The eval metrics for a SQuAD v2.0 file, scored by offsets over a temporary index."""
+def answer_all(searcher: Searcher, questions: Sequence[str], k: int = 5) -> list[Answer]:
+    """Answers to standalone questions, embedded in batches."""
+    return [searcher.answer(query, k) for query in queries_of(searcher, questions)]
+
+
+def evaluate_squad(path: Path, embedder: Embedder, k: int = 5, withhold: int = 0) -> dict[str, Any]:
+    """The eval metrics for a SQuAD file, scored by offsets over a temporary index."""
     with tempfile.TemporaryDirectory(prefix="briefqa-squad-") as tmp:
-        run = open_squad(path, embedder, Path(tmp))
-        return score_squad(run, answer_all(run.searcher, [q.question for q in run.questions], k))
+        run = open_squad(path, embedder, Path(tmp), withhold)
+        report = score_squad(run, answer_all(run.searcher, [q.question for q in run.questions], k))
+        return report | {"withhold": withhold}
 
 
 def score_squad(run: SquadRun, answers: Sequence[Answer]) -> dict[str, Any]:
     """Metrics of answers to a SQuAD run's questions (a quote hits when it covers an answer span)."""
-    tally = _Tally(run.searcher)
+    tally = _Tally(source_texts(run.searcher, run.corpus))
     per_article: dict[str, list[int]] = {}  # article -> [answerable, hit@1]
     for q, answer in zip(run.questions, answers, strict=True):
         ranks = [r.rank for r in answer.results if q.answered_by(r.source.id, r.start, r.end)]
         first = min(ranks) if ranks else None
-        tally.add(answer, q.answerable, first)
+        tally.add(answer, q.kind, first)
         row = per_article.setdefault(q.article, [0, 0])
         if q.answerable:
             row[0] += 1
@@ -254,4 +304,29 @@ def meets_targets(metrics: dict[str, float]) -> dict[str, bool]:
     return {
         name: metrics[name] <= bound if name == "false_abstain" else metrics[name] >= bound
         for name, bound in TARGETS.items()
+    }
+
+
+def signal_means(
+    path: Path, embedder: Embedder, workdir: Path, ranker: Ranker | None = None, abstainer: Abstainer | None = None
+) -> dict[str, Any]:
+    """The mean of every ranking and abstention signal over a SQuAD file's questions.
+
+    The fit records this for ``eval/squad2-sample.json`` beside the models; recomputed with the
+    code as it is, it must come out the same, or the models were fitted on other signals.
+    """
+    run = open_squad(path, embedder, workdir)
+    searcher = Searcher(run.searcher.index, embedder, ranker, abstainer)
+    ranking: list[np.ndarray] = []
+    abstaining: list[np.ndarray] = []
+    for query in queries_of(searcher, [q.question for q in run.questions]):
+        judged = searcher.judge(query)
+        ranking.extend(s.features for s in judged.scored)
+        if judged.signals is not None:
+            abstaining.append(judged.signals)
+    return {
+        "file": path.name,
+        "questions": len(run.questions),
+        "rank_features": [round(float(v), 4) for v in np.mean(ranking, axis=0)],
+        "signals": [round(float(v), 4) for v in np.mean(abstaining, axis=0)],
     }
