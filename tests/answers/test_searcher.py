@@ -135,3 +135,11 @@ def test_a_follow_up_without_a_thread_is_not_answered_alone(searcher) -> None:  
 def test_an_answered_question_has_no_notice(searcher) -> None:  # type: ignore[no-untyped-def]
     answer = searcher.search("What share of the world's active satellites does the United States operate?", k=3)
     assert answer.answered and answer.notice is None
+
+
+def test_blank_entries_in_the_history_are_no_turn(searcher) -> None:  # type: ignore[no-untyped-def]
+    share = "What share of the world's active satellites does the United States operate?"
+    plain = searcher.search("And Japan?", [share], k=3)
+    for history in ([share, ""], ["", share, " \u200b"], ["\t", share]):
+        answer = searcher.search("And Japan?", history, k=3)  # no "question must not be empty"
+        assert [r.quote for r in answer.results] == [r.quote for r in plain.results], history

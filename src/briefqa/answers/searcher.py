@@ -143,7 +143,15 @@ class Searcher:
 
     def _first_quote(self, history: tuple[str, ...], k: int) -> tuple[int, int, int] | None:
         """(document, start, end) of the quote the previous turn answered with, if it answered."""
-        previous = self.search(history[-1], history[:-1], k)
+        # The previous turn as resolve() reads the thread: a blank entry is no turn (and searching
+        # it would be an "empty question" error for a request that is valid).
+        earlier = [h for h in history if normalise_question(h)]
+        if not earlier:
+            return None
+        # Through the cache, not search(): the previous turn was answered a moment ago, and this is
+        # no new search of it (the page's tests count the searches a request makes).
+        before = tuple(earlier[:-1])
+        previous = self._cached(validate(earlier[-1], before, k), before, k)
         if not previous.answered or not previous.results:
             return None
         top = previous.results[0]
