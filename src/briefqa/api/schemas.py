@@ -94,6 +94,7 @@ def error_responses(*codes: int, html: bool = False) -> dict[int | str, dict[str
         403: "rebuilding over HTTP is off",
         404: "unknown id",
         409: "another build holds the index",
+        413: "the request body is over the server's limit (64 KB), refused before it is parsed",
         422: "input breaks a limit",
         503: "no usable index yet",
     }
