@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import os
 import pty
+import re
 import shutil
 import signal
 import struct
@@ -57,6 +58,20 @@ def run_cli(*args: str, stderr_tty: bool = False, **env: str) -> tuple[int, str,
     return proc.returncode, out, b"".join(chunks).decode(errors="replace")
 
 
+def start_cli(*args: str) -> tuple[subprocess.Popen[str], list[str], threading.Thread]:
+    """The console script running in the background, its stdout lines gathered as they come."""
+    proc = subprocess.Popen([str(BRIEFQA), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines: list[str] = []
+
+    def read() -> None:
+        assert proc.stdout is not None
+        lines.extend(proc.stdout)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    return proc, lines, reader
+
+
 @pytest.fixture
 def brief_corpus(tmp_path: Path) -> Path:
     folder = tmp_path / "corpus"
@@ -82,9 +97,15 @@ def test_model_mismatch_rebuilds_all_and_broken_source_is_named(brief_corpus: Pa
     (brief_corpus / "notes").mkdir()
     (brief_corpus / "notes" / "broken.md").write_text("---\ntitle: [unclosed\n---\nText.\n")
 
+    began = time.monotonic()
     code, out, err = run_cli("index", "--corpus", str(brief_corpus), "--index", str(root), stderr_tty=True)
+    waited = time.monotonic() - began
 
     assert code == 1, out + err
+    # The time reported is the time the user waited, the model's load included (not the build's alone).
+    took = re.search(r"chunks in ([0-9.]+)s \(([0-9.]+)s of it loading the model\)", out)
+    assert took, out
+    assert float(took[2]) > 0 and 0.6 * waited <= float(took[1]) <= waited
     assert "built with model 'fake-embedder', not 'all-MiniLM-L6-v2': re-indexing every source" in out
     assert "failed: notes/broken.md: front matter is not valid YAML" in out
     assert "Traceback" not in out + err
@@ -266,6 +287,17 @@ def test_ask_prints_full_links(brief_index: Path) -> None:
 
 
 @pytest.mark.slow
+def test_ask_says_why_it_does_not_answer(brief_index: Path) -> None:
+    from briefqa.answers.notices import NOT_ENGLISH, NOTHING_SEARCHABLE
+
+    code, out, err = run_cli("ask", "🚀", "--index", str(brief_index))
+    assert code == 0, err
+    assert out.strip() == f"The sources do not answer this. {NOTHING_SEARCHABLE}"
+    code, out, err = run_cli("ask", "Warum beherbergt Japan amerikanische Nutzlasten?", "--index", str(brief_index))
+    assert out.startswith(f"The sources do not answer this. {NOT_ENGLISH}\nClosest passages, not an answer:")
+
+
+@pytest.mark.slow
 def test_eval_lines_have_a_legend_and_the_question(brief_index: Path, tmp_path: Path) -> None:
     questions = tmp_path / "q.jsonl"
     questions.write_text(
@@ -318,21 +350,7 @@ def test_watching_cli_publishes_what_a_running_server_picks_up_without_a_failed_
     live.refresh()
     before = store.current_version(root)
     app = create_app(Settings(corpus=brief_corpus, index=root), live)
-    watcher = subprocess.Popen(
-        [str(BRIEFQA), "index", "--corpus", str(brief_corpus), "--index", str(root), "--watch"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    lines: list[str] = []
-
-    def read() -> None:
-        assert watcher.stdout is not None
-        for line in watcher.stdout:
-            lines.append(line)
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
+    watcher, lines, reader = start_cli("index", "--corpus", str(brief_corpus), "--index", str(root), "--watch")
     statuses: list[int] = []
     try:
         with RunningServer(app, free_port()) as server, httpx.Client(base_url=server.url, timeout=30) as client:
@@ -369,3 +387,50 @@ def test_watching_cli_publishes_what_a_running_server_picks_up_without_a_failed_
     assert set(statuses) == {200}
     assert watcher.returncode == 0
     assert "added: lunar\n" in lines and "stopped watching\n" in lines
+
+
+@pytest.mark.slow
+def test_serve_says_where_it_listens_once_ready_and_ask_links_there(brief_corpus: Path, tmp_path: Path) -> None:
+    root = tmp_path / "index"
+    port = free_port()  # not the default 8000: `ask` must find the real one
+    proc, lines, reader = start_cli("serve", "--corpus", str(brief_corpus), "--index", str(root), "--port", str(port))
+    question = "What share of the world's active satellites does the United States operate?"
+    try:
+        deadline = time.monotonic() + 300
+        while not any(line.startswith("briefqa: serving") for line in lines):
+            assert time.monotonic() < deadline and proc.poll() is None, lines
+            time.sleep(0.1)
+        # Ready means ready: the address it prints answers at once.
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
+        code, out, err = run_cli("ask", question, "--k", "1", "--index", str(root))
+        assert code == 0, err
+        link = re.search(r"(http://\S+/sources/\S+)", out)
+        assert link and link[1].startswith(f"http://127.0.0.1:{port}/sources/"), out
+        page = httpx.get(link[1], timeout=10)
+        assert page.status_code == 200 and '<mark id="q">' in page.text
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+        reader.join(timeout=5)
+    version = store.current_version(root)
+    summary = next(i for i, line in enumerate(lines) if line.startswith(f"index {version}:"))
+    serving = next(i for i, line in enumerate(lines) if line.startswith("briefqa: serving"))
+    assert summary < serving, "the address comes after the build summary"
+    assert lines[serving].strip() == f"briefqa: serving http://127.0.0.1:{port}/ (index {version}, 1 source)"
+    # Once the server has stopped, links go where the settings say again.
+    assert not (root / "serving.json").exists()
+    code, out, _ = run_cli("ask", question, "--k", "1", "--index", str(root), BRIEFQA_PORT="8123")
+    assert "http://127.0.0.1:8123/sources/" in out
+
+
+def test_a_serving_record_left_by_a_killed_server_is_ignored(tmp_path: Path) -> None:
+    from briefqa.cli import SERVING_FILE, _serving_address
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # a process id that ran and is gone
+    (tmp_path / SERVING_FILE).write_text(f'{{"url": "http://127.0.0.1:9", "pid": {gone.pid}}}')
+    assert _serving_address(tmp_path) is None
+    (tmp_path / SERVING_FILE).write_text(f'{{"url": "http://127.0.0.1:9", "pid": {os.getpid()}}}')
+    assert _serving_address(tmp_path) == "http://127.0.0.1:9"
+    (tmp_path / SERVING_FILE).write_text("not json")
+    assert _serving_address(tmp_path) is None

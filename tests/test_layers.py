@@ -52,7 +52,8 @@ WITHIN: dict[str, dict[str, set[str]]] = {
         "quotes": {"answer_types", "retrieve"},
         "abstain": {"answer_types", "names", "quotes"},
         "conversation": {"names"},
-        "searcher": {"abstain", "conversation", "quotes", "retrieve"},
+        "notices": {"conversation"},
+        "searcher": {"abstain", "conversation", "notices", "quotes", "retrieve"},
         "live": {"searcher"},
     },
     "evaluation": {

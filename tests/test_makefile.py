@@ -68,3 +68,22 @@ def test_a_machine_whose_pip_already_finds_torch_asks_no_other_index(tmp_path: P
 
 def test_the_cpu_index_can_be_overridden() -> None:
     assert "--index-url" not in torch_line(dry_run("setup", "TORCH_INDEX="))
+
+
+def test_make_test_installs_axe_core_from_its_lock_file() -> None:
+    lines = dry_run("test", "-W", "tests/web/package-lock.json")
+    assert any(line.startswith("npm ci --prefix tests/web") for line in lines), lines
+    lock = REPO / "tests" / "web" / "package-lock.json"
+    assert '"node_modules/axe-core"' in lock.read_text(encoding="utf-8")
+
+
+def test_the_readme_is_a_short_start_whose_links_lead_somewhere() -> None:
+    import re
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert len(readme) < 15_000
+    first = readme.splitlines()[:40]
+    assert any(line.startswith("make serve") for line in first) and any(line.startswith("make test") for line in first)
+    for page in [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]:
+        for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", page.read_text(encoding="utf-8")):
+            assert (page.parent / target).exists(), f"{page.name} links to {target}, which does not exist"

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import logging
 import os
 import socket
 import tempfile
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -103,7 +105,8 @@ def _fail(exc: BriefqaError) -> typer.Exit:
     return typer.Exit(exc.exit_code)
 
 
-def _print_report(report: Any) -> None:
+def _print_report(report: Any, waited: float | None = None) -> None:
+    """What a build did; ``waited`` is the time the user waited for it, the model's load included."""
     for note in report.notes:
         typer.echo(note)
     typer.echo(f"added: {', '.join(report.added) or '-'}")
@@ -112,7 +115,10 @@ def _print_report(report: Any) -> None:
     typer.echo(f"unchanged: {report.unchanged}")
     for err in report.errors:
         typer.echo(f"failed: {err['path']}: {err['error']}")
-    typer.echo(f"index {report.version}: {report.documents} documents, {report.chunks} chunks in {report.seconds:.1f}s")
+    took = f"{report.seconds:.1f}s"
+    if waited is not None and waited > report.seconds:
+        took = f"{waited:.1f}s ({waited - report.seconds:.1f}s of it loading the model)"
+    typer.echo(f"index {report.version}: {report.documents} documents, {report.chunks} chunks in {took}")
 
 
 @app.command()
@@ -123,6 +129,7 @@ def index(
     watch: Annotated[bool, typer.Option("--watch", help="rebuild whenever the corpus changes")] = False,
 ) -> None:
     """Index the corpus (only new or changed sources unless --full); exit 1 if any source failed."""
+    started = time.monotonic()
     try:
         settings = _settings(corpus=corpus, index=index)
         _check_folder(settings.corpus, _corpus_named(corpus), write=False)
@@ -137,7 +144,7 @@ def index(
     report = None
     try:
         report = build_index(settings.corpus, settings.index, embedder, full=full, progress=Progress())
-        _print_report(report)
+        _print_report(report, waited=time.monotonic() - started)
     except BriefqaError as exc:
         if not watch:
             raise _fail(exc) from None
@@ -179,7 +186,7 @@ def ask(
         typer.Option(
             "--base-url",
             help="where the links point: the server that shows the sources",
-            show_default="http://BRIEFQA_HOST:BRIEFQA_PORT, else http://127.0.0.1:8000",
+            show_default="the address of the server serving this index, else http://BRIEFQA_HOST:BRIEFQA_PORT",
         ),
     ] = None,
 ) -> None:
@@ -199,18 +206,55 @@ def ask(
 
         typer.echo(SearchResponse.of(answer).model_dump_json(indent=2))
         return
-    base = (base_url or _base_url(settings)).rstrip("/")
+    base = (base_url or _serving_address(settings.index) or _base_url(settings)).rstrip("/")
     if not answer.answered:
-        typer.echo("The sources do not answer this. Closest passages, not an answer:")
+        typer.echo(" ".join(["The sources do not answer this.", *([answer.notice] if answer.notice else [])]))
+        if answer.results:
+            typer.echo("Closest passages, not an answer:")
     for r in answer.results:
         typer.echo(f"\n{r.rank}. “{r.quote}”\n   — {r.source.title}  {base}{r.url}")
 
 
-def _base_url(settings: Settings) -> str:
+def _base_url(settings: Settings, port: int | None = None) -> str:
+    """Where this machine reaches a server listening on the settings' host and ``port`` (else theirs)."""
     host = settings.host
     if host in ("0.0.0.0", "::", ""):  # listening everywhere; this machine reaches it on loopback
         host = "127.0.0.1"
-    return f"http://[{host}]:{settings.port}" if ":" in host else f"http://{host}:{settings.port}"
+    port = port or settings.port
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+# Beside the index while `briefqa serve` serves it: where it listens, so `briefqa ask` links there
+# whatever port the server was given. Removed on a clean exit; a record left by a killed server
+# names a process that no longer runs and is ignored.
+SERVING_FILE = "serving.json"
+
+
+def _record_address(index: Path, url: str) -> None:
+    (index / SERVING_FILE).write_text(json.dumps({"url": url, "pid": os.getpid()}) + "\n", encoding="utf-8")
+
+
+def _forget_address(index: Path) -> None:
+    """Remove this process's record (another server's, written since, stays)."""
+    path = index / SERVING_FILE
+    with contextlib.suppress(OSError, ValueError):
+        if json.loads(path.read_text(encoding="utf-8")).get("pid") == os.getpid():
+            path.unlink()
+
+
+def _serving_address(index: Path) -> str | None:
+    """The address of the server serving ``index``, if one runs (on this machine)."""
+    try:
+        record = json.loads((index / SERVING_FILE).read_text(encoding="utf-8"))
+        url, pid = record["url"], record["pid"]
+        if not isinstance(url, str) or not isinstance(pid, int) or pid <= 0:
+            return None
+        os.kill(pid, 0)  # raises when no such process runs
+    except PermissionError:  # it runs, as another user
+        return str(url)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return url
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -245,6 +289,7 @@ def serve(
     index: IndexOpt = None,
 ) -> None:
     """Serve the API and pages; builds the index first if it is missing or stale."""
+    started = time.monotonic()
     try:
         settings = _settings(host=host, port=port, corpus=corpus, index=index)
         _check_folder(settings.corpus, _corpus_named(corpus), write=False)
@@ -279,7 +324,7 @@ def serve(
         elif is_stale(settings.corpus, settings.index, embedder.name):
             typer.echo("index missing or stale: building it first")
             try:
-                _print_report(live.rebuild(progress=Progress()))
+                _print_report(live.rebuild(progress=Progress()), waited=time.monotonic() - started)
             except CorpusError as exc:
                 live.refresh()
                 if not live.ready:
@@ -291,7 +336,39 @@ def serve(
     config = uvicorn.Config(
         create_app(settings, live), host=settings.host, port=settings.port, log_level="info", http=JsonErrorsProtocol
     )
-    uvicorn.Server(config).run(sockets=[sock])
+    url = _base_url(settings, port=sock.getsockname()[1])
+
+    def ready() -> None:
+        if live.ready:
+            searcher = live.searcher
+            count = len(searcher.sources())
+            what = f"index {searcher.version}, {count} source{'' if count == 1 else 's'}"
+        else:
+            what = "no usable index yet: searches answer 503 until a build succeeds"
+        typer.echo(f"briefqa: serving {url}/ ({what})")
+        _record_address(settings.index, url)
+
+    try:
+        _ready_server_class()(config, ready).run(sockets=[sock])
+    finally:
+        _forget_address(settings.index)
+
+
+def _ready_server_class() -> type:
+    """uvicorn's server, telling ``on_ready`` once it accepts requests (imported only to serve)."""
+    import uvicorn
+
+    class ReadyServer(uvicorn.Server):
+        def __init__(self, config: uvicorn.Config, on_ready: Any) -> None:
+            super().__init__(config)
+            self._on_ready = on_ready
+
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            if self.started and not self.should_exit:
+                self._on_ready()
+
+    return ReadyServer
 
 
 # What the eval lines say, printed above them.

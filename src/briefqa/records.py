@@ -118,6 +118,8 @@ class Answer:
     results: tuple[Quote, ...]
     # The abstainer's probability that the first quote answers (None when nothing was ranked).
     confidence: float | None = None
+    # Why nothing is answered, for the user, when the reason is known (answers/notices.py).
+    notice: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

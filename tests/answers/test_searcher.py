@@ -102,3 +102,44 @@ def test_words_no_source_uses_are_never_answered(searcher, question: str) -> Non
 def test_bad_input_is_refused_with_a_reason(searcher, question, history, k, reason) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(InputError, match=reason):
         searcher.search(question, history, k)
+
+
+def test_a_question_in_another_language_is_not_answered_and_says_why(searcher) -> None:  # type: ignore[no-untyped-def]
+    from briefqa.answers.notices import NOT_ENGLISH
+
+    for question in ("Quelle part des satellites actifs du monde les États-Unis exploitent-ils ?", "日本は？"):
+        answer = searcher.search(question, k=3)
+        assert not answer.answered and answer.notice == NOT_ENGLISH
+        for r in answer.results:  # still the closest passages, verbatim, shown as not an answer
+            assert _text(searcher, r.source.id)[r.start : r.end] == r.quote
+
+
+def test_nothing_searchable_gets_no_quote_and_says_why(searcher) -> None:  # type: ignore[no-untyped-def]
+    from briefqa.answers.notices import NOTHING_SEARCHABLE
+
+    for question in ("🚀🛰️", "?", "the", "Why?"):
+        answer = searcher.search(question, ["What share of the world's satellites does the US operate?"], k=3)
+        assert (answer.answered, answer.results, answer.notice) == (False, (), NOTHING_SEARCHABLE), question
+
+
+def test_a_follow_up_without_a_thread_is_not_answered_alone(searcher) -> None:  # type: ignore[no-untyped-def]
+    from briefqa.answers.notices import NO_THREAD
+
+    alone = searcher.search("And Japan?", (), k=3)
+    assert not alone.answered and alone.notice == NO_THREAD
+    followed = searcher.search("And Japan?", ["What share of the world's active satellites does the US operate?"], 3)
+    assert followed.answered and followed.notice is None
+    assert searcher.notice("And Japan?") == NO_THREAD
+
+
+def test_an_answered_question_has_no_notice(searcher) -> None:  # type: ignore[no-untyped-def]
+    answer = searcher.search("What share of the world's active satellites does the United States operate?", k=3)
+    assert answer.answered and answer.notice is None
+
+
+def test_blank_entries_in_the_history_are_no_turn(searcher) -> None:  # type: ignore[no-untyped-def]
+    share = "What share of the world's active satellites does the United States operate?"
+    plain = searcher.search("And Japan?", [share], k=3)
+    for history in ([share, ""], ["", share, " \u200b"], ["\t", share]):
+        answer = searcher.search("And Japan?", history, k=3)  # no "question must not be empty"
+        assert [r.quote for r in answer.results] == [r.quote for r in plain.results], history

@@ -43,7 +43,7 @@ def test_search_results_quote_their_source_verbatim(client: TestClient) -> None:
     response = client.get("/api/search", params={"q": QUESTION, "k": 3})
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"query", "answered", "results"}
+    assert set(body) == {"query", "answered", "notice", "results"}
     assert body["query"] == QUESTION
     assert isinstance(body["answered"], bool)
     results = body["results"]
@@ -316,6 +316,29 @@ def test_a_large_body_gets_413_over_real_http(server: Any) -> None:
     detail_of(response)
 
 
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+def test_a_client_that_sends_its_whole_body_before_reading_sees_the_413(server: Any, chunked: bool) -> None:
+    """Python's urllib writes the whole body first: without the server reading the rest of it, the
+    client meets a reset connection or a broken pipe instead of the 413."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    headers = {"Content-Type": "application/json"}
+    data: Any = FIVE_MB
+    if chunked:
+        headers["Transfer-Encoding"] = "chunked"
+        data = (FIVE_MB[i : i + 65536] for i in range(0, len(FIVE_MB), 65536))
+    for _ in range(3):  # a reset is a race; one lucky pass proves nothing
+        request = urllib.request.Request(f"{server.url}/api/ask", data=data, headers=headers, method="POST")
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=30)
+        assert refused.value.code == 413
+        assert "65536" in json.loads(refused.value.read())["detail"]
+        if chunked:
+            data = (FIVE_MB[i : i + 65536] for i in range(0, len(FIVE_MB), 65536))
+
+
 @pytest.mark.parametrize("path", ["/", "/healthz", "/api/sources", "/sources/us-japan-space-alliance", "/docs"])
 def test_head_is_answered_wherever_get_is(client: TestClient, path: str) -> None:
     got = client.get(path)
@@ -365,3 +388,24 @@ def test_swagger_and_redoc_are_served_from_the_package_within_the_csp(client: Te
         for src in re.findall(r'(?:src|href)="(/static-docs/[^"]+)"', page.text):
             asset = client.get(src)
             assert asset.status_code == 200 and len(asset.content) > 1000, src
+            # ReDoc's bundle names Redocly's logo on their CDN; the served one leaves it out.
+            assert "cdn.redoc.ly" not in asset.text, src
+
+
+def test_the_reason_nothing_is_answered_is_in_the_response(client: TestClient) -> None:
+    from briefqa.answers.notices import NO_THREAD, NOT_ENGLISH, NOTHING_SEARCHABLE
+
+    answered = client.get("/api/search", params={"q": QUESTION, "k": 1}).json()
+    assert answered["notice"] is None
+    cases = [
+        ({"question": "Wie viele Satelliten betreiben die Vereinigten Staaten?"}, NOT_ENGLISH),
+        ({"question": "🚀🛰️"}, NOTHING_SEARCHABLE),
+        ({"question": "And Japan?"}, NO_THREAD),
+    ]
+    for body, notice in cases:
+        reply = client.post("/api/ask", json=body).json()
+        assert (reply["answered"], reply["notice"]) == (False, notice), body
+    followed = client.post("/api/ask", json={"question": "And Japan?", "history": [QUESTION]}).json()
+    assert followed["notice"] is None
+    schema = client.get("/openapi.json").json()["components"]["schemas"]["SearchResponse"]
+    assert "notice" in schema["properties"]

@@ -292,6 +292,21 @@ Launch cadence doubled in two years. Reusable boosters made it possible.
 """
 
 
+# Front matter naming the title its first heading repeats, and a list of sources as a brief ends.
+FRONTED = """---
+title: Space traffic rules
+---
+# Space traffic rules
+
+Regulators want shared rules for space traffic. Operators disagree on who pays for them.
+
+## Sources
+
+- Smith, J. Rules of the road in orbit. 2024.
+- Doe, A. Who pays for traffic control? 2025.
+"""
+
+
 @pytest.fixture(scope="module")
 def hostile_client(tmp_path_factory: pytest.TempPathFactory, embedder: Any) -> Iterator[TestClient]:
     from briefqa.answers.live import LiveIndex
@@ -304,6 +319,7 @@ def hostile_client(tmp_path_factory: pytest.TempPathFactory, embedder: Any) -> I
     corpus.mkdir()
     (corpus / "debris.md").write_text(HOSTILE, encoding="utf-8")
     (corpus / "plain.md").write_text(PLAIN, encoding="utf-8")
+    (corpus / "fronted.md").write_text(FRONTED, encoding="utf-8")
     report = build_index(corpus, index, embedder)
     assert not report.errors, report.errors
     live = LiveIndex(corpus, index, embedder)
@@ -359,3 +375,56 @@ def test_a_source_page_shows_its_origin_date_and_authors(hostile_client: TestCli
     assert "Ann Author, Bo Writer" in text(byline)
     # The markdown "##" is markup: the heading reads as its words.
     assert [text(h) for h in doc.cssselect("article.source h2")] == ["Cadence"]
+
+
+def test_a_title_from_front_matter_shows_once_and_a_list_shows_as_a_list(hostile_client: TestClient) -> None:
+    doc = html_of(hostile_client.get("/sources/fronted"))
+    article = doc.cssselect("article.source")[0]
+    assert text(article).count("Space traffic rules") == 1
+    assert [text(h) for h in article.cssselect("h2")] == ["Sources"]
+    items = article.cssselect("ul.items > li.bullet")
+    assert [text(li) for li in items] == [
+        "Smith, J. Rules of the road in orbit. 2024.",
+        "Doe, A. Who pays for traffic control? 2025.",
+    ]
+    assert "- " not in text(article), "a bullet is drawn by the list, not written out"
+
+
+def test_the_brief_lists_its_sources_without_a_written_dash(client: TestClient) -> None:
+    doc = html_of(client.get(f"/sources/{SOURCE}"))
+    items = doc.cssselect("article.source ul.items > li")
+    assert items and all(not text(li).startswith(("-", " ")) for li in items)
+    assert text(items[0]).startswith("Bingen, Kari A.")
+    # Highlighting a list item still marks the words quoted, the bullet left out unless quoted too.
+    full = source_text(client)
+    start = full.index("Bingen, Kari A.")
+    marked = html_of(client.get(f"/sources/{SOURCE}", params={"hl": f"{start}-{start + 15}"}))
+    assert text(marked.cssselect("mark#q")[0]) == "Bingen, Kari A."
+
+
+def test_a_source_page_links_back_to_the_conversation_it_was_opened_from(client: TestClient) -> None:
+    thread = "/?question=And+Japan%3F&history=What+share%3F&shown=a%7Cus-japan-space-alliance%403287-3420"
+    page = client.get(f"/sources/{SOURCE}", params={"hl": "0-10"}, headers={"Referer": f"http://testserver{thread}"})
+    assert page.headers["referrer-policy"] == "same-origin"  # the browser names the chat page to this site only
+    back = html_of(page).cssselect("a#back-to-thread")[0]
+    assert back.get("href") == f"{thread}#latest" and back.get("hidden") is None
+    # No thread to go back to: from another site, from another page, or from an empty chat.
+    for referer in ("https://elsewhere.example/?question=x", "http://testserver/sources", "http://testserver/", None):
+        headers = {"Referer": referer} if referer else {}
+        back = html_of(client.get(f"/sources/{SOURCE}", headers=headers)).cssselect("a#back-to-thread")[0]
+        assert back.get("href") == "/" and back.get("hidden") is not None, referer
+
+
+def test_the_no_script_page_says_why_nothing_is_answered(client: TestClient) -> None:
+    from briefqa.answers.notices import NOT_ENGLISH, NOTHING_SEARCHABLE
+
+    for question, notice in (
+        ("🚀🛰️", NOTHING_SEARCHABLE),
+        ("Warum beherbergt Japan amerikanische Nutzlasten?", NOT_ENGLISH),
+    ):
+        doc = html_of(client.get("/", params={"question": question}))
+        assert text(doc.cssselect("article.turn .no-answer .notice")[0]) == notice
+    # An earlier unanswered turn, drawn again from what it showed, still says why.
+    doc = html_of(client.get("/", params={"question": "And Japan?", "history": ["🚀"], "shown": ["n"]}))
+    turns = doc.cssselect("article.turn")
+    assert text(turns[0].cssselect(".notice")[0]) == NOTHING_SEARCHABLE

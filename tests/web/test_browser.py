@@ -27,6 +27,8 @@ CHROMIUM_ARGS = [
 ]
 # Written under test-artifacts/ (ignored by git); docs/screenshot.png is refreshed from it by hand.
 SCREENSHOT = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshot.png"
+# axe-core from npm (tests/web/package.json; `make axe`, which `make test` runs).
+AXE = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
 
 FIRST = "Which missile defense programs is Japan part of?"
 FOLLOW_UP = "What else does Japan plan to deploy?"
@@ -83,6 +85,36 @@ def chat(browser: Any, server: Any) -> Iterator[Page]:
     yield page
     page.context.close()
     assert page.errors == [], "the page logged errors"
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    if not AXE.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{AXE} is missing: run `make axe` before the tests")
+        pytest.skip("axe-core is not installed (make axe)")
+    return AXE.read_text(encoding="utf-8")
+
+
+def serious_violations(page: Any, axe_source: str) -> list[str]:
+    """What axe-core finds on the page as it stands, of impact serious or critical.
+
+    The script is evaluated through the browser's debugging protocol, which the page's CSP does
+    not govern (a <script> tag of it would be refused by ``script-src 'self'``, rightly).
+    """
+    page.evaluate(axe_source)
+    found = page.evaluate(
+        """async () => (await axe.run(document, { resultTypes: ["violations"] })).violations.map((v) => ({
+            id: v.id, impact: v.impact, help: v.help,
+            nodes: v.nodes.map((n) => n.target.join(" ") + ": " + n.failureSummary),
+        }))"""
+    )
+    return [
+        f"{v['id']} ({v['impact']}): {node}"
+        for v in found
+        if v["impact"] in ("serious", "critical")
+        for node in v["nodes"]
+    ]
 
 
 def api_ask(chat: Page, body: dict[str, Any]) -> dict[str, Any]:
@@ -247,7 +279,122 @@ def test_the_api_docs_render_offline_within_the_csp(browser: Any, server: Any, p
         assert page.page.locator(operation).count() >= 1
     finally:
         page.context.close()
-    # ReDoc's sidebar badge is an image on Redocly's CDN, which the CSP blocks (the page needs it not).
-    badge = "https://cdn.redoc.ly/redoc/logo-mini.svg"
-    assert [m for m in blocked if badge not in m] == [], "the CSP blocked something of the page's own"
-    assert [u for u in outside if u != badge] == [], "the docs load nothing from elsewhere"
+    # ReDoc's sidebar badge, an image on Redocly's CDN, is left out of the bundle the server sends.
+    assert blocked == [], "the CSP blocked something"
+    assert outside == [], "the docs load nothing from elsewhere"
+    assert page.errors == [], "the console shows no error"
+
+
+def test_the_chat_page_with_a_thread_has_no_serious_accessibility_violation(chat: Page, axe_source: str) -> None:
+    chat.ask(ANSWERED)
+    chat.ask(UNANSWERABLE)
+    chat.ask("🚀")  # a notice
+    chat.page.locator("#thread details.more summary").first.click()  # the further quotes, open
+    assert serious_violations(chat.page, axe_source) == []
+
+
+def test_a_source_page_has_no_serious_accessibility_violation(chat: Page, axe_source: str) -> None:
+    turn = chat.ask(ANSWERED)
+    turn.locator(".answer a.source-link").click()
+    chat.page.locator("mark#q").wait_for()
+    assert serious_violations(chat.page, axe_source) == []
+
+
+@pytest.mark.parametrize(("path", "ready"), [("/docs", ".opblock-summary-path"), ("/", "#ask-form")])
+def test_the_docs_and_the_empty_page_have_no_serious_accessibility_violation(
+    browser: Any, server: Any, axe_source: str, path: str, ready: str
+) -> None:
+    page = Page(browser, server.url)
+    try:
+        page.page.goto(path)
+        page.page.locator(ready).first.wait_for(timeout=30_000)
+        assert serious_violations(page.page, axe_source) == []
+    finally:
+        page.context.close()
+
+
+def test_a_question_the_engine_will_not_answer_says_why_on_the_page(chat: Page) -> None:
+    from briefqa.answers.notices import NO_THREAD, NOT_ENGLISH
+
+    turn = chat.ask("Pourquoi le Japon accueille-t-il des charges utiles américaines ?")
+    assert turn.locator(".no-answer .notice").inner_text() == NOT_ENGLISH
+    assert NOT_ENGLISH in chat.page.locator("#announce").inner_text()
+    # "And Japan?" opening a new conversation has no question to follow.
+    fresh = Page(chat.context.browser, chat.base)
+    try:
+        fresh.page.goto("/")
+        alone = fresh.ask("And Japan?")
+        assert alone.locator(".no-answer .notice").inner_text() == NO_THREAD
+    finally:
+        fresh.context.close()
+
+
+def test_copy_as_markdown_puts_the_whole_thread_with_full_links_on_the_clipboard(chat: Page) -> None:
+    chat.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=chat.base)
+    assert chat.page.locator("#copy-markdown").is_hidden(), "nothing to copy before a question"
+    first = chat.ask(ANSWERED)
+    second = chat.ask(UNANSWERABLE)
+    button = chat.page.locator("#copy-markdown")
+    button.click()
+    chat.page.wait_for_function("() => document.getElementById('copy-markdown').textContent === 'Copied'")
+    copied = chat.page.evaluate("navigator.clipboard.readText()")
+    assert f"## {ANSWERED}" in copied and f"## {UNANSWERABLE}" in copied
+    for turn in (first, second):
+        for quote, link in zip(
+            turn.locator("blockquote").all_inner_texts(),
+            turn.locator("a.source-link, a.closest-link, a.also-link").all(),
+            strict=True,
+        ):
+            assert f"> {quote}" in copied
+            assert f"]({chat.base}{link.get_attribute('href')})" in copied
+    assert "The conversation is on the clipboard" in chat.page.locator("#markdown-status").inner_text()
+
+
+def test_without_the_clipboard_the_markdown_shows_in_a_box_to_copy(chat: Page) -> None:
+    chat.page.evaluate(
+        "Object.defineProperty(navigator, 'clipboard', "
+        "{ value: { writeText: () => Promise.reject(new Error('denied')) } })"
+    )
+    chat.ask(ANSWERED)
+    chat.page.locator("#copy-markdown").click()
+    box = chat.page.locator("#markdown-fallback textarea")
+    box.wait_for()
+    assert box.input_value().startswith("# Conversation with briefqa") and f"## {ANSWERED}" in box.input_value()
+
+
+def test_back_to_the_conversation_returns_to_the_same_thread(chat: Page) -> None:
+    chat.ask(FIRST)
+    chat.ask(FOLLOW_UP)
+    drawn = chat.page.locator("#thread article.turn").all_inner_texts()
+    chat.page.locator("#thread a.source-link, #thread a.also-link").first.click()
+    chat.page.locator("mark#q").wait_for()
+    # Then through the sources list to the source again: the way back still leads to the thread.
+    chat.page.locator("header.site a", has_text="Sources").click()
+    chat.page.locator("ul.sources a").first.click()
+    back = chat.page.locator("a#back-to-thread")
+    back.click()
+    chat.page.locator("#thread article.turn").nth(1).wait_for()
+    assert chat.page.locator("#thread article.turn").all_inner_texts() == drawn
+
+
+def test_without_javascript_back_to_the_conversation_and_the_markdown_link_work(browser: Any, server: Any) -> None:
+    page = Page(browser, server.url, java_script_enabled=False, accept_downloads=True)
+    try:
+        page.page.goto("/")
+        page.ask(FIRST)
+        page.ask(UNANSWERABLE)
+        drawn = page.page.locator("#thread article.turn").all_inner_texts()
+        assert page.page.locator("#copy-markdown").is_hidden(), "the button needs the script; the link does not"
+        with page.page.expect_download() as download:
+            page.page.locator("a#markdown-link").click()
+        markdown = Path(download.value.path()).read_text(encoding="utf-8")
+        assert f"## {FIRST}" in markdown and f"## {UNANSWERABLE}" in markdown
+        assert f"]({server.url}/sources/" in markdown
+        page.page.locator("#thread a.source-link").first.click()
+        page.page.locator("mark#q").wait_for()
+        page.page.locator("a#back-to-thread").click()
+        page.page.locator("#thread article.turn").nth(1).wait_for()
+        assert page.page.locator("#thread article.turn").all_inner_texts() == drawn
+        assert page.asks == []
+    finally:
+        page.context.close()

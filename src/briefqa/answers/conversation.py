@@ -39,6 +39,12 @@ def is_followup(question: str) -> bool:
     return len(terms(question)) < 2
 
 
+def needs_thread(question: str) -> bool:
+    """Whether the question is only a follow-up's tail ("And Japan?", "What about its budget?"): a
+    topic without a question of its own, which asks nothing until there is an earlier question."""
+    return _ELLIPSIS.match(question) is not None
+
+
 def resolve(question: str, history: Sequence[str]) -> str:
     """The searched text: the question made standalone against the thread when it is a follow-up."""
     return _resolve(question.strip(), [h.strip() for h in history if h.strip()], MAX_DEPTH)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -17,6 +17,7 @@ from ..index.lexical import stopwords, term_set, terms
 from ..records import Answer, ChunkSpan, Document, Quote, SourceInfo, SourceStats
 from .abstain import Abstainer, Evidence, features, shipped_abstainer
 from .conversation import resolve
+from .notices import notice_for
 from .quotes import Query, Ranker, Scored, candidate_rows, distinct, rank, shipped_ranker
 from .retrieve import Candidates, retrieve
 
@@ -111,11 +112,26 @@ class Searcher:
         chunk = self.index.chunk_of_quote(source_id, start, end)
         return None if chunk is None else self._quote_of(chunk, start, end, rank, 0.0)
 
+    def notice(self, question: str, history: Sequence[str] = ()) -> str | None:
+        """What a search of ``question`` would say about why it is not answered (None when it
+        gives no reason); costs no search, for a page that redraws an earlier unanswered turn."""
+        found = notice_for(normalise_question(question), history)
+        return None if found is None else found.text
+
     def search(self, question: str, history: Sequence[str] = (), k: int = 5) -> Answer:
         """Quotes answering ``question`` (resolved against ``history``), best first, at most ``k``."""
         return self._cached(validate(question, history, k), tuple(history), k)
 
     def _search(self, question: str, history: tuple[str, ...], k: int) -> Answer:
+        # Another language, nothing searchable ("?", "the", "Why?": any sentence would be as good
+        # as any other), a follow-up with no thread: not answered, and the reply says why.
+        notice = notice_for(question, history)
+        if notice is not None and not notice.search:
+            return Answer(query=question, answered=False, results=(), notice=notice.text)
+        answer = self._answer_in_thread(question, history, k)
+        return answer if notice is None else replace(answer, answered=False, notice=notice.text)
+
+    def _answer_in_thread(self, question: str, history: tuple[str, ...], k: int) -> Answer:
         text = resolve(question, history)
         if text == question:
             return self.answer(self.query(question, text, self.embedder.encode_full([text]), 0), k)
@@ -127,7 +143,15 @@ class Searcher:
 
     def _first_quote(self, history: tuple[str, ...], k: int) -> tuple[int, int, int] | None:
         """(document, start, end) of the quote the previous turn answered with, if it answered."""
-        previous = self.search(history[-1], history[:-1], k)
+        # The previous turn as resolve() reads the thread: a blank entry is no turn (and searching
+        # it would be an "empty question" error for a request that is valid).
+        earlier = [h for h in history if normalise_question(h)]
+        if not earlier:
+            return None
+        # Through the cache, not search(): the previous turn was answered a moment ago, and this is
+        # no new search of it (the page's tests count the searches a request makes).
+        before = tuple(earlier[:-1])
+        previous = self._cached(validate(earlier[-1], before, k), before, k)
         if not previous.answered or not previous.results:
             return None
         top = previous.results[0]

@@ -13,12 +13,13 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..answers.live import LiveIndex
 from ..errors import BriefqaError
 from ..settings import Settings
-from . import routes_admin, routes_pages, routes_search, routes_sources
+from . import routes_admin, routes_pages, routes_search, routes_sources, routes_transcript
 from .docs import install_docs
 from .schemas import NONBLANK
 from .templating import STATIC, error_page, wants_html
@@ -31,7 +32,8 @@ SECURITY_HEADERS = {
         "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
     ),
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    # Other sites learn nothing; a source page learns which conversation linked to it (its way back).
+    "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
 }
 
@@ -40,6 +42,12 @@ SECURITY_HEADERS = {
 # 63 KB). Written with every character escaped as \uXXXX it could not, nor could a thread of
 # 1000-character questions made of emoji: questions that long are rare, a 300 MB body is not.
 MAX_BODY = 64 * 1024
+# After a 413, the rest of the body is read and dropped before the connection closes, up to these
+# bounds, as nginx's lingering close does: a client that sends its whole body before it reads
+# (Python's urllib and requests do) would otherwise meet a reset connection or a broken pipe
+# instead of the 413. Past either bound the connection closes as it stands.
+DRAIN_BYTES = 32 * 1024 * 1024
+DRAIN_SECONDS = 10.0
 
 
 def create_app(settings: Settings | None = None, live: LiveIndex | None = None) -> FastAPI:
@@ -71,6 +79,7 @@ def create_app(settings: Settings | None = None, live: LiveIndex | None = None) 
     app.state.settings = settings
     app.state.live = live
     app.include_router(routes_search.router)
+    app.include_router(routes_transcript.router)
     app.include_router(routes_sources.router)
     app.include_router(routes_admin.router)
     app.include_router(routes_pages.router)
@@ -85,14 +94,35 @@ def create_app(settings: Settings | None = None, live: LiveIndex | None = None) 
     return app
 
 
-async def _send_json_error(send: Send, status: int, detail: str) -> None:
-    """An error in the one JSON shape, from middleware that answers before the app does."""
+async def _send_too_large(send: Send, receive: Receive, detail: str, *, drain: bool) -> None:
+    """The 413 in the one JSON shape, from middleware that answers before the app does.
+
+    With ``drain``, the rest of the body is read and dropped between the status line and the
+    response body (see ``DRAIN_BYTES``): the server closes the connection once the body is sent,
+    and from then on reads nothing.
+    """
     body = JSONResponse({"detail": detail}).body
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    if status == 413:
-        headers.append((b"connection", b"close"))  # the rest of the body is never read
-    await send({"type": "http.response.start", "status": status, "headers": headers})
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"connection", b"close"),  # the body is not read on to the next request
+    ]
+    await send({"type": "http.response.start", "status": 413, "headers": headers})
+    if drain:
+        await _drain(receive)
     await send({"type": "http.response.body", "body": body})
+
+
+async def _drain(receive: Receive) -> None:
+    """Read and drop the request body until its end, ``DRAIN_BYTES`` or ``DRAIN_SECONDS``."""
+    dropped = 0
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(DRAIN_SECONDS):
+            while dropped <= DRAIN_BYTES:
+                message = await receive()
+                if message["type"] != "http.request" or not message.get("more_body", False):
+                    return
+                dropped += len(message.get("body", b""))
 
 
 class BodyLimit:
@@ -112,10 +142,14 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         too_large = f"the request body is over {self.limit} bytes"
-        declared = dict(scope["headers"]).get(b"content-length")
+        headers = dict(scope["headers"])
+        declared = headers.get(b"content-length")
+        # A client that waits for "100 Continue" has sent no body, and sends none after a 413.
+        waiting = headers.get(b"expect", b"").lower() == b"100-continue"
         # The server's parser has already refused a Content-Length that is not a number.
         if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            await _send_json_error(send, 413, too_large)
+            drain = not waiting and int(declared) <= DRAIN_BYTES
+            await _send_too_large(send, receive, too_large, drain=drain)
             return
         body = bytearray()
         while True:
@@ -124,7 +158,8 @@ class BodyLimit:
                 return
             body += message.get("body", b"")
             if len(body) > self.limit:
-                await _send_json_error(send, 413, too_large)
+                drain = message.get("more_body", False)
+                await _send_too_large(send, receive, too_large, drain=drain)
                 return
             if not message.get("more_body", False):
                 break
@@ -222,7 +257,13 @@ def _install_error_handlers(app: FastAPI) -> None:
             # FastAPI's word for a body json.loads cannot even decode (bytes that are not UTF-8/16/32);
             # the contract answers every malformed JSON body alike.
             return reply(request, 422, "the request body is not valid JSON text")
-        return reply(request, exc.status_code, exc.detail, exc.headers)
+        headers = exc.headers
+        allowed = _allowed_methods(app, request.url.path) if exc.status_code == 405 else None
+        if allowed:
+            # Starlette names the methods of one route of the path; a path served by two routes
+            # (GET and POST /api/transcript) answers both.
+            headers = {**(headers or {}), "Allow": ", ".join(allowed)}
+        return reply(request, exc.status_code, exc.detail, headers)
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:
@@ -231,6 +272,18 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 
 _UNPARSABLE_BODY = "There was an error parsing the body"
+
+
+def _allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """The methods the app's schema documents for ``path`` (none for a path it does not document)."""
+    methods: set[str] = set()
+    for template, operations in app.openapi().get("paths", {}).items():
+        if compile_path(template)[0].fullmatch(path):
+            methods |= {method.upper() for method in operations if method.upper() in _HTTP_METHODS}
+    return sorted(methods)
+
+
+_HTTP_METHODS = {"GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE"}
 
 
 def _issue(error: dict[str, object]) -> dict[str, object]:

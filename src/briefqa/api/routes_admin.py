@@ -25,7 +25,7 @@ def healthz(searcher: SearcherDep) -> Health:
     )
 
 
-@router.post("/api/index/rebuild", response_model=RebuildResponse, responses=error_responses(401, 403, 409, 503))
+@router.post("/api/index/rebuild", response_model=RebuildResponse, responses=error_responses(401, 403, 409, 413, 503))
 async def rebuild(_: AdminDep, live: LiveDep) -> RebuildResponse:
     """Incremental re-index; replies once the new version is the one answering."""
     # A CLI build may hold the lock; answer 409 after a short wait rather than hang the client.

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
@@ -11,11 +11,11 @@ from pydantic import Field
 from pydantic.json_schema import SkipJsonSchema
 from starlette.responses import Response
 
-from ..answers.searcher import MAX_HISTORY, normalise_question
+from ..answers.searcher import MAX_HISTORY
 from ..errors import NotFoundError
 from . import turns as carried_turns
 from .deps import LiveDep, SearcherDep
-from .schemas import History, Question, SearchResponse, SourceList, error_responses
+from .schemas import History, Question, SourceList, error_responses
 from .source_view import byline, parse_hl, safe_origin, shown_blocks
 from .templating import page
 
@@ -28,12 +28,6 @@ Shown = Annotated[list[Annotated[str, Field(max_length=carried_turns.MAX_SHOWN)]
 
 # The page shows one answer and a couple more quotes under it; more would bury the answer.
 PAGE_K = 3
-
-
-@dataclass(frozen=True, slots=True)
-class Turn:
-    question: str
-    response: SearchResponse
 
 
 @router.get("/", response_class=HTMLResponse, responses=error_responses(422, 503, html=True))
@@ -59,21 +53,18 @@ def chat(
     earlier = list(history or ())
     refs: list[str | None] = list(shown) if shown is not None and len(shown) == len(earlier) else [None] * len(earlier)
     asked = [*zip(earlier, refs, strict=True), (question, None)] if question is not None else []
-    turns: list[Turn] = []
-    if asked:
-        searcher = live.searcher
-        for i, (q, ref) in enumerate(asked):
-            if not normalise_question(q):  # a blank earlier question is nothing to show
-                continue
-            response = carried_turns.decode(ref, q, searcher) if ref is not None else None
-            if response is None:
-                before = [a for a, _ in asked[:i]][-MAX_HISTORY:]
-                response = SearchResponse.of(searcher.search(q, before, PAGE_K))
-            turns.append(Turn(q, response))
+    turns = carried_turns.draw_thread(live.searcher, asked, PAGE_K) if asked else []
     # The next question's history: the questions asked so far, as the API counts them, each with
     # what it showed.
     kept = turns[-MAX_HISTORY:]
-    context = {"turns": turns, "history": [(t.question, carried_turns.encode(t.response)) for t in kept], "k": PAGE_K}
+    # The whole thread as Markdown, each turn as it is shown here (no-script twin of "Copy as Markdown").
+    transcript = [pair for t in turns for pair in (("q", t.question), ("shown", carried_turns.encode(t.response)))]
+    context = {
+        "turns": turns,
+        "history": [(t.question, carried_turns.encode(t.response)) for t in kept],
+        "k": PAGE_K,
+        "transcript_query": urlencode([*transcript, ("k", PAGE_K)]),
+    }
     return page(request, "chat.html", context)
 
 
@@ -109,5 +100,19 @@ def source_page(
         "blocks": blocks,
         "highlighted": span is not None,
         "marked": any(p.marked for b in blocks for p in b.pieces),
+        "back": _thread_link(request),
     }
     return page(request, "source.html", context)
+
+
+def _thread_link(request: Request) -> str | None:
+    """The conversation the reader came from, as the address of its chat page, or None.
+
+    The chat page (with or without its script) keeps its thread in its address, and the browser
+    names that address in ``Referer`` on a same-site link (``Referrer-Policy: same-origin``). Only
+    a chat page of this site counts; the link is relative, so it cannot lead elsewhere.
+    """
+    came_from = urlsplit(request.headers.get("referer", ""))
+    if came_from.netloc != request.url.netloc or came_from.path != "/" or not came_from.query:
+        return None
+    return f"/?{came_from.query}#latest"

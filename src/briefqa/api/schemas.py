@@ -62,6 +62,19 @@ class AskRequest(BaseModel):
     k: Annotated[int, BeforeValidator(_json_number)] = Field(default=5, ge=1, le=MAX_K)
 
 
+# A thread holds the latest question and the 20 before it, as a conversation's history does.
+MAX_TURNS = MAX_HISTORY + 1
+
+
+class TranscriptRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    questions: Annotated[list[Question], Field(min_length=1, max_length=MAX_TURNS)] = Field(
+        description="the thread's questions, oldest first; each is asked after those before it"
+    )
+    k: Annotated[int, BeforeValidator(_json_number)] = Field(default=5, ge=1, le=MAX_K)
+
+
 class ValidationIssue(BaseModel):
     loc: list[str | int]
     msg: str
@@ -81,6 +94,7 @@ def error_responses(*codes: int, html: bool = False) -> dict[int | str, dict[str
         403: "rebuilding over HTTP is off",
         404: "unknown id",
         409: "another build holds the index",
+        413: "the request body is over the server's limit (64 KB), refused before it is parsed",
         422: "input breaks a limit",
         503: "no usable index yet",
     }
@@ -120,6 +134,11 @@ class Result(BaseModel):
 class SearchResponse(BaseModel):
     query: str
     answered: bool
+    notice: str | None = Field(
+        default=None,
+        description="why nothing is answered, when the reason is known (not English, nothing searchable, "
+        "a follow-up with no earlier question); otherwise null",
+    )
     results: list[Result]
 
     @classmethod
@@ -127,6 +146,7 @@ class SearchResponse(BaseModel):
         return cls(
             query=answer.query,
             answered=answer.answered,
+            notice=answer.notice,
             results=[
                 Result(
                     rank=q.rank,

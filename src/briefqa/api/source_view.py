@@ -17,6 +17,9 @@ _HL = re.compile(r"([0-9]+)-([0-9]+)")
 # 4300-digit limit (a ValueError there would be a 500).
 _MAX_DIGITS = 12
 _MD_HEADING = re.compile(r"#{1,6}[ \t]+")
+# A list item's bullet (as segment.blocks_of reads one): markup the page draws as a list instead.
+# A number ("1.") is kept: it is part of what the item says.
+_BULLET = re.compile(r"[-*+•–][ \t]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +36,7 @@ class ShownBlock:
     kind: BlockKind
     anchor: str
     pieces: tuple[Piece, ...]
+    bullet: bool = False  # a list item whose bullet the page draws
 
 
 def parse_hl(raw: str, length: int) -> tuple[int, int]:
@@ -54,8 +58,9 @@ def shown_blocks(doc: Document, hl: tuple[int, int] | None) -> list[ShownBlock]:
     """The headings, paragraphs and list items of ``doc``; ``text[hl]`` wrapped wherever it falls.
 
     A highlight that spans blocks is marked in each block it touches (the text between blocks,
-    blank lines and rules, is not shown). A leading heading that only repeats the page title is
-    left out unless the highlight touches it.
+    blank lines and rules, is not shown). A leading heading that only repeats the page title (as
+    the ``# Title`` under a markdown file's front matter does) is left out unless the highlight
+    touches it. A markdown ``#`` and a list item's bullet are markup, drawn as a heading and a list.
     """
     text = doc.text
     out: list[ShownBlock] = []
@@ -63,15 +68,18 @@ def shown_blocks(doc: Document, hl: tuple[int, int] | None) -> list[ShownBlock]:
     for i, block in enumerate(blocks_of(text)):
         start, end = block.start, block.end
         touched = hl is not None and hl[0] < end and start < hl[1]
-        if i == 0 and block.kind == "heading" and not touched and text[start:end].strip() == doc.title.strip():
+        markup = {"heading": _MD_HEADING, "item": _BULLET}.get(block.kind)
+        prefix = markup.match(text, start) if markup else None
+        words_start = prefix.end() if prefix else start
+        if i == 0 and block.kind == "heading" and not touched and text[words_start:end].strip() == doc.title.strip():
             continue
-        prefix = _MD_HEADING.match(text, start) if block.kind == "heading" else None
-        # The markdown "##" is markup, not words; keep it only when the highlight starts inside it.
+        # Keep the markup only when the highlight starts inside it.
         if prefix and (hl is None or hl[0] >= prefix.end() or hl[1] <= start):
             start = prefix.end()
         pieces = _cut(text, start, end, hl, first=not marked_yet)
         marked_yet = marked_yet or any(p.marked for p in pieces)
-        out.append(ShownBlock(kind=block.kind, anchor=f"at-{block.start}", pieces=pieces))
+        bullet = block.kind == "item" and start != block.start
+        out.append(ShownBlock(kind=block.kind, anchor=f"at-{block.start}", pieces=pieces, bullet=bullet))
     return out
 
 

@@ -15,6 +15,13 @@ const busy = document.getElementById("busy");
 const errorBox = document.getElementById("error");
 const announcer = document.getElementById("announce");
 const submit = form.querySelector("button[type=submit]");
+const takeAway = document.getElementById("take-away");
+const markdownButton = document.getElementById("copy-markdown");
+const markdownLink = document.getElementById("markdown-link");
+const markdownStatus = document.getElementById("markdown-status");
+let markdownFallback = null; // a box to copy from by hand, made when the clipboard is refused
+const MARKDOWN_LABEL = "Copy as Markdown";
+const THREAD_KEY = "briefqa:thread"; // source.js reads it for its way back to the conversation
 
 function el(tag, attrs, ...children) {
   const node = document.createElement(tag);
@@ -81,6 +88,7 @@ function answerView(response) {
 
 function noAnswerView(response) {
   const view = el("div", { class: "no-answer" }, el("p", { class: "verdict" }, "The sources do not answer this."));
+  if (response.notice) view.append(el("p", { class: "notice" }, response.notice));
   if (response.results.length) {
     view.append(el("p", { class: "closest-label" }, "Closest, not an answer:"));
     for (const r of response.results) {
@@ -129,6 +137,26 @@ function remember(question, response) {
   for (const q of asked.slice(0, -1)) params.append("history", q);
   if (shown.length === asked.length) for (const s of shown.slice(0, -1)) params.append("shown", s);
   history.replaceState(null, "", `/?${params}`);
+  keepThread();
+  // The Markdown of the whole thread, each turn as it was shown (the same address as the no-script link).
+  const transcript = new URLSearchParams();
+  asked.forEach((q, i) => {
+    transcript.append("q", q);
+    if (shown.length === asked.length) transcript.append("shown", shown[i]);
+  });
+  transcript.set("k", String(PAGE_K));
+  markdownLink.href = `/api/transcript?${transcript}`;
+  takeAway.hidden = false;
+}
+
+// This tab's conversation, for the source pages' "Back to the conversation".
+function keepThread() {
+  try {
+    if (window.location.search) sessionStorage.setItem(THREAD_KEY, window.location.pathname + window.location.search);
+    else sessionStorage.removeItem(THREAD_KEY); // a new, empty conversation
+  } catch (err) {
+    // storage may be off: the source page then relies on the server's link
+  }
 }
 
 function describe(detail, status) {
@@ -181,7 +209,7 @@ async function ask(event) {
       input.value = "";
       announcer.textContent = body.answered && body.results.length
         ? `Answer from ${body.results[0].source.title}: ${body.results[0].quote}`
-        : "The sources do not answer this.";
+        : ["The sources do not answer this.", body.notice].filter(Boolean).join(" ");
       turn.scrollIntoView({ block: "start", behavior: "smooth" });
     } catch (err) {
       showError("Could not reach the server. Check the connection and ask again.");
@@ -217,7 +245,43 @@ async function copy(button) {
   setTimeout(() => { button.textContent = COPY_LABEL; }, 1800);
 }
 
+// The thread as Markdown from the server (api/transcript.py builds it for all three ways), onto the
+// clipboard; where the clipboard is refused, shown in a box to copy by hand.
+async function copyMarkdown() {
+  markdownButton.disabled = true;
+  if (markdownFallback) markdownFallback.hidden = true;
+  try {
+    const response = await fetch(markdownLink.href, { headers: { Accept: "text/markdown" } });
+    if (!response.ok) throw new Error(`status ${response.status}`);
+    const text = await response.text();
+    try {
+      await navigator.clipboard.writeText(text);
+      markdownStatus.textContent = "The conversation is on the clipboard as Markdown.";
+      markdownButton.textContent = "Copied";
+      setTimeout(() => { markdownButton.textContent = MARKDOWN_LABEL; }, 1800);
+    } catch (err) {
+      if (!markdownFallback) {
+        markdownFallback = el("label", { class: "markdown-fallback", id: "markdown-fallback" },
+          "Copy this Markdown:", el("textarea", { readonly: "", rows: "8" }));
+        takeAway.append(markdownFallback);
+      }
+      const box = markdownFallback.querySelector("textarea");
+      box.value = text;
+      markdownFallback.hidden = false;
+      box.select();
+      markdownStatus.textContent = "The clipboard is not available here: the Markdown is in the box below.";
+    }
+  } catch (err) {
+    markdownStatus.textContent = "Could not get the conversation from the server. Try again.";
+  } finally {
+    markdownButton.disabled = false;
+  }
+}
+
 form.addEventListener("submit", ask);
+markdownButton.addEventListener("click", copyMarkdown);
+markdownButton.hidden = false;
+keepThread();
 thread.addEventListener("click", (event) => {
   const button = event.target.closest("button.copy");
   if (button) copy(button);

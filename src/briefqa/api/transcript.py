@@ -1,0 +1,56 @@
+"""A conversation as Markdown for a memo: every question, its quotes, each with its source and full link.
+
+One function builds the text for the page's "Copy as Markdown" button, its no-script link and the
+API alike, so all three give the same text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from .schemas import Result
+from .turns import Turn
+
+MEDIA_TYPE = "text/markdown; charset=utf-8"
+FILENAME = "briefqa-conversation.md"
+
+# Characters that Markdown would read as markup inside a line, and line openings that would turn a
+# quoted sentence into a heading, a list item or a rule. Escaped so the rendered memo shows the
+# source's words exactly.
+_INLINE = re.compile(r"([\\`*_\[\]<>|&~])")
+_OPENING = re.compile(r"^(\s*)([#+\-=])")
+_NUMBERED = re.compile(r"^(\s*\d+)([.)])")
+
+
+def escape(text: str) -> str:
+    """``text`` as Markdown that renders as exactly that text."""
+    lines = (_NUMBERED.sub(r"\1\\\2", _OPENING.sub(r"\1\\\2", _INLINE.sub(r"\\\1", line))) for line in text.split("\n"))
+    return "\n".join(lines)
+
+
+def markdown(turns: Sequence[Turn], base_url: str) -> str:
+    """The thread as Markdown; links are absolute on ``base_url`` (the address the user reached)."""
+    base = base_url.rstrip("/")
+    out = ["# Conversation with briefqa", ""]
+    for turn in turns:
+        r = turn.response
+        out += [f"## {escape(turn.question)}", ""]
+        if r.answered and r.results:
+            out += _quote(r.results[0], base)
+            if len(r.results) > 1:
+                out += ["More from the sources:", ""]
+                for x in r.results[1:]:
+                    out += _quote(x, base)
+        else:
+            out += [" ".join(["*The sources do not answer this.*", *([escape(r.notice)] if r.notice else [])]), ""]
+            if r.results:
+                out += ["Closest, not an answer:", ""]
+                for x in r.results:
+                    out += _quote(x, base)
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+def _quote(result: Result, base: str) -> list[str]:
+    quoted = "\n".join(f"> {line}" if line else ">" for line in escape(result.quote).split("\n"))
+    return [quoted, "", f"— [{escape(result.source.title)}]({base}{result.source.url})", ""]
