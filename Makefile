@@ -58,8 +58,10 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check $(LINTED)
 	$(BIN)/mypy
 
-# Benchmarks (issue 5): prints the tables and writes benchmarks/RESULTS.md; see docs/benchmarks.md
-# for how long it takes. BENCH_FLAGS=--full adds a real 100,000-passage build (an hour or more).
+# Benchmarks (issues 5 and 16): prints the tables and writes benchmarks/RESULTS.md; see
+# docs/benchmarks.md for how long it takes. BENCH_FLAGS=--full adds a real 100,000-passage build
+# (an hour or more); BENCH_FLAGS=--scale-only runs only the scale tiers (the brief, 3,000 real
+# paragraphs, 1,000,000 projected; about 20 minutes).
 BENCH_FLAGS ?=
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[test,bench]'
