@@ -8,6 +8,7 @@ import time
 from dataclasses import asdict
 from typing import Any
 
+from . import scale
 from .timing import Dist
 
 
@@ -98,6 +99,9 @@ def render(res: dict[str, Any]) -> str:
         )
     )
 
+    if res.get("scale"):
+        out.extend(scale.render(res["scale"]))
+        add("")
     add("## 3. Throughput over HTTP (the brief; closed loop, keep-alive connections)")
     add("")
     add("| concurrency | quiet req/s | ÷ (cores / floor) | latency p50 / p95 | contended req/s | ÷ (cores / floor) |")
@@ -166,7 +170,7 @@ def render(res: dict[str, Any]) -> str:
     add("")
     add(
         "| passages | dense index | build s | in-process p50 / p95 | × floor | HTTP p50 / p95 | × floor | "
-        "server RSS MB | index on disk MB | source cache MB | serve → first answer s |"
+        "server RSS MB | index on disk MB (all) | of which segments MB | serve → first answer s |"
     )
     add("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     add(

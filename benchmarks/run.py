@@ -36,10 +36,10 @@ from briefqa.answers.searcher import Searcher, open_searcher
 from briefqa.embed import load_embedder, resolve_model
 from briefqa.evaluation.evaluate import load_items, normalize
 from briefqa.index import store
-from briefqa.index.build import build_index, chunk_text
+from briefqa.index.build import build_index
 from briefqa.settings import DEFAULT_MODEL
 
-from . import report
+from . import report, scale
 from .components import MeteredEmbedder, lexical_index_of, lexical_latency
 from .corpus_gen import Generator, QuestionPool, brief_sentences, write_corpus
 from .http_load import Client, Server, briefqa_command, throughput
@@ -116,7 +116,7 @@ class Bench:
                         row[f"tp{c}"] = throughput(server.port, pool.take(self.args.tp_requests * (1 + c // 8)), c)
                 out[scenario] = row
             out["rss_mb"] = server.rss_mb()
-        out["disk_mb"] = _size_mb(root / "versions" / store.current_version(root))  # type: ignore[operator]
+        out["disk_mb"] = _size_mb(root)
         self.results["brief"] = out
         self.brief_root, self.brief_index, self.brief_pool = root, index, pool
 
@@ -172,6 +172,35 @@ class Bench:
             out[f"{name}_hit1"] = float(h.mean())
             out[f"{name}_hit1_standalone"] = float(h[~follow].mean()) if (~follow).any() else float("nan")
         return out
+
+    # ---- scale tiers (issue 16): the brief, 3,000 real paragraphs, 100,000 with --full, 1M projected
+
+    def scale_tiers(self) -> dict[str, Any]:
+        paragraphs, questions, where = scale.real_paragraphs(3000 + 3 * scale.PER_SOURCE)
+        extra = paragraphs[3000:]
+        rows: list[dict[str, Any]] = []
+        brief = self.tmp / "corpus-scale-brief"
+        shutil.copytree(BRIEF_CORPUS, brief)
+        log.info("scale: the brief")
+        rows.append(self._scale_tier("brief", brief, self.brief_pool.take(200), extra))
+        log.info("scale: 3,000 real paragraphs (%s)", where)
+        corpus = self.tmp / "corpus-scale-3000"
+        scale.write_sources(corpus, paragraphs[:3000])
+        rows.append(self._scale_tier("3,000 real paragraphs", corpus, questions, extra))
+        if self.args.full:
+            log.info("scale: 100,000 passages (generated from the brief's sentences)")
+            gen = Generator(self.brief_sentences, self.embedder.vocabulary(), seed=16)
+            big = self.tmp / "corpus-scale-100000"
+            write_corpus(big, gen, 10_000, scale.PER_SOURCE)
+            pool = QuestionPool([], [p.read_text() for p in sorted(big.glob("*"))[::50]], seed=16)
+            rows.append(self._scale_tier("100,000 generated passages", big, pool.take(200), extra))
+        rows.append(scale.projection(rows[0], rows[-1], 1_000_000))
+        return {"source": where, "rows": rows}
+
+    def _scale_tier(self, name: str, corpus: Path, questions: Sequence[str], extra: list[str]) -> dict[str, Any]:
+        return scale.tier(
+            name, corpus, questions, extra, self.tmp, self.embedder, self._bare_encode_seconds, self.floor
+        )
 
     # ---- cold start and the OpenMP hazard -------------------------------------------------------
 
@@ -233,7 +262,6 @@ class Bench:
         log.info("tier %d: building %d sources", passages, n_sources)
         rep = build_index(corpus, root, self.embedder)
         index = open_searcher(root, self.embedder).index
-        version = root / "versions" / index.version
         out: dict[str, Any] = {
             "passages": rep.chunks,
             "sources": rep.documents,
@@ -241,8 +269,8 @@ class Bench:
             "dense": index.dense_kind,
             "build_s": rep.seconds,
             "build_pps": rep.chunks / rep.seconds,
-            "disk_mb": _size_mb(version),
-            "cache_mb": _size_mb(root / "sources"),
+            "disk_mb": _size_mb(root),
+            "cache_mb": _size_mb(root / "segments"),
         }
         texts = [p.read_text(encoding="utf-8") for p in paths[:: max(1, len(paths) // 200)]]
         pool = QuestionPool([], texts, seed=passages)
@@ -357,7 +385,13 @@ class Bench:
 
     def run(self) -> dict[str, Any]:
         started = time.perf_counter()
+        if self.args.scale_only:
+            self.brief_pool = QuestionPool([i.question for i in self.eval_items], self.brief_sentences)
+            self.results["scale"] = self.scale_tiers()
+            self.results["seconds"] = time.perf_counter() - started
+            return self.results
         self.brief()
+        self.results["scale"] = self.scale_tiers()
         if not self.args.skip_peer:
             self.peer()
         self.cold_start()
@@ -381,20 +415,9 @@ class Bench:
 
 
 def _embedded_texts(index: store.IndexVersion, only_doc: int | None = None) -> list[str]:
-    """What a build embeds for these chunks and sentences, in the build's order."""
-    from briefqa.records import Chunk
-
-    texts: list[str] = []
-    sentences: list[str] = []
-    # Chunks cover every sentence once, in order: their sentences, chunk by chunk, are all of them.
-    for c in index.chunks():
-        if only_doc is not None and c.doc != only_doc:
-            continue
-        text = index.documents[c.doc].text
-        texts.append(chunk_text(text, Chunk(c.start, c.end, c.heading, c.first, c.last)))
-        spans = index.sentence_spans(c.first, c.last)
-        sentences.extend(text[a:b] for a, b in zip(spans.start, spans.end, strict=True))
-    return texts + sentences
+    """What a build embeds for these chunks, in the build's order: each passage once (its
+    sentences' vectors and word pieces come from the same forward pass)."""
+    return [index.passage_text(c) for c in index.chunks() if only_doc is None or c.doc == only_doc]
 
 
 def _ann_probe(tmp: Path, vectors: np.ndarray, queries: np.ndarray, force_hnsw: bool = False) -> dict[str, Any]:
@@ -451,6 +474,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--full", action="store_true", help="also build a real 100,000-passage corpus (slow)")
     p.add_argument("--quick", action="store_true", help="fewer questions and the 1,000-passage tier only")
     p.add_argument("--skip-peer", action="store_true", help="leave out the Haystack comparison")
+    p.add_argument("--scale-only", action="store_true", help="the brief and the scale tiers (issue 16) only")
     p.add_argument("--keep", action="store_true", help="keep the temp folder of corpora, indexes and logs")
     p.add_argument("--out", type=Path, default=RESULTS, help="where to write the results (markdown)")
     p.add_argument("--json", type=Path, default=None, help="also write the raw results as JSON")
@@ -480,6 +504,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         results = bench.run()
     finally:
         bench.close()
+    if args.scale_only:
+        print("\n".join(scale.render(results["scale"])))
+        if args.json:
+            args.json.write_text(json.dumps(results, default=report.jsonable, indent=1), encoding="utf-8")
+        return 0
     text = report.render(results)
     print(text)
     args.out.write_text(text, encoding="utf-8")

@@ -90,7 +90,10 @@ class FakeEmbedder:
         vectors = self._vectors(texts)
         if progress:
             progress(len(texts))
-        return Encoded(vectors, tokens, ids, where if spans else None)
+        if not spans:
+            return Encoded(vectors, tokens, ids)
+        # Every word is a token the model reads: its row to pool is its own vector.
+        return Encoded(vectors, tokens, ids, where, tokens, where)
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         return [len(t.split()) for t in texts]
@@ -102,8 +105,8 @@ class FakeEmbedder:
 class CountingEmbedder(FakeEmbedder):
     """The fake embedder, counting the texts it was asked to embed (what incremental saves).
 
-    Passages (``encode_full``) and sentences (``encode``) both count; the word pieces of a
-    passage are part of its one pass and do not.
+    Passages (``encode_full``) and sentences (``encode``) both count; the word pieces and the
+    sentence vectors of a passage are part of its one pass and do not.
     """
 
     def __init__(self, name: str = "fake-embedder") -> None:
@@ -119,9 +122,9 @@ class CountingEmbedder(FakeEmbedder):
         return super().encode_full(texts, progress, spans)
 
     def sources_embedded(self) -> set[str]:
-        """Topics whose opening sentence was embedded."""
+        """Topics whose opening sentence was embedded (in a passage, or alone)."""
         pattern = re.compile(r"The (\w+) programme was launched in \d+ by the ministry\.")
-        return {m.group(1) for t in self.embedded if (m := pattern.fullmatch(t))}
+        return {m.group(1) for t in self.embedded for m in pattern.finditer(t)}
 
 
 @pytest.fixture

@@ -134,10 +134,11 @@ def index(
         settings = _settings(corpus=corpus, index=index)
         _check_folder(settings.corpus, _corpus_named(corpus), write=False)
         _check_folder(settings.index, _index_named(index), write=True)
-        from .embed import load_embedder
+        from .embed import LazyEmbedder
         from .index.build import build_index
 
-        embedder = load_embedder(settings.model)
+        # Loaded only when a source needs embedding: a build with nothing to do never waits for it.
+        embedder = LazyEmbedder(settings.model)
     except BriefqaError as exc:
         raise _fail(exc) from None
     report = None

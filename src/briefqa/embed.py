@@ -36,8 +36,27 @@ class Encoded:
     vectors: np.ndarray
     tokens: list[np.ndarray]
     ids: list[np.ndarray]
-    # With ``spans=True``: per text, the (start, end) characters of each kept word piece.
+    # With ``spans=True``: per text, the (start, end) characters of each kept word piece; and the
+    # model's own (not normalised) output row of every token but the special ones, with their
+    # characters, from which any stretch of the text gets its vector by mean pooling.
     spans: list[np.ndarray] | None = None
+    raw: list[np.ndarray] | None = None
+    raw_spans: list[np.ndarray] | None = None
+
+    def pooled(self, i: int, stretches: Sequence[tuple[int, int]]) -> np.ndarray:
+        """Unit vectors of ``stretches`` (character spans) of text ``i``: the mean of the rows of
+        the tokens inside each, as the model pools a whole text. A stretch with no token inside
+        (past the model's input length) gets a zero row."""
+        if self.raw is None or self.raw_spans is None:
+            raise ValueError("encode_full(..., spans=True) gives the rows to pool")
+        rows, where = self.raw[i], self.raw_spans[i]
+        out = np.zeros((len(stretches), rows.shape[1] if rows.ndim == 2 else 0), dtype=np.float32)
+        for n, (a, b) in enumerate(stretches):
+            inside = (where[:, 0] >= a) & (where[:, 0] < b)
+            if inside.any():
+                v = rows[inside].mean(axis=0)
+                out[n] = v / max(float(np.linalg.norm(v)), 1e-12)
+        return out
 
 
 class Embedder(Protocol):
@@ -49,8 +68,13 @@ class Embedder(Protocol):
     """
 
     name: str
-    dimension: int
-    max_tokens: int
+
+    # Read-only: a model loaded on first use (``LazyEmbedder``) says them once it is loaded.
+    @property
+    def dimension(self) -> int: ...
+
+    @property
+    def max_tokens(self) -> int: ...
 
     def encode(self, texts: Sequence[str], progress: ProgressHook | None = None) -> np.ndarray: ...
 
@@ -152,6 +176,8 @@ class SentenceTransformerEmbedder:
         tokens: list[np.ndarray] = []
         ids: list[np.ndarray] = []
         where: list[np.ndarray] = []
+        raw: list[np.ndarray] = []
+        raw_where: list[np.ndarray] = []
         step = self.batch_size * 8
         for i in range(0, len(texts), step):
             batch = list(texts[i : i + step])
@@ -170,12 +196,16 @@ class SentenceTransformerEmbedder:
                 length = int(out["attention_mask"].sum())
                 piece_ids = out["input_ids"].numpy()[:length]
                 keep = self._matchable[piece_ids]
+                embedded = out["token_embeddings"].numpy()[:length]
                 if offsets is not None:
                     mapping = np.asarray(offsets[n], dtype=np.int64).reshape(-1, 2)
                     if len(mapping) != len(piece_ids):
                         raise ModelError(f"model {self.name!r}: its tokenizer and its encoder disagree")
                     where.append(mapping[keep])
-                rows = out["token_embeddings"].numpy()[:length][keep].astype(np.float32)
+                    real = mapping[:, 1] > mapping[:, 0]  # special tokens cover no characters
+                    raw.append(embedded[real].astype(np.float32))
+                    raw_where.append(mapping[real])
+                rows = embedded[keep].astype(np.float32)
                 rows /= np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
                 tokens.append(rows)
                 ids.append(piece_ids[keep].astype(np.int32))
@@ -184,7 +214,9 @@ class SentenceTransformerEmbedder:
             if progress:
                 progress(len(batch))
         matrix = np.vstack(vectors) if vectors else np.zeros((0, self.dimension), dtype=np.float32)
-        return Encoded(np.ascontiguousarray(matrix, dtype=np.float32), tokens, ids, where if spans else None)
+        if not spans:
+            return Encoded(np.ascontiguousarray(matrix, dtype=np.float32), tokens, ids)
+        return Encoded(np.ascontiguousarray(matrix, dtype=np.float32), tokens, ids, where, raw, raw_where)
 
     def pieces(self) -> list[str]:
         """Every word piece of the tokenizer, indexed by its id."""
@@ -207,6 +239,45 @@ class SentenceTransformerEmbedder:
 def load_embedder(name: str) -> SentenceTransformerEmbedder:
     """The model named by ``name`` (``BRIEFQA_MODEL``), loaded offline; ``ModelError`` if it can't be."""
     return SentenceTransformerEmbedder(name)
+
+
+class LazyEmbedder:
+    """The model named ``name``, loaded the first time something needs more than its name.
+
+    ``briefqa index`` with nothing to do compares the corpus with the live version's manifest and
+    stops: it never needs the model, whose load takes longer than the check. A model that cannot be
+    loaded raises ``ModelError`` at that first use.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._inner: SentenceTransformerEmbedder | None = None
+
+    @property
+    def loaded(self) -> SentenceTransformerEmbedder:
+        if self._inner is None:
+            self._inner = SentenceTransformerEmbedder(self.name)
+        return self._inner
+
+    @property
+    def dimension(self) -> int:
+        return self.loaded.dimension
+
+    @property
+    def max_tokens(self) -> int:
+        return self.loaded.max_tokens
+
+    def encode(self, texts: Sequence[str], progress: ProgressHook | None = None) -> np.ndarray:
+        return self.loaded.encode(texts, progress)
+
+    def encode_full(self, texts: Sequence[str], progress: ProgressHook | None = None, spans: bool = False) -> Encoded:
+        return self.loaded.encode_full(texts, progress, spans)
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        return self.loaded.count_tokens(texts)
+
+    def pieces(self) -> list[str]:
+        return self.loaded.pieces()
 
 
 def load_serving_embedder(name: str) -> CoalescingEmbedder:

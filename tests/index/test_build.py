@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -196,7 +198,7 @@ def test_concurrent_builds_both_finish_and_leave_one_consistent_index(corpus: Pa
     assert not list((root / "versions").glob(".building-*"))
 
 
-def test_old_versions_and_unused_cache_entries_are_collected(corpus: Path, tmp_path: Path) -> None:
+def test_old_versions_and_unused_segments_are_collected(corpus: Path, tmp_path: Path) -> None:
     root = tmp_path / "index"
     for year in range(2000, 2006):
         write_source(corpus, "railways.md", "railways", year=year)
@@ -204,15 +206,17 @@ def test_old_versions_and_unused_cache_entries_are_collected(corpus: Path, tmp_p
     versions = [p for p in (root / "versions").iterdir()]
     assert len(versions) == store.KEEP_VERSIONS
     assert store.current_version(root) in {p.name for p in versions}
-    cached = list((root / "sources" / "fake-embedder").glob("*.npz"))
-    assert len(cached) == 3, "one cache entry per current source"
+    kept = {s.name for v in versions for s in store.Manifest.from_json(store.read_json(v / "manifest.json")).segments}
+    on_disk = {p.name for p in store.segment_dir(root, "fake-embedder").glob("*.seg")}
+    # Two unchanged sources share one segment each; railways has one per kept version.
+    assert on_disk == kept and len(on_disk) == 2 + store.KEEP_VERSIONS
 
 
-def test_corrupt_cache_entry_is_rebuilt(corpus: Path, tmp_path: Path) -> None:
+def test_corrupt_segment_is_rebuilt(corpus: Path, tmp_path: Path) -> None:
     root = tmp_path / "index"
     build_index(corpus, root, CountingEmbedder())
-    for path in (root / "sources" / "fake-embedder").glob("*.npz"):
-        path.write_bytes(b"not a zip")
+    for path in store.segment_dir(root, "fake-embedder").glob("*.seg"):
+        path.write_bytes(b"not a segment")
     write_source(corpus, "pensions.md", "pensions")
     emb = CountingEmbedder()
     report = build_index(corpus, root, emb)
@@ -284,11 +288,11 @@ class DyingEmbedder(CountingEmbedder):
         super().__init__()
         self.left = calls
 
-    def encode(self, texts: Sequence[str], progress=None) -> np.ndarray:  # type: ignore[no-untyped-def]
+    def encode_full(self, texts: Sequence[str], progress=None, spans: bool = False):  # type: ignore[no-untyped-def]
         if self.left == 0:
             raise KeyboardInterrupt("killed")
         self.left -= 1
-        return super().encode(texts, progress)
+        return super().encode_full(texts, progress, spans)
 
 
 def test_a_large_source_killed_while_embedding_resumes_within_it(
@@ -299,23 +303,67 @@ def test_a_large_source_killed_while_embedding_resumes_within_it(
     paragraphs = [
         f"Section {i} of the long brief covers topic number {i} in depth. It names {i} reasons." for i in range(120)
     ]
-    (corpus / "long.md").write_text("# Long brief\n\n" + "\n\n".join(paragraphs) + "\n")
+    # A section each: 120 passages, six batches of 20.
+    sections = [f"## Part {i}\n\n{text}" for i, text in enumerate(paragraphs)]
+    (corpus / "long.md").write_text("# Long brief\n\n" + "\n\n".join(sections) + "\n")
     monkeypatch.setattr(build, "EMBED_GROUP", 20)
     whole = CountingEmbedder()
     build_index(corpus, tmp_path / "reference", whole)
 
     with pytest.raises(KeyboardInterrupt):
         build_index(corpus, root, DyingEmbedder(calls=5))
-    partial = list((root / "sources" / "fake-embedder" / "partial").rglob("*.npz"))
+    partial = list((store.segment_dir(root, "fake-embedder") / "partial").rglob("*.npz"))
     assert len(partial) == 5, "each finished batch was kept"
 
     resumed = CountingEmbedder()
     build_index(corpus, root, resumed)
     assert len(resumed.embedded) == len(whole.embedded) - 5 * 20, "only the batches not finished"
-    assert (root / "sources" / "fake-embedder" / "partial").exists() is False or not any(
-        (root / "sources" / "fake-embedder" / "partial").iterdir()
+    assert (store.segment_dir(root, "fake-embedder") / "partial").exists() is False or not any(
+        (store.segment_dir(root, "fake-embedder") / "partial").iterdir()
     ), "batches are dropped once cached whole"
     ref = store.load(tmp_path / "reference")
     got = store.load(root)
     assert np.array_equal(ref.sentence_vectors(), got.sentence_vectors())
     assert np.array_equal(ref.chunk_vectors(), got.chunk_vectors())
+
+
+class UnloadedModel(CountingEmbedder):
+    """A model that fails the moment anything but its name is asked of it (as loading it would)."""
+
+    @property
+    def dimension(self) -> int:  # type: ignore[override]
+        raise AssertionError("the model was loaded")
+
+    @property
+    def max_tokens(self) -> int:  # type: ignore[override]
+        raise AssertionError("the model was loaded")
+
+    def encode_full(self, texts: Sequence[str], progress=None, spans: bool = False):  # type: ignore[no-untyped-def]
+        raise AssertionError("the model was loaded")
+
+
+def test_a_build_with_nothing_to_do_never_loads_the_model(corpus: Path, tmp_path: Path) -> None:
+    root = tmp_path / "index"
+    first = build_index(corpus, root, CountingEmbedder())
+    report = build_index(corpus, root, UnloadedModel())
+    assert not report.published and report.version == first.version
+    write_source(corpus, "pensions.md", "pensions")
+    with pytest.raises(AssertionError, match="the model was loaded"):
+        build_index(corpus, root, UnloadedModel())
+
+
+def test_versions_of_older_formats_and_their_cache_go_once_this_format_is_live(corpus: Path, tmp_path: Path) -> None:
+    root = tmp_path / "index"
+    build_index(corpus, root, CountingEmbedder())
+    live = root / "versions" / str(store.current_version(root))
+    old = root / "versions" / "20000101T000000000000Z-old"  # sorts as older than any build
+    shutil.copytree(live, old)
+    data = json.loads((old / "manifest.json").read_text())
+    (old / "manifest.json").write_text(json.dumps({**data, "format": 3}))
+    legacy_cache = root / "sources" / "fake-embedder" / "entry.npz"
+    legacy_cache.parent.mkdir(parents=True)
+    legacy_cache.write_bytes(b"vectors stored a second time")
+    write_source(corpus, "pensions.md", "pensions")
+    build_index(corpus, root, CountingEmbedder())
+    assert not old.exists() and not (root / "sources").exists()
+    assert live.exists(), "an older version of this format stays (servers may still read it)"

@@ -43,10 +43,10 @@ def scramble(path: Path) -> None:
         fh.write(data)
 
 
-def shuffle_rows(path: Path) -> None:
-    """The same vectors in another order: a valid .npy of the right shape, every answer wrong."""
-    rows = np.load(path)
-    np.save(path, rows[np.random.default_rng(0).permutation(len(rows))[::-1]])
+def swap_for_another(path: Path) -> None:
+    """Another source's segment under this one's name: a valid segment, the wrong text and vectors."""
+    other = next(p for p in sorted(path.parent.glob("*.seg")) if p != path)
+    path.write_bytes(other.read_bytes())
 
 
 def bad_json(path: Path) -> None:
@@ -60,19 +60,17 @@ def delete(path: Path) -> None:
         path.unlink()
 
 
+# What to damage: a file of the live version, or (SEGMENT) the segment of its first source.
+SEGMENT = "segment"
 DAMAGE: dict[str, tuple[str, Callable[[Path], None]]] = {
-    "truncated chunk vectors": ("chunk_vectors.npy", truncate),
-    "zero-byte sentence vectors": ("sentence_vectors.npy", lambda p: truncate(p, 0.0)),
-    "scrambled sentence vectors": ("sentence_vectors.npy", scramble),
-    "shuffled chunk vectors": ("chunk_vectors.npy", shuffle_rows),
-    "truncated dense index": ("dense.faiss", truncate),
-    "truncated spans": ("spans.npz", truncate),
+    "truncated segment": (SEGMENT, truncate),
+    "zero-byte segment": (SEGMENT, lambda p: truncate(p, 0.0)),
+    "scrambled segment": (SEGMENT, scramble),
+    "segment swapped for another source's": (SEGMENT, swap_for_another),
+    "deleted segment": (SEGMENT, delete),
     "invalid manifest": ("manifest.json", bad_json),
-    "invalid documents": ("documents.json", bad_json),
-    "truncated token offsets": ("token_offsets.npy", truncate),
-    "truncated token vectors": ("token_vectors.npy", truncate),
-    "deleted token ids": ("token_ids.npy", delete),
     "deleted bm25": ("bm25", delete),
+    "truncated bm25 file": ("bm25/params.index.json", truncate),
     "deleted checksums": ("checksums.json", delete),
 }
 
@@ -83,6 +81,17 @@ def _live_folder(root: Path) -> Path:
     return root / "versions" / name
 
 
+def _segment(root: Path, source: str | None = None) -> Path:
+    """The segment file of ``source`` (the first source when None) in the live version."""
+    manifest = store.Manifest.from_json(store.read_json(_live_folder(root) / "manifest.json"))
+    ref = next(r for r in manifest.segments if source in (None, r.source))
+    return store.segment_dir(root, manifest.model) / ref.name
+
+
+def _target(root: Path, name: str) -> Path:
+    return _segment(root) if name == SEGMENT else _live_folder(root) / name
+
+
 @pytest.mark.parametrize("case", list(DAMAGE))
 def test_damaged_version_is_refused_in_one_line_and_the_next_build_repairs_it_from_the_cache(
     case: str, corpus: Path, tmp_path: Path
@@ -90,20 +99,23 @@ def test_damaged_version_is_refused_in_one_line_and_the_next_build_repairs_it_fr
     root = tmp_path / "index"
     first = build_index(corpus, root, CountingEmbedder())
     name, hurt = DAMAGE[case]
-    hurt(_live_folder(root) / name)
+    target = _target(root, name)
+    first_source = store.Manifest.from_json(store.read_json(_live_folder(root) / "manifest.json")).segments[0].source
+    hurt(target)
 
     with pytest.raises(IndexDamagedError) as err:
         store.load(root)
     message = str(err.value)
     assert "\n" not in message and first.version in message and "run `briefqa index`" in message
-    assert name in message
+    assert target.name in message or name.split("/")[0] in message
     assert is_stale(corpus, root, "fake-embedder"), "`briefqa serve` must repair before serving"
 
     emb = CountingEmbedder()
     report = build_index(corpus, root, emb)
     assert report.published and report.version != first.version, "a damaged live version is never 'unchanged'"
     assert any("damaged" in n and "repairing" in n for n in report.notes)
-    assert emb.sources_embedded() == set(), "every intact cache entry was reused"
+    # A damaged segment is the one copy of its source: only that source is embedded again.
+    assert emb.sources_embedded() == ({first_source} if name == SEGMENT else set()), "intact segments are reused"
     data = store.load(root)
     assert sorted(d.id for d in data.documents) == ["fisheries", "glaciers", "railways"]
     if name not in ("manifest.json", "checksums.json"):
@@ -141,19 +153,19 @@ def test_shapes_that_disagree_with_the_manifest_are_refused_even_with_matching_c
     (folder / "manifest.json").write_text(json.dumps(manifest))
     integrity.record(folder)  # as a buggy writer would: the checksums agree with the files
     with pytest.raises(
-        IndexDamagedError, match=re.escape("(documents.json headings has shape (3,), the manifest says (4,))")
+        IndexDamagedError, match=re.escape("(segments' headings has shape (3,), the manifest says (4,))")
     ):
         store.load(root)
 
 
-@pytest.mark.parametrize("name", ["documents.json", "token_offsets.npy"])
+@pytest.mark.parametrize("name", ["manifest.json", "bm25"])
 def test_a_version_missing_a_required_file_is_refused_even_when_its_checksums_agree(
     name: str, corpus: Path, tmp_path: Path
 ) -> None:
     root = tmp_path / "index"
     build_index(corpus, root, CountingEmbedder())
     folder = _live_folder(root)
-    (folder / name).unlink()
+    delete(folder / name)
     integrity.record(folder)  # even when the checksums were taken without it
     with pytest.raises(IndexDamagedError, match=re.escape(f"{name} is missing")):
         store.load(root)
@@ -198,7 +210,7 @@ def quotes(question):
 questions = ["glaciers budget", "railways research regions"]
 before = [quotes(q) for q in questions]
 cached = [r.quote for r in searcher.search("glaciers budget").results]
-for path in (root / "versions").rglob("*"):
+for path in [*(root / "versions").rglob("*"), *(root / "segments").rglob("*")]:
     if path.is_file():
         with open(path, "r+b") as fh:
             fh.truncate(0)
@@ -208,7 +220,7 @@ for question, was in zip(questions, before):
         now = quotes(question)
     except BriefqaError as exc:
         message = str(exc)
-        assert "\\n" not in message and "token_vectors.npy" in message, message
+        assert "\\n" not in message and ".seg" in message, message
         assert exc.http_status == 503, exc.http_status
         print("refused:", message)
     else:
@@ -242,11 +254,12 @@ def test_word_piece_vectors_cut_short_under_a_server_give_503_naming_the_file_un
     live.rebuild()
     with _client(live, corpus) as client:
         assert client.get("/api/search", params={"q": "glaciers budget"}).status_code == 200
-        truncate(_live_folder(root) / "token_vectors.npy", 0.1)
+        segment = _segment(root, "railways")
+        truncate(segment, 0.1)
         reply = client.get("/api/search", params={"q": "railways research regions"})
         assert reply.status_code == 503, reply.text
         detail = reply.json()["detail"]
-        assert "token_vectors.npy" in detail and "\n" not in detail and "briefqa index" in detail
+        assert segment.name in detail and "\n" not in detail and "briefqa index" in detail
         # The next build sees the damage and repairs the version from the cache.
         assert is_stale(corpus, root, "fake-embedder")
         repaired = build_index(corpus, root, CountingEmbedder())
@@ -261,7 +274,7 @@ def test_at_start_a_damaged_live_version_falls_back_to_the_newest_intact_one(
     older = build_index(corpus, root, CountingEmbedder())
     write_source(corpus, "pensions.md", "pensions")
     newer = build_index(corpus, root, CountingEmbedder())
-    scramble(_live_folder(root) / "sentence_vectors.npy")
+    scramble(_segment(root, "pensions"))  # the older version does not list it
 
     live = LiveIndex(corpus, root, CountingEmbedder())
     with caplog.at_level(logging.WARNING, logger="briefqa.live"):
@@ -284,13 +297,14 @@ def test_at_start_a_damaged_live_version_falls_back_to_the_newest_intact_one(
 def test_a_damaged_only_version_gives_503_with_the_reason(corpus: Path, tmp_path: Path) -> None:
     root = tmp_path / "index"
     build_index(corpus, root, CountingEmbedder())
-    truncate(_live_folder(root) / "chunk_vectors.npy")
+    segment = _segment(root)
+    truncate(segment)
     live = LiveIndex(corpus, root, CountingEmbedder())
     with _client(live, corpus) as client:
         for url in ("/healthz", "/api/search?q=glaciers"):
             reply = client.get(url)
             assert reply.status_code == 503
-            assert "damaged" in reply.json()["detail"] and "chunk_vectors.npy" in reply.json()["detail"]
+            assert "damaged" in reply.json()["detail"] and segment.name in reply.json()["detail"]
 
 
 def test_a_damaged_new_version_is_not_swapped_in_and_the_old_one_keeps_answering(corpus: Path, tmp_path: Path) -> None:
@@ -299,10 +313,11 @@ def test_a_damaged_new_version_is_not_swapped_in_and_the_old_one_keeps_answering
     first = live.rebuild()
     write_source(corpus, "pensions.md", "pensions")
     second = build_index(corpus, root, CountingEmbedder())
-    truncate(_live_folder(root) / "dense.faiss")
+    segment = _segment(root, "pensions")  # only the new version lists it
+    truncate(segment)
     assert live.refresh() is False
     assert live.searcher.version == first.version
-    assert live.load_error is not None and second.version in live.load_error and "dense.faiss" in live.load_error
+    assert live.load_error is not None and second.version in live.load_error and segment.name in live.load_error
 
 
 @pytest.mark.slow
@@ -311,13 +326,14 @@ def test_cli_ask_names_the_damage_and_index_repairs_it(brief_index: Path, tmp_pa
 
     root = tmp_path / "index"
     shutil.copytree(brief_index, root)
-    shuffle_rows(_live_folder(root) / "sentence_vectors.npy")
+    segment = _segment(root)
+    scramble(segment)
 
     code, out, err = run_cli("ask", "How many satellites does the US operate?", "--index", str(root))
     assert code != 0 and "Traceback" not in out + err
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("briefqa: error: index version ")
-    assert "sentence_vectors.npy" in lines[0] and "run `briefqa index`" in lines[0]
+    assert segment.name in lines[0] and "run `briefqa index`" in lines[0]
 
     code, out, err = run_cli("index", "--corpus", str(CORPUS), "--index", str(root))
     assert code == 0, out + err

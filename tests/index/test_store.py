@@ -24,7 +24,7 @@ TESTS = Path(__file__).resolve().parents[1]
 # A build in a child process that stops dead at one point (touching ``marker`` first) so the test
 # can SIGKILL it exactly there. The patching happens in the child only.
 CHILD = """
-import sys, time
+import os, sys, time
 from pathlib import Path
 sys.path.insert(0, {repo!r})
 from tests.conftest import CountingEmbedder
@@ -50,23 +50,29 @@ def after(fn):
     return wrapped
 
 calls = {{"sources": 0, "embedding": 0}}
-cache = Path(root) / "sources" / "fake-embedder"
-cached_before = len(list(cache.glob("*.npz")))
+cache = store.segment_dir(Path(root), "fake-embedder")
+cached_before = len(list(cache.glob("*.seg")))
 
 def progress(stage, done, total):
     calls[stage] += 1
-    # "sources": after the first file; "embedding": once the first new source is cached whole
+    # "sources": after the first file; "embedding": once the first new source's segment is written
     # (the next one is then part-way through its batches).
     if stage == "sources" == point and calls[stage] == 1:
         pause()
-    if stage == "embedding" == point and len(list(cache.glob("*.npz"))) > cached_before:
+    if stage == "embedding" == point and len(list(cache.glob("*.seg"))) > cached_before:
         pause()
 
 build.EMBED_GROUP = 1  # one text per batch, so a kill mid-embedding leaves some batches kept
 if point == "write_version":
     store.write_version = after(store.write_version)
-elif point == "write_tokens":
-    build.write_tokens = before(build.write_tokens)
+elif point == "write_segment":
+    # Killed with a new segment written in full under its temporary name, not yet renamed.
+    rename = os.replace
+    def replace(src, dst):
+        if str(dst).endswith(".seg"):
+            pause()
+        rename(src, dst)
+    os.replace = replace
 elif point == "seal":
     store.seal = before(store.seal)
 elif point == "point_current":
@@ -102,7 +108,7 @@ def _answers(root: Path, question: str) -> set[str]:
     return {r.source.id for r in open_searcher(root, emb).search(question).results}
 
 
-@pytest.mark.parametrize("point", ["sources", "embedding", "write_version", "write_tokens", "seal", "point_current"])
+@pytest.mark.parametrize("point", ["sources", "embedding", "write_segment", "write_version", "seal", "point_current"])
 def test_build_killed_at_any_point_leaves_the_old_index_and_the_next_build_recovers(
     point: str, corpus: Path, tmp_path: Path
 ) -> None:
@@ -125,7 +131,7 @@ def test_build_killed_at_any_point_leaves_the_old_index_and_the_next_build_recov
     assert "pensions" in _answers(root, "pensions budget")
     leftovers = [p.name for p in (root / "versions").iterdir() if p.name.startswith(".")]
     leftovers += [p.name for p in root.glob(".CURRENT.*")]
-    leftovers += [p.name for p in (root / "sources").rglob(".*")]
+    leftovers += [p.name for p in (root / "segments").rglob(".*")]
     assert leftovers == []
     if point == "embedding":
         # The first new source was cached before the kill; its embedding was not redone.

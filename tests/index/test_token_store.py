@@ -1,4 +1,4 @@
-"""Per-sentence word-piece vectors on disk: written once, read a few sentences at a time."""
+"""Per-sentence word-piece vectors in segments: written once, read a few sentences at a time."""
 
 from __future__ import annotations
 
@@ -9,9 +9,13 @@ import numpy as np
 import pytest
 
 from briefqa.errors import BriefqaError, IndexMismatchError
-from briefqa.index.token_store import IDS, OFFSETS, TOKEN_DTYPE, TOKEN_FILES, VECTORS, TokenStore, write_tokens
+from briefqa.index.piece_codec import Float16Codec
+from briefqa.index.segments import read_source, write_source
+from briefqa.index.token_store import PieceSource, TokenStore
+from briefqa.records import Chunk, Document, Sentence
 
 DIM = 8
+CODEC = Float16Codec(DIM)
 
 
 def _unit_rows(n: int, seed: int) -> np.ndarray:
@@ -25,41 +29,72 @@ SENTENCES = [_unit_rows(3, 0), _unit_rows(0, 1), _unit_rows(2, 2), _unit_rows(4,
 IDS_PER_SENTENCE = [np.array([7, 42, 5]), np.array([], dtype=np.int64), np.array([7, 5]), np.array([5, 7, 11, 5])]
 
 
+def _write(path: Path, pieces: list[np.ndarray], ids: list[np.ndarray]) -> Path:
+    """A segment of a made-up source with one sentence per entry of ``pieces``."""
+    text = " ".join(f"Sentence {i}." for i in range(len(pieces)))
+    sents = [Sentence(12 * i, 12 * i + 11, 0) for i in range(len(pieces))]
+    chunks = [Chunk(0, len(text), "", 0, len(pieces) - 1)] if pieces else []
+    doc = Document("doc", "doc.md", "Doc", None, text, "hash")
+    write_source(
+        path,
+        doc,
+        sents,
+        [(s.start, s.end) for s in sents],
+        chunks,
+        np.zeros((len(chunks), DIM), np.float32),
+        np.zeros((len(sents), DIM), np.float32),
+        pieces,
+        ids,
+        CODEC,
+        [["sentenc"] for _ in chunks],
+    )
+    return path
+
+
+def _store(*paths: Path) -> TokenStore:
+    sources = []
+    for path in paths:
+        seg = read_source(path)
+        sources.append(PieceSource(seg.file, seg.piece_offsets, seg.piece_df, CODEC))
+    return TokenStore(sources, DIM)
+
+
 @pytest.fixture
-def folder(tmp_path: Path) -> Path:
-    write_tokens(tmp_path, SENTENCES, IDS_PER_SENTENCE, DIM)
-    return tmp_path
+def segment(tmp_path: Path) -> Path:
+    return _write(tmp_path / "a.seg", SENTENCES, IDS_PER_SENTENCE)
 
 
-def test_the_files_and_their_types(folder: Path) -> None:
-    assert TOKEN_FILES == (VECTORS, OFFSETS, IDS)
-    assert all((folder / name).is_file() for name in TOKEN_FILES)
-    vectors = np.load(folder / VECTORS)
-    assert vectors.dtype == TOKEN_DTYPE and vectors.shape == (9, DIM)
-    assert np.load(folder / OFFSETS).tolist() == [0, 3, 3, 5, 9]
-    assert np.load(folder / IDS).dtype == np.int32
-
-
-def test_rows_of_several_sentences_come_back_with_their_bounds(folder: Path) -> None:
-    store = TokenStore(folder)
-    assert store.dimension == DIM
+def test_rows_of_several_sentences_come_back_with_their_bounds(segment: Path) -> None:
+    store = _store(segment)
+    assert store.dimension == DIM and store.sentences == 4
     every = store.rows(0, 3)
     assert every.bounds.tolist() == [0, 3, 3, 5, 9]
     for i, rows in enumerate(SENTENCES):
         got = every.matrix[every.bounds[i] : every.bounds[i + 1]]
-        assert np.array_equal(got, rows.astype(TOKEN_DTYPE)), i
+        assert np.array_equal(got, rows.astype(np.float16).astype(np.float32)), i
     # A stretch in the middle: bounds start at 0 for its first sentence.
     middle = store.rows(1, 2)
     assert middle.bounds.tolist() == [0, 0, 2]
-    assert np.array_equal(middle.matrix, SENTENCES[2].astype(TOKEN_DTYPE))
+    assert np.allclose(middle.matrix, SENTENCES[2], atol=1e-3)
     empty = store.rows(1, 1)
     assert empty.matrix.shape == (0, DIM) and empty.bounds.tolist() == [0, 0]
-    store.close()
-    store.close()  # closing twice is harmless
 
 
-def test_rarer_pieces_weigh_more(folder: Path) -> None:
-    store = TokenStore(folder)
+def test_sentences_are_numbered_across_segments(segment: Path, tmp_path: Path) -> None:
+    second = _write(tmp_path / "b.seg", SENTENCES[2:], IDS_PER_SENTENCE[2:])
+    store = _store(segment, second)
+    assert store.sentences == 6
+    tail = store.rows(4, 5)
+    assert tail.bounds.tolist() == [0, 2, 6]
+    assert np.allclose(tail.matrix, np.vstack(SENTENCES[2:]), atol=1e-3)
+    # A run across the two segments reads from both, in order.
+    across = store.rows(3, 4)
+    assert across.bounds.tolist() == [0, 4, 6]
+    assert np.allclose(across.matrix, np.vstack([SENTENCES[3], SENTENCES[2]]), atol=1e-3)
+
+
+def test_rarer_pieces_weigh_more(segment: Path) -> None:
+    store = _store(segment)
     idf = store.idf(np.array([7, 5, 42, 11, 999]))
     the, five, rare, eleven, unseen = idf.tolist()
     assert rare > the and eleven > five >= the
@@ -71,54 +106,30 @@ def test_rarer_pieces_weigh_more(folder: Path) -> None:
     assert store.max_idf() == pytest.approx(math.log1p((4 + 1) / 0.5))
 
 
-def test_offsets_that_disagree_with_the_vectors_are_refused_at_open(folder: Path) -> None:
-    np.save(folder / OFFSETS, np.array([0, 3, 3, 5, 10]))
-    with pytest.raises(IndexMismatchError, match=VECTORS) as err:
-        TokenStore(folder)
-    assert "briefqa index --full" in str(err.value)
-
-
-def test_a_vector_file_cut_short_under_an_open_store_gives_a_clear_error(folder: Path) -> None:
-    store = TokenStore(folder)
+def test_a_segment_cut_short_under_an_open_store_gives_a_clear_error(segment: Path) -> None:
+    store = _store(segment)
     assert len(store.rows(0, 0).matrix) == 3
-    path = folder / VECTORS
-    with open(path, "r+b") as fh:
-        fh.truncate(path.stat().st_size - 2 * DIM * 2)  # the last two rows are gone
-    assert len(store.rows(0, 2).matrix) == 5, "rows before the cut still read"
+    with open(segment, "r+b") as fh:
+        fh.truncate(segment.stat().st_size // 3)
     with pytest.raises(IndexMismatchError) as err:
         store.rows(2, 3)
     assert isinstance(err.value, BriefqaError) and err.value.http_status == 503
     message = str(err.value)
-    assert str(path) in message and "\n" not in message and "briefqa index --full" in message
+    assert segment.name in message and "\n" not in message and "briefqa index" in message
 
 
-def test_the_vectors_are_read_not_loaded_or_mapped(folder: Path) -> None:
-    store = TokenStore(folder)
+def test_the_vectors_are_read_not_loaded_or_mapped(segment: Path) -> None:
+    store = _store(segment)
     rows = store.rows(0, 3)
     held = [v for v in vars(store).values() if isinstance(v, np.ndarray)] + [rows.matrix, rows.bounds]
     assert not any(isinstance(a, np.memmap) or isinstance(a.base, np.memmap) for a in held)
-    assert not any(a.ndim == 2 for a in vars(store).values() if isinstance(a, np.ndarray)), "no vectors kept"
     maps = Path("/proc/self/maps")
     if maps.exists():
-        assert str(folder / VECTORS) not in maps.read_text()
+        assert str(segment) not in maps.read_text()
 
 
 def test_no_sentences_at_all(tmp_path: Path) -> None:
-    write_tokens(tmp_path, [], [], DIM)
-    store = TokenStore(tmp_path)
-    assert store.offsets.tolist() == [0]
+    store = _store(_write(tmp_path / "empty.seg", [], []))
+    assert store.sentences == 0
     assert store.idf(np.array([3])).tolist() == [pytest.approx(store.max_idf())]
-
-
-def test_vectors_that_disagree_with_their_offsets_are_refused(tmp_path: Path) -> None:
-    write_tokens(tmp_path, SENTENCES, IDS_PER_SENTENCE, DIM)
-    # One more row of vectors than the offsets account for (the ids agree with the offsets).
-    rows = np.load(tmp_path / VECTORS)
-    np.save(tmp_path / VECTORS, np.vstack([rows, rows[:1]]).astype(TOKEN_DTYPE))
-    with pytest.raises(IndexMismatchError, match="does not match its offsets"):
-        TokenStore(tmp_path)
-    # Ids that disagree with the offsets.
-    write_tokens(tmp_path, SENTENCES, IDS_PER_SENTENCE, DIM)
-    np.save(tmp_path / IDS, np.load(tmp_path / IDS)[:-1])
-    with pytest.raises(IndexMismatchError, match="does not match its offsets"):
-        TokenStore(tmp_path)
+    assert _store().sentences == 0

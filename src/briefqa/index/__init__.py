@@ -1,10 +1,12 @@
 """The index: the versioned folder on disk that answers are read from.
 
 Owns building a version (``build``, with ``embed_batches`` for resumable embedding and ``caches``
-for the per-source cache), its files (``index_format``, ``token_store`` for word-piece vectors,
-``lexical`` for BM25), their checksums (``integrity``), the typed manifest (``manifest``),
-publishing and the lock (``versions``), the read-only loaded version (``index_version``) and
-rebuilding on change (``watch``). ``store`` is what other stages import to load a version.
+for the batches of a large source), the per-source segments that versions share and builds reuse
+(``segments``, in the file format of ``segment_file``, word pieces coded by ``piece_codec``), a
+version's own files (``index_format``, ``token_store`` reading word pieces, ``lexical`` for BM25),
+their checksums (``integrity``), the typed manifest (``manifest``), publishing and the lock
+(``versions``), the read-only loaded version (``index_version``) and rebuilding on change
+(``watch``). ``store`` is what other stages import to load a version.
 Takes documents from ``sources`` and vectors from the embedder; hands on an ``IndexVersion``.
 
 Never imports the answers, the evaluation or the web layer: the index does not rank or quote.

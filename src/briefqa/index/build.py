@@ -1,9 +1,11 @@
 """Corpus folder -> a published index version. The one place that wires the steps together.
 
 Incremental: a source whose content hash (and file kind, parser, segmenter and model) is
-unchanged is taken from the per-source cache, so only new or changed sources are parsed and
-embedded; each is cached as soon as it is embedded, so a killed build's work is kept. A corpus
-that did not change publishes nothing. The new version is written beside the live one and
+unchanged keeps its segment (``segments``), so only new or changed sources are parsed, embedded
+and written; each segment is written as soon as its source is embedded, so a killed build's work
+is kept. A version is a manifest listing its segments plus the corpus-wide lexical (and, past
+``HNSW_THRESHOLD`` passages, dense) index. A corpus that did not change publishes nothing, and
+finds that out without loading the model. The new version is written beside the live one and
 published by one atomic rename; a build that fails or is killed leaves the live version as it
 was.
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,10 +26,10 @@ from ..embed import Embedder
 from ..errors import CorpusError, SourceError
 from ..sources.ingest import PARSER_VERSION, SUFFIXES, SourceFile, discover, parse, scan
 from ..sources.segment import SEGMENTER_VERSION, chunk_budget, segment
-from . import store
-from .embed_batches import Parsed, ProgressHook, cache_key, chunk_text, embed_new
+from . import segments, store
+from .embed_batches import Parsed, ProgressHook, SegmentSink, cache_key, chunk_text, embed_new
 from .lexical import LexicalIndex
-from .token_store import write_tokens
+from .piece_codec import codec_for
 
 log = logging.getLogger("briefqa.build")
 
@@ -63,9 +66,9 @@ class BuildReport:
         }
 
 
-# Sources are embedded in groups of about this many texts, and each group's sources are cached as
-# soon as it is done; a larger source is embedded alone in batches of this many, each kept as it
-# is done (``embed_batches``). A build that is killed keeps its embedding work for the next one.
+# Sources are embedded in groups of about this many passages, and each group's sources get their
+# segments as soon as it is done; a larger source is embedded alone in batches of this many, each
+# kept as it is done (``embed_batches``). A build that is killed keeps its embedding work for the next one.
 EMBED_GROUP = 512
 
 
@@ -90,11 +93,14 @@ def build_index(
     with store.BuildLock(root, timeout=lock_timeout):
         # Under the lock nobody else is writing: what a killed build left behind can go.
         store.collect_garbage(root)
-        # A damaged live version is rebuilt from the cache: never "nothing changed".
+        # Segments whose size, inode and mtime are what the last build verified are not read again.
+        segments.trust_all_stamps(root)
+        # A damaged live version is rebuilt from its intact segments: never "nothing changed".
         previous, damage = store.previous_manifest(root)
         if damage is not None:
-            notes.append(f"{damage}: repairing it (intact sources come from the cache)")
-        if previous is not None and (reason := store.incompatibility(previous, embedder.name, embedder.dimension)):
+            notes.append(f"{damage}: repairing it (intact sources keep their segments)")
+        # The model's name decides before anything loads it; its dimension once it has to be loaded.
+        if previous is not None and (reason := store.incompatibility(previous, embedder.name, None)):
             notes.append(f"{reason}: re-indexing every source")
             full = True
         elif full:
@@ -106,12 +112,15 @@ def build_index(
             raise CorpusError(f"no sources in {corpus} (looked for {', '.join(SUFFIXES)}{unreadable})")
         if previous is not None and not full and damage is None and _same_sources(previous, files):
             return _unchanged_report(root, previous, started, found.errors)
-        cache_dir = root / "sources" / store.model_key(embedder.name)
-        parsed, errors = _load_or_parse(files, cache_dir, embedder, full, progress)
+        if previous is not None and not full and (reason := store.incompatibility(previous, None, embedder.dimension)):
+            notes.append(f"{reason}: re-indexing every source")
+            full = True
+        sink = SegmentSink(store.segment_dir(root, embedder.name), codec_for(embedder.name, embedder.dimension))
+        parsed, errors = _load_or_parse(files, sink, embedder, full, progress)
         if not parsed:
             detail = "; ".join(f"{e['path']}: {e['error']}" for e in errors)
             raise CorpusError(f"no source in {corpus} could be indexed ({detail})")
-        embed_new(parsed, embedder, cache_dir, progress, EMBED_GROUP)
+        embed_new(parsed, embedder, sink, progress, EMBED_GROUP)
         added, updated, removed = _changes(previous, parsed, errors)
         building = store.new_version_dir(root)
         name = building.name.removeprefix(".building-")
@@ -119,8 +128,10 @@ def build_index(
         _write(building, manifest, parsed)
         version = store.publish(root, building)
         store.collect_garbage(root)
-        _prune_cache(cache_dir, {cache_key(p.source) for p in parsed})
-        store.prune_partials(cache_dir, {cache_key(f) for f in files})
+        _drop_older_formats(root)
+        _prune_segments(root, sink.folder, {p.segment.name for p in parsed if p.segment})
+        store.prune_partials(sink.folder, {cache_key(f) for f in files})
+        segments.record_stamps(sink.folder)
     return BuildReport(
         added=added,
         updated=updated,
@@ -185,17 +196,19 @@ def _changes(
 
 
 def _load_or_parse(
-    files: list[SourceFile], cache_dir: Path, embedder: Embedder, full: bool, progress: ProgressHook | None
+    files: list[SourceFile], sink: SegmentSink, embedder: Embedder, full: bool, progress: ProgressHook | None
 ) -> tuple[list[Parsed], list[dict[str, str]]]:
     parsed: list[Parsed] = []
     errors: list[dict[str, str]] = []
     for n, source in enumerate(files, 1):
-        cached = None if full else store.load_source_cache(cache_dir / f"{cache_key(source)}.npz")
-        if cached is not None:
-            doc, sents, chunks, cv, sv, tv, ti = cached
+        path = sink.folder / segments.segment_name(cache_key(source), sink.codec)
+        kept = None if full else segments.reusable(path, source.content_hash, sink.codec)
+        if kept is not None:
             # The id and path come from where the file is now (a moved file keeps its vectors).
-            doc = dataclasses.replace(doc, id=source.id, path=source.relpath)
-            parsed.append(Parsed(source, doc, sents, chunks, cv, sv, tv, ti))
+            doc = dataclasses.replace(kept.doc, id=source.id, path=source.relpath)
+            p = Parsed(source, doc, kept.sentences, kept.chunks, kept.chunk_vectors, kept.sentence_vectors)
+            p.segment, p.terms = segments.ref_of(path), kept.terms
+            parsed.append(p)
         else:
             try:
                 doc = parse(source)
@@ -246,64 +259,35 @@ def _manifest(
         sentences=sum(len(p.sentences) for p in parsed),
         sources=sources,
         unreadable=tuple(unreadable),
+        segments=tuple(dataclasses.replace(p.segment, source=p.doc.id) for p in parsed if p.segment),
     )
 
 
 def _write(folder: Path, manifest: store.Manifest, parsed: list[Parsed]) -> None:
-    sent_rows: list[tuple[int, int, int, int, int]] = []
-    chunk_rows: list[tuple[int, int, int, int, int]] = []
-    headings: list[str] = []
-    chunk_texts: list[str] = []
-    for d, p in enumerate(parsed):
-        base_sent = len(sent_rows)
-        base_chunk = len(chunk_rows)
-        owner = np.zeros(len(p.sentences), dtype=np.int64)
-        for c_i, c in enumerate(p.chunks):
-            owner[c.first_sentence : c.last_sentence + 1] = base_chunk + c_i
-            chunk_rows.append((d, c.start, c.end, base_sent + c.first_sentence, base_sent + c.last_sentence))
-            headings.append(c.heading)
-            chunk_texts.append(chunk_text(p.doc.text, c))
-        sent_rows.extend((d, s.start, s.end, int(owner[i]), p.quoted[i][0]) for i, s in enumerate(p.sentences))
-    sa = np.array(sent_rows, dtype=np.int64).reshape(-1, 5)
-    ca = np.array(chunk_rows, dtype=np.int64).reshape(-1, 5)
-    spans = {
-        "sent_doc": sa[:, 0],
-        "sent_start": sa[:, 1],
-        "sent_end": sa[:, 2],
-        "sent_chunk": sa[:, 3],
-        "sent_quote_start": sa[:, 4],
-        "chunk_doc": ca[:, 0],
-        "chunk_start": ca[:, 1],
-        "chunk_end": ca[:, 2],
-        "chunk_first": ca[:, 3],
-        "chunk_last": ca[:, 4],
-    }
     chunk_vectors = np.vstack([p.chunk_vectors for p in parsed if p.chunk_vectors is not None])
-    sentence_vectors = np.vstack([p.sentence_vectors for p in parsed if p.sentence_vectors is not None])
-    store.write_version(
-        folder,
-        manifest,
-        [p.doc for p in parsed],
-        spans,
-        headings,
-        chunk_vectors,
-        sentence_vectors,
-        LexicalIndex.build(chunk_texts),
-    )
-    write_tokens(
-        folder,
-        [t for p in parsed for t in (p.tokens or [])],
-        [i for p in parsed for i in (p.token_ids or [])],
-        chunk_vectors.shape[1],
-    )
+    lexical = LexicalIndex.from_terms([t for p in parsed for t in p.terms or ()])
+    store.write_version(folder, manifest, chunk_vectors, lexical)
 
 
-def _prune_cache(cache_dir: Path, keep: set[str]) -> None:
-    if not cache_dir.is_dir():
-        return
-    for path in cache_dir.glob("*.npz"):
-        if path.stem not in keep:
-            path.unlink(missing_ok=True)
+def _drop_older_formats(root: Path) -> None:
+    """Once a version of this format is live, versions of older formats and format 3's per-source
+    cache (``sources/``) go: nothing reads them any more, and they hold every vector twice."""
+    shutil.rmtree(root / "sources", ignore_errors=True)
+    for name in store.sealed_versions(root):
+        manifest = store.read_manifest_of(root, name)
+        if manifest is not None and manifest.format != store.FORMAT_VERSION:
+            shutil.rmtree(root / "versions" / name, ignore_errors=True)
+
+
+def _prune_segments(root: Path, folder: Path, written: set[str]) -> None:
+    """Drop segments that no sealed version lists (servers may still read the kept versions')."""
+    listed: list[dict[str, object]] = []
+    for name in store.sealed_versions(root):
+        try:
+            listed.append(store.read_json(root / "versions" / name / "manifest.json"))
+        except (OSError, ValueError):
+            continue
+    segments.prune(folder, written | segments.referenced(listed))
 
 
 def is_stale(corpus: Path, root: Path, model: str) -> bool:

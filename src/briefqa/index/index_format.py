@@ -1,16 +1,21 @@
-"""One index version's files: writing them, reading them back into memory, checking their shapes.
+"""One index version's files: writing them, reading them and their segments into memory, checking shapes.
 
-A version folder holds ``manifest.json``, ``documents.json``, ``spans.npz``, ``chunk_vectors.npy``,
-``sentence_vectors.npy``, ``dense.faiss``, ``bm25/``, ``doc_freq.json``, the word-piece vectors
-of ``token_store`` and, once sealed, ``checksums.json``. Nothing is memory-mapped: a file
-truncated in place under a running server (a restore with ``cp`` or ``rsync --inplace``) would
-kill it with SIGBUS on the next page it touched, while arrays read into memory are the server's
-own. The word-piece vectors, too large to hold at scale, are read a few rows at a time with
-``pread``: a truncated file there is an error for that request, never a crash.
+A version folder holds ``manifest.json`` (which lists the segments it is made of, in order),
+``bm25/``, ``doc_freq.json``, ``dense.faiss`` when the dense index is approximate (HNSW: too slow
+to build at every load; exact search is built from the passage vectors when the version loads)
+and, once sealed, ``checksums.json``. Everything per source (its text, spans, vectors and word
+pieces) is in its segment (``segments``), shared with the other versions.
+
+Nothing is memory-mapped: a file truncated in place under a running server (a restore with ``cp``
+or ``rsync --inplace``) would kill it with SIGBUS on the next page it touched, while arrays read
+into memory are the server's own. The word pieces, too large to hold at scale, are read a few
+rows at a time with ``pread``: a truncated segment there is an error for that request, never a
+crash.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 from pathlib import Path
@@ -18,11 +23,12 @@ from typing import Any
 
 import numpy as np
 
-from ..records import Document, document_from_json, document_to_json
 from .index_version import CHUNK_ARRAYS, SENTENCE_ARRAYS, IndexVersion, with_heading
 from .lexical import LexicalIndex
 from .manifest import Manifest
-from .token_store import TokenStore
+from .piece_codec import Float16Codec, PieceCodec, codec_for
+from .segments import SourceSegment, problem, read_source, segment_dir
+from .token_store import PieceSource, TokenStore
 
 __all__ = [
     "ARRAY_READS",
@@ -50,27 +56,17 @@ HNSW_M, HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH = 48, 200, 256
 ARRAY_READS = threading.Lock()
 
 
-def write_version(
-    folder: Path,
-    manifest: Manifest,
-    documents: list[Document],
-    spans: dict[str, np.ndarray],
-    headings: list[str],
-    chunk_vectors: np.ndarray,
-    sentence_vectors: np.ndarray,
-    lexical: LexicalIndex,
-) -> None:
-    """Write every file of a version but its word-piece vectors (``token_store``) into ``folder``."""
+def write_version(folder: Path, manifest: Manifest, chunk_vectors: np.ndarray, lexical: LexicalIndex) -> None:
+    """Write the files of a version into ``folder``; its segments are already in the segment store."""
     import faiss
 
-    docs = [document_to_json(d) for d in documents]
-    (folder / "documents.json").write_text(json.dumps({"documents": docs, "headings": headings}))
-    np.savez(folder / "spans.npz", **spans)  # type: ignore[arg-type]
-    np.save(folder / "chunk_vectors.npy", chunk_vectors)
-    np.save(folder / "sentence_vectors.npy", sentence_vectors)
-    faiss.write_index(dense_index(chunk_vectors), str(folder / "dense.faiss"))
+    if len(chunk_vectors) > HNSW_THRESHOLD:
+        faiss.write_index(dense_index(chunk_vectors), str(folder / DENSE))
     lexical.save(folder)
     (folder / "manifest.json").write_text(json.dumps(manifest.to_json(), indent=1))
+
+
+DENSE = "dense.faiss"
 
 
 def dense_index(vectors: np.ndarray):  # type: ignore[no-untyped-def]
@@ -94,41 +90,107 @@ def read_json(path: Path) -> Any:
     return json.loads(path.read_bytes())
 
 
+def read_segments(root: Path, manifest: Manifest) -> list[SourceSegment]:
+    """The version's segments, each verified (once per process) and read but for its word pieces.
+
+    Raises ``ValueError`` (``SegmentError``) naming the first segment that is missing or damaged.
+    """
+    folder = segment_dir(root, manifest.model)
+    out = []
+    for ref in manifest.segments:
+        path = folder / ref.name
+        if (found := problem(path, ref)) is not None:
+            raise ValueError(found)
+        seg = read_source(path)
+        # The id and path are where the file is now (a moved file keeps its segment).
+        record = manifest.sources.get(ref.source)
+        if record is not None:
+            seg = dataclasses.replace(seg, doc=dataclasses.replace(seg.doc, id=ref.source, path=record.path))
+        out.append(seg)
+    return out
+
+
+def _codec(manifest: Manifest, name: str) -> PieceCodec:
+    dim = manifest.dimension or 0
+    for codec in (codec_for(manifest.model, dim), Float16Codec(dim)):
+        if codec.name == name:
+            return codec
+    raise ValueError(f"word pieces stored as {name!r}, which this briefqa does not decode")
+
+
 def read_folder(folder: Path, manifest: Manifest) -> IndexVersion:
-    """Read one version folder into memory (no file stays mapped) and check its shapes.
+    """Read one version folder and its segments into memory (no file stays mapped); check shapes.
 
     Raises what the parsers raise on a damaged file (``OSError``, ``ValueError``, ``KeyError``,
     ``RuntimeError`` from faiss, ...); the caller turns it into one line.
     """
     import faiss
 
-    data = read_json(folder / "documents.json")
-    documents = [document_from_json(d) for d in data["documents"]]
+    segments = read_segments(folder.parent.parent, manifest)
     with ARRAY_READS:
-        with np.load(folder / "spans.npz", allow_pickle=False) as spans:
-            arrays = {k: np.array(spans[k]) for k in spans.files}
-        chunk_vectors = np.load(folder / "chunk_vectors.npy", allow_pickle=False)
-        sentence_vectors = np.load(folder / "sentence_vectors.npy", allow_pickle=False)
         lexical = LexicalIndex.load(folder)
-    # Through a buffer in memory, not faiss's own file reader, which may map the file.
-    raw = np.frombuffer((folder / "dense.faiss").read_bytes(), dtype=np.uint8)
-    dense = faiss.deserialize_index(raw)
-    if hasattr(dense, "hnsw"):
-        dense.hnsw.efSearch = HNSW_EF_SEARCH
+    arrays = _spans(segments)
+    dim = manifest.dimension or 0
+    chunk_vectors = _stack([s.chunk_vectors for s in segments], dim)
+    sentence_vectors = _stack([s.sentence_vectors for s in segments if s.sentence_vectors is not None], dim)
+    if (folder / DENSE).is_file():
+        # Through a buffer in memory, not faiss's own file reader, which may map the file.
+        dense = faiss.deserialize_index(np.frombuffer((folder / DENSE).read_bytes(), dtype=np.uint8))
+        if hasattr(dense, "hnsw"):
+            dense.hnsw.efSearch = HNSW_EF_SEARCH
+    else:
+        if len(chunk_vectors) > HNSW_THRESHOLD:
+            raise ValueError(f"{DENSE} is missing")
+        dense = dense_index(chunk_vectors)
+    codecs: dict[str, PieceCodec] = {}
+    pieces = [
+        PieceSource(s.file, s.piece_offsets, s.piece_df, codecs.setdefault(s.codec, _codec(manifest, s.codec)))
+        for s in segments
+    ]
     index = IndexVersion(
         version=folder.name.removeprefix(".building-"),
         manifest=manifest,
-        documents=documents,
+        documents=[s.doc for s in segments],
         spans=arrays,
-        headings=list(data["headings"]),
+        headings=[c.heading for s in segments for c in s.chunks],
         chunk_vectors=chunk_vectors,
         sentence_vectors=sentence_vectors,
         dense=dense,
         lexical=lexical,
-        tokens=TokenStore(folder),
+        tokens=TokenStore(pieces, dim),
     )
     check_shapes(index)
     return index
+
+
+def _stack(parts: list[np.ndarray], dim: int) -> np.ndarray:
+    return np.vstack(parts) if parts else np.zeros((0, dim), dtype=np.float16)
+
+
+def _spans(segments: list[SourceSegment]) -> dict[str, np.ndarray]:
+    """The global span arrays of ``IndexVersion`` (sentences and chunks numbered across sources)."""
+    sent: list[np.ndarray] = []
+    chunk: list[np.ndarray] = []
+    base_sent = base_chunk = 0
+    for d, s in enumerate(segments):
+        n = len(s.sentences)
+        owner = np.zeros(n, dtype=np.int64)
+        rows = []
+        for c_i, c in enumerate(s.chunks):
+            owner[c.first_sentence : c.last_sentence + 1] = base_chunk + c_i
+            rows.append((d, c.start, c.end, base_sent + c.first_sentence, base_sent + c.last_sentence))
+        starts = np.array([x.start for x in s.sentences], dtype=np.int64)
+        ends = np.array([x.end for x in s.sentences], dtype=np.int64)
+        sent.append(np.stack([np.full(n, d), starts, ends, owner, s.quote_starts.astype(np.int64)], axis=1))
+        chunk.append(np.array(rows, dtype=np.int64).reshape(-1, 5))
+        base_sent += n
+        base_chunk += len(s.chunks)
+    sa = np.vstack(sent) if sent else np.zeros((0, 5), np.int64)
+    ca = np.vstack(chunk) if chunk else np.zeros((0, 5), np.int64)
+    return {
+        **{name: np.ascontiguousarray(sa[:, i]) for i, name in enumerate(SENTENCE_ARRAYS)},
+        **{name: np.ascontiguousarray(ca[:, i]) for i, name in enumerate(CHUNK_ARRAYS)},
+    }
 
 
 def check_shapes(index: IndexVersion) -> None:
@@ -136,15 +198,15 @@ def check_shapes(index: IndexVersion) -> None:
     m = index.manifest
     chunks, sentences, dim = m.chunks, m.sentences, m.dimension or 0
     expected = {
-        "documents.json": (m.documents,),
-        "documents.json headings": (chunks,),
-        "chunk_vectors.npy": (chunks, dim),
-        "sentence_vectors.npy": (sentences, dim),
-        "dense.faiss": (chunks, dim),
+        "segments": (m.documents,),
+        "segments' headings": (chunks,),
+        "chunk vectors": (chunks, dim),
+        "sentence vectors": (sentences, dim),
+        "dense index": (chunks, dim),
         "bm25/": (chunks,),
-        "token_offsets.npy": (sentences,),
-        **{f"spans.npz {n}": (sentences,) for n in SENTENCE_ARRAYS},
-        **{f"spans.npz {n}": (chunks,) for n in CHUNK_ARRAYS},
+        "piece offsets": (sentences,),
+        **{f"spans {n}": (sentences,) for n in SENTENCE_ARRAYS},
+        **{f"spans {n}": (chunks,) for n in CHUNK_ARRAYS},
     }
     for name, got in index.shapes():
         if got != expected[name]:

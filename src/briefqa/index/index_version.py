@@ -18,7 +18,7 @@ from .lexical import LexicalIndex
 from .manifest import Manifest
 from .token_store import TokenRows, TokenStore
 
-# Per sentence (global numbering) and per chunk, the arrays of ``spans.npz``.
+# Per sentence (global numbering) and per chunk, the span arrays assembled from the segments.
 SENTENCE_ARRAYS = ("sent_doc", "sent_start", "sent_end", "sent_chunk", "sent_quote_start")
 CHUNK_ARRAYS = ("chunk_doc", "chunk_start", "chunk_end", "chunk_first", "chunk_last")
 
@@ -111,15 +111,15 @@ class IndexVersion:
     def shapes(self) -> list[tuple[str, tuple[int, ...]]]:
         """Each stored part's name and shape, for checking against the manifest's counts."""
         out: list[tuple[str, tuple[int, ...]]] = [
-            ("documents.json", (len(self.documents),)),
-            ("documents.json headings", (len(self._headings),)),
-            ("chunk_vectors.npy", tuple(self._chunk_vectors.shape)),
-            ("sentence_vectors.npy", tuple(self._sentence_vectors.shape)),
-            ("dense.faiss", (int(self._dense.ntotal), int(self._dense.d))),
+            ("segments", (len(self.documents),)),
+            ("segments' headings", (len(self._headings),)),
+            ("chunk vectors", tuple(self._chunk_vectors.shape)),
+            ("sentence vectors", tuple(self._sentence_vectors.shape)),
+            ("dense index", (int(self._dense.ntotal), int(self._dense.d))),
             ("bm25/", (self.lexical.n_docs,)),
-            ("token_offsets.npy", (self._tokens.sentences,)),
+            ("piece offsets", (self._tokens.sentences,)),
         ]
-        out += [(f"spans.npz {n}", tuple(self._spans[n].shape)) for n in (*SENTENCE_ARRAYS, *CHUNK_ARRAYS)]
+        out += [(f"spans {n}", tuple(self._spans[n].shape)) for n in (*SENTENCE_ARRAYS, *CHUNK_ARRAYS)]
         return out
 
     # ---- documents and chunks ---------------------------------------------------------------------
@@ -227,5 +227,5 @@ class IndexVersion:
         return self._tokens.max_idf()
 
     def close(self) -> None:
-        """Release the word-piece file (a version not closed releases it when collected)."""
+        """Release what the version holds open (its word pieces are read per request)."""
         self._tokens.close()

@@ -68,14 +68,19 @@ class LexicalIndex:
 
     @classmethod
     def build(cls, texts: Sequence[str]) -> LexicalIndex:
+        return cls.from_terms([terms(t) for t in texts])
+
+    @classmethod
+    def from_terms(cls, per_text: Sequence[Sequence[str]]) -> LexicalIndex:
+        """The index over texts already cut into ``terms`` (a build keeps each source's terms)."""
         bm25s = _bm25s()
-        tokenized = [terms(t) or ["\x00"] for t in texts]  # bm25s rejects an empty document
+        tokenized = [list(t) or ["\x00"] for t in per_text]  # bm25s rejects an empty document
         retriever = bm25s.BM25()
         retriever.index(tokenized, show_progress=False)
         df: Counter[str] = Counter()
         for toks in tokenized:
             df.update(set(toks))
-        return cls(retriever, dict(df), len(texts))
+        return cls(retriever, dict(df), len(tokenized))
 
     def scores(self, query_terms: Sequence[str]) -> np.ndarray:
         """BM25 score of every chunk for these terms (zeros when none is known)."""

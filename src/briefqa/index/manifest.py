@@ -13,8 +13,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .segments import SegmentRef
+
 # 3: every version carries checksums.json and the word-piece vectors of its sentences.
-FORMAT_VERSION = 3
+# 4: a version is a list of per-source segments shared between versions (``segments``); word
+#    pieces stored as 64 bytes of product-quantizer codes; passage and sentence vectors float16.
+FORMAT_VERSION = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +72,8 @@ class Manifest:
     sources: Mapping[str, SourceRecord]
     # Folders of the corpus that could not be read: {"path", "error"} each.
     unreadable: tuple[Mapping[str, str], ...] = field(default=())
+    # The segments the version is made of, one per indexed source, in document order.
+    segments: tuple[SegmentRef, ...] = field(default=())
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -83,6 +89,7 @@ class Manifest:
             "sentences": self.sentences,
             "sources": {sid: s.to_json() for sid, s in self.sources.items()},
             "unreadable": [dict(u) for u in self.unreadable],
+            "segments": [s.to_json() for s in self.segments],
         }
 
     @classmethod
@@ -119,6 +126,7 @@ class Manifest:
                 unreadable=tuple(
                     {"path": str(u["path"]), "error": str(u["error"])} for u in data.get("unreadable") or ()
                 ),
+                segments=tuple(SegmentRef.from_json(s) for s in data.get("segments") or ()),
             )
         except (KeyError, TypeError) as exc:
             raise ValueError(f"manifest.json is malformed ({type(exc).__name__}: {exc})") from None

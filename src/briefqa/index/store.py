@@ -5,17 +5,21 @@ Layout of ``BRIEFQA_INDEX``::
     CURRENT                     name of the live version (replaced atomically)
     versions/<name>/            one sealed version (``index_format``), with ``checksums.json``
     versions/.building-<name>/  a version being written (or left by a killed build; collected)
-    sources/<model>/            per-source cache and word vectors (``caches``)
+    segments/<model>/           one immutable segment per source, shared by the versions that list
+                                it and by later builds (``segments``); batches of a large source
+                                still being embedded (``caches``)
     .lock                       held by the one build that may write
 
 The jobs live in ``versions`` (CURRENT, sealing, garbage collection, the lock), ``manifest``
 (the typed manifest and the one compatibility check), ``index_format`` (a version's files),
-``index_version`` (the read-only façade a searcher reads), ``integrity`` (their checksums) and
-``caches``; their names are re-exported here so callers import one module.
+``index_version`` (the read-only façade a searcher reads), ``integrity`` (their checksums),
+``segments`` (the per-source store) and ``caches``; their names are re-exported here so callers
+import one module.
 
-What a second backend (a vector database) would implement is the pair below: a build hands
-``write_version`` a ``Manifest``, the documents, their span arrays, headings, vectors and lexical
-index, and publishes; a searcher gets an ``IndexVersion`` from ``load``. Nothing outside the store
+What a second backend (a vector database) would implement is the pair below: a build writes each
+new source's segment (``write_source``), hands ``write_version`` a ``Manifest`` listing the
+segments, the passage vectors and the lexical index, and publishes; a searcher gets an
+``IndexVersion`` from ``load``. Nothing outside the store
 touches the files or the arrays.
 """
 
@@ -27,7 +31,7 @@ from pathlib import Path
 
 from ..errors import IndexDamagedError, IndexMismatchError, IndexMissingError
 from . import integrity
-from .caches import PartialVectors, load_source_cache, model_key, prune_partials, save_source_cache
+from .caches import PartialVectors, prune_partials
 from .index_format import (
     ARRAY_READS,
     HNSW_EF_CONSTRUCTION,
@@ -42,7 +46,7 @@ from .index_format import (
     write_version,
 )
 from .manifest import FORMAT_VERSION, Manifest, SourceRecord, incompatibility
-from .token_store import TOKEN_FILES
+from .segments import SegmentRef, model_key, problem, segment_dir
 from .versions import (
     KEEP_VERSIONS,
     BuildLock,
@@ -57,8 +61,8 @@ from .versions import (
 log = logging.getLogger("briefqa.store")
 
 # Files every version has whatever else a format adds; any file present at sealing is covered
-# by its checksum, these also when a build never wrote them.
-REQUIRED_FILES = ("manifest.json", "documents.json", *TOKEN_FILES)
+# by its checksum, these also when a build never wrote them. Its segments are checked too.
+REQUIRED_FILES = ("manifest.json", "bm25")
 # What parsing a damaged file can raise (faiss raises RuntimeError).
 _PARSE_ERRORS = (OSError, ValueError, KeyError, IndexError, TypeError, RuntimeError, EOFError, zipfile.BadZipFile)
 
@@ -74,6 +78,7 @@ __all__ = [
     "IndexVersion",
     "Manifest",
     "PartialVectors",
+    "SegmentRef",
     "SourceRecord",
     "check_manifest",
     "collect_garbage",
@@ -85,7 +90,6 @@ __all__ = [
     "load",
     "load_folder",
     "load_newest_intact",
-    "load_source_cache",
     "model_key",
     "new_version_dir",
     "point_current",
@@ -93,9 +97,10 @@ __all__ = [
     "prune_partials",
     "publish",
     "read_manifest",
-    "save_source_cache",
+    "read_manifest_of",
     "seal",
     "sealed_versions",
+    "segment_dir",
     "with_heading",
     "write_version",
 ]
@@ -116,8 +121,12 @@ def publish(root: Path, building: Path) -> str:
 def damage(root: Path, name: str) -> str | None:
     """What is wrong with version ``name`` on disk, in one phrase; None when it is intact."""
     folder = root / "versions" / name
-    problems = [f"{f} is missing" for f in REQUIRED_FILES if not (folder / f).is_file()]
+    problems = [f"{f} is missing" for f in REQUIRED_FILES if not (folder / f).exists()]
     problems += [p for p in integrity.problems(folder) if p not in problems]
+    if not problems and (manifest := _manifest_of(root, name)) is not None:
+        # The version's own files are intact, so its manifest truly lists its segments.
+        segments = segment_dir(root, manifest.model)
+        problems += [p for ref in manifest.segments if (p := problem(segments / ref.name, ref)) is not None]
     if not problems:
         return None
     more = f"; and {len(problems) - 1} more" if len(problems) > 1 else ""
@@ -207,6 +216,11 @@ def previous_manifest(root: Path) -> tuple[Manifest | None, str | None]:
         if older < name and damage(root, older) is None and (manifest := _manifest_of(root, older)):
             return manifest, reason
     return None, reason
+
+
+def read_manifest_of(root: Path, name: str) -> Manifest | None:
+    """Version ``name``'s manifest, or None when it cannot be read."""
+    return _manifest_of(root, name)
 
 
 def _manifest_of(root: Path, name: str) -> Manifest | None:
