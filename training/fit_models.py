@@ -42,7 +42,11 @@ from training.collect import DEV, REPO, TRAIN, WORK, Asked, Group, collect
 
 MODELS = REPO / "src" / "briefqa" / "models"
 SAMPLE = REPO / "eval" / "squad2-sample.json"
-MAX_FALSE_ABSTAIN = 0.10
+# The false-abstention ceiling the shipped threshold is set for, on held-out articles: the product's
+# target (../shared/eval/README.md: false_abstain <= 0.05). SQuAD's answerable questions, written
+# by readers of the paragraph, score higher than an analyst's paraphrases: at 0.10 on held-out
+# SQuAD articles the threshold refused 30-42% of the brief's answerable questions, at 0.05 26-28%.
+MAX_FALSE_ABSTAIN = 0.05
 LEVELS = (0.05, 0.10, 0.20)
 PAIRS_PER_QUESTION = 30
 NEAR_MISS_WEIGHTS = (1.0, 2.0, 4.0, 8.0, 16.0)

@@ -67,3 +67,11 @@ def test_the_and_x_follow_up_asks_the_previous_question_about_x(lighthouse: Sear
     answer = lighthouse.search("And the electric lamp?", [first])
     assert answer.query == "When was the electric lamp replaced?" or "electric" in answer.query
     assert "electric lamp" in answer.results[0].quote
+
+
+def test_the_previous_quote_stays_first_when_it_alone_says_what_the_follow_up_names(lighthouse: Searcher) -> None:
+    first = "What powered the electric lamp?"
+    previous = lighthouse.search(first)
+    assert "diesel generator" in previous.results[0].quote
+    answer = lighthouse.search("And when was the electric lamp fitted?", [first])
+    assert "1952" in answer.results[0].quote, "the one sentence that says it, shown before or not"

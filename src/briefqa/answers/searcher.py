@@ -194,26 +194,28 @@ class Searcher:
         cand, rows = self.candidates(query)
         scored = rank(rows, self.ranker)
         if query.text != query.question:
-            scored = self._about_followup(query, scored)
-        if shown is not None and len(scored) > 1 and (scored[0].doc, scored[0].start, scored[0].end) == shown:
-            scored.insert(1, scored.pop(0))
+            scored = self._about_followup(query, scored, shown)
         if not scored:
             return Judged(cand, scored, None, 0.0)
         signals = self.signals(query, cand, scored)
         return Judged(cand, scored, signals, self.abstainer.probability(signals))
 
-    def _about_followup(self, query: Query, scored: list[Scored]) -> list[Scored]:
+    def _about_followup(self, query: Query, scored: list[Scored], shown: tuple[int, int, int] | None) -> list[Scored]:
         """A follow-up asks about what it names: quotes that say it come first, in ranked order.
 
         After "What share of satellites does the United States operate?", "And Japan?" is not
         answered by the United States sentence, however well it matches the rest of the thread.
+        The quote the previous turn answered with (``shown``) is not put first again unless it
+        says more of what the follow-up names than the next one: the user has read it, but it may
+        be the only sentence that says what they now ask.
         """
         own = set(terms(query.question))
-        if not own:
-            return scored
         texts = [self.index.documents[s.doc].text[s.start : s.end] for s in scored]
         said = [len(own & term_set(t)) for t in texts]
         order = sorted(range(len(scored)), key=lambda i: -said[i])  # stable: ranked order within
+        repeated = len(order) > 1 and (scored[order[0]].doc, scored[order[0]].start, scored[order[0]].end) == shown
+        if repeated and said[order[1]] >= said[order[0]]:
+            order[0], order[1] = order[1], order[0]
         return [scored[i] for i in order]
 
     def signals(self, query: Query, cand: Candidates, scored: list[Scored]) -> np.ndarray:
