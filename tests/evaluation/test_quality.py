@@ -12,17 +12,34 @@ from ..conftest import CORPUS, EVAL_FILE, REPO, SQUAD_SAMPLE
 
 pytestmark = pytest.mark.slow
 
-# Measured floors, just under the figures of the README's evaluation, so a change that makes
-# answers worse fails here. The contract's targets are hit@1 >= 0.90, hit@3 >= 0.96,
-# abstain >= 0.90, false_abstain <= 0.05; where briefqa does not reach one, the floor guards
-# what it does reach. "heldout" is the project's own 70 questions (eval/README.md); "squad" is
-# the SQuAD 2.0 sample in eval/ (8 articles, 279 questions, scored by offsets).
+# Measured floors, one question under the figures of docs/evaluation.md (measured with the
+# shipped models on index format 4), so a change that makes answers worse by more than one
+# question fails here. The contract's targets are hit@1 >= 0.90, hit@3 >= 0.96, abstain >= 0.90,
+# false_abstain <= 0.05; where briefqa does not reach one, the floor guards what it does reach.
+# "heldout" is the project's own 70 questions (eval/README.md); "squad" is the SQuAD 2.0 sample in
+# eval/ (8 articles, 279 questions, scored by offsets): its near misses as they are, and with
+# every third paragraph withheld ("squad-withheld"), both kinds of unanswerable question apart.
+# Measured: dev 21/23 hit@1, 23/23 hit@3, mrr 0.949, 7/10 abstained, 4/23 refused; heldout 39/50,
+# 47/50, mrr 0.860, 7/20, 12/50; squad 109/120, 116/120, mrr 0.938, 36/159 near misses, 8/120
+# refused; squad-withheld 75/83, 80/83, mrr 0.942, 28/105 near misses, 20/37 withheld, 4/83 refused.
 FLOORS = {
-    "dev": {"hit@1": 0.82, "hit@3": 0.91, "passage_hit@3": 0.91, "abstain": 0.30, "fidelity": 1.0},
-    "heldout": {"hit@1": 0.84, "hit@3": 0.90, "passage_hit@3": 0.92, "abstain": 0.30, "fidelity": 1.0},
-    "squad": {"hit@1": 0.89, "hit@3": 0.93, "abstain": 0.26, "fidelity": 1.0},
+    "dev": {"hit@1": 20 / 23, "hit@3": 22 / 23, "mrr": 0.905, "passage_hit@3": 22 / 23, "abstain": 0.6},
+    "heldout": {"hit@1": 38 / 50, "hit@3": 46 / 50, "mrr": 0.84, "passage_hit@3": 46 / 50, "abstain": 0.3},
+    "squad": {"hit@1": 108 / 120, "hit@3": 115 / 120, "mrr": 0.93, "abstain_near_miss": 35 / 159},
+    "squad-withheld": {
+        "hit@1": 74 / 83,
+        "hit@3": 79 / 83,
+        "mrr": 0.93,
+        "abstain_near_miss": 27 / 105,
+        "abstain_withheld": 19 / 37,
+    },
 }
-CEILINGS = {"dev": {"false_abstain": 0.22}, "heldout": {"false_abstain": 0.26}, "squad": {"false_abstain": 0.12}}
+CEILINGS = {
+    "dev": {"false_abstain": 5 / 23},
+    "heldout": {"false_abstain": 13 / 50},
+    "squad": {"false_abstain": 9 / 120},
+    "squad-withheld": {"false_abstain": 5 / 83},
+}
 FILES = {"dev": EVAL_FILE, "heldout": REPO / "eval" / "brief_qa_heldout.jsonl"}
 
 
@@ -30,6 +47,7 @@ FILES = {"dev": EVAL_FILE, "heldout": REPO / "eval" / "brief_qa_heldout.jsonl"}
 def reports(searcher, embedder):  # type: ignore[no-untyped-def]
     out = {name: evaluate(searcher, load_items(path), CORPUS) for name, path in FILES.items()}
     out["squad"] = evaluate_squad(SQUAD_SAMPLE, embedder)
+    out["squad-withheld"] = evaluate_squad(SQUAD_SAMPLE, embedder, withhold=3)
     return out
 
 
@@ -46,12 +64,17 @@ def test_every_quote_is_verbatim(reports) -> None:  # type: ignore[no-untyped-de
 
 @pytest.mark.parametrize(("questions", "name"), [(q, n) for q, floors in FLOORS.items() for n in sorted(floors)])
 def test_metric_floor(reports, questions: str, name: str) -> None:  # type: ignore[no-untyped-def]
-    assert reports[questions]["metrics"][name] >= FLOORS[questions][name], reports[questions]["metrics"]
+    # The report rounds to four decimals; a floor of k/n is met by exactly k questions.
+    assert reports[questions]["metrics"][name] >= round(FLOORS[questions][name], 4) - 1e-9, reports[questions][
+        "metrics"
+    ]
 
 
 @pytest.mark.parametrize(("questions", "name"), [(q, n) for q, cs in CEILINGS.items() for n in sorted(cs)])
 def test_metric_ceiling(reports, questions: str, name: str) -> None:  # type: ignore[no-untyped-def]
-    assert reports[questions]["metrics"][name] <= CEILINGS[questions][name], reports[questions]["metrics"]
+    assert reports[questions]["metrics"][name] <= round(CEILINGS[questions][name], 4) + 1e-9, reports[questions][
+        "metrics"
+    ]
 
 
 def test_eval_cli_prints_the_same_figures(brief_index, report, tmp_path) -> None:  # type: ignore[no-untyped-def]
