@@ -149,10 +149,11 @@ def abstention(p: np.ndarray, kinds: np.ndarray) -> dict[str, list[float]]:
 
 
 def held_out(groups: Sequence[Group], ranker: Any, abstainer: Any, keep: Callable[[Asked], bool]) -> dict[str, Any]:
+    """hit@1 and the trade-off of held-out questions, with each one's probability and kind."""
     x, kinds = signals_of(groups, ranker, keep)
     p = np.array([abstainer.probability(row) for row in x])
     asked = [a for g in groups for a in g.asked if keep(a)]
-    return {"hit@1": top_hit(asked, ranker), "abstain": abstention(p, kinds), "n": len(asked)}
+    return {"hit@1": top_hit(asked, ranker), "abstain": abstention(p, kinds), "n": len(asked), "p": p, "kinds": kinds}
 
 
 def _line(name: str, result: dict[str, Any]) -> str:
@@ -245,18 +246,18 @@ def main() -> None:
     ranker = fit_ranker([a for a in asked if a.answerable], rng)
     x, kinds = signals_of(shipped_groups, ranker, lambda a: True)
     final = fit_abstainer(x, kinds, best)
-    single = [g for g in groups if g.role == "single"]
-    xs, ks = signals_of(single, ranker, lambda a: True)
-    ps = np.array([final.probability(row) for row in xs])
-    threshold = float(np.quantile(ps[ks == "answerable"], MAX_FALSE_ABSTAIN))
+    # The probabilities do not depend on the threshold: each held-out group is read once.
+    names = {"val": "eight held-out articles an index", "single": "one held-out article an index"}
+    results = {role: held_out([g for g in groups if g.role == role], ranker, final, lambda a: True) for role in names}
+    single = results["single"]
+    threshold = float(np.quantile(single["p"][single["kinds"] == "answerable"], MAX_FALSE_ABSTAIN))
     from briefqa.answers.abstain import FEATURES, Abstainer
 
     shipped = Abstainer(final.mean, final.scale, final.coef, final.intercept, threshold)
-    for role, name in (("val", "eight held-out articles an index"), ("single", "one held-out article an index")):
-        chosen = [g for g in groups if g.role == role]
-        print(_line(f"shipped, {name}", held_out(chosen, ranker, shipped, lambda a: True)))
-        x_role, k_role = signals_of(chosen, ranker, lambda a: True)
-        p_role = np.array([shipped.probability(row) for row in x_role])
+    for role, name in names.items():
+        result = results[role]
+        print(_line(f"shipped, {name}", result))
+        p_role, k_role = result["p"], result["kinds"]
         refused = float((p_role[k_role == "answerable"] < threshold).mean())
         withheld = float((p_role[k_role == "withheld"] < threshold).mean())
         print(f"    at the threshold: false_abstain {refused:.3f}, withheld abstain {withheld:.3f}")
