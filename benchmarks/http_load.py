@@ -73,6 +73,15 @@ class Server:
         assert self.proc is not None
         return psutil.Process(self.proc.pid).memory_info().rss / 2**20
 
+    def pss_mb(self) -> float:
+        """Proportional set size of the server and its workers: pages they share (the index's
+        mapped files, the interpreter) are counted once across them, not once a process."""
+        import psutil
+
+        assert self.proc is not None
+        top = psutil.Process(self.proc.pid)
+        return sum(p.memory_full_info().pss for p in (top, *top.children(recursive=True))) / 2**20
+
     def __exit__(self, *exc: object) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()

@@ -116,6 +116,21 @@ class Bench:
                         row[f"tp{c}"] = throughput(server.port, pool.take(self.args.tp_requests * (1 + c // 8)), c)
                 out[scenario] = row
             out["rss_mb"] = server.rss_mb()
+            out["pss_mb"] = server.pss_mb()
+        # The same index served by two worker processes, each encoding on its share of the cores.
+        workers = 2
+        with Server(
+            BRIEF_CORPUS, root, self.tmp / "server-brief-workers.log", {"BRIEFQA_WORKERS": str(workers)}
+        ) as server:
+            for scenario, busy in (("quiet", False), ("contended", True)):
+                log.info("brief: throughput with %d workers, %s", workers, scenario)
+                with contention(busy):
+                    for c in (1, 8):
+                        out[scenario][f"tp{c}_workers"] = throughput(
+                            server.port, pool.take(self.args.tp_requests * (1 + c // 8)), c
+                        )
+            out["workers"] = workers
+            out["workers_pss_mb"] = server.pss_mb()
         out["disk_mb"] = _size_mb(root)
         self.results["brief"] = out
         self.brief_root, self.brief_index, self.brief_pool = root, index, pool

@@ -207,6 +207,8 @@ NO_MODEL = {"BRIEFQA_MODEL": "no-such-model-xyz"}
     [
         (["serve", "--port", "99999"], {}, "--port"),
         (["serve"], {"BRIEFQA_PORT": "abc"}, "BRIEFQA_PORT"),
+        (["serve", "--workers", "0"], {}, "--workers"),
+        (["serve"], {"BRIEFQA_WORKERS": "many"}, "BRIEFQA_WORKERS"),
         (["ask", "anything"], {"BRIEFQA_PORT": "abc"}, "BRIEFQA_PORT"),
         (["index"], {"BRIEFQA_PORT": "0"}, "BRIEFQA_PORT"),
         (["index", "--index", "{file}"], {}, "is a file, not a folder"),
@@ -421,6 +423,53 @@ def test_serve_says_where_it_listens_once_ready_and_ask_links_there(brief_corpus
     assert not (root / "serving.json").exists()
     code, out, _ = run_cli("ask", question, "--k", "1", "--index", str(root), BRIEFQA_PORT="8123")
     assert "http://127.0.0.1:8123/sources/" in out
+
+
+@pytest.mark.slow
+def test_serve_with_two_workers_answers_a_rebuild_from_every_worker_at_once(brief_corpus: Path, tmp_path: Path) -> None:
+    root = tmp_path / "index"
+    port = free_port()
+    proc = subprocess.Popen(
+        [str(BRIEFQA), "serve", "--corpus", str(brief_corpus), "--index", str(root), "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "BRIEFQA_WORKERS": "2", "BRIEFQA_ADMIN_TOKEN": "s3cret"},
+    )
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stdout or ()), daemon=True)
+    reader.start()
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 300
+        while not any(line.startswith("briefqa: serving") for line in lines):
+            assert time.monotonic() < deadline and proc.poll() is None, lines
+            time.sleep(0.1)
+        serving = next(line for line in lines if line.startswith("briefqa: serving"))
+        assert serving.startswith(f"briefqa: serving {url}/ with 2 workers (index ")
+        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+        # Beside the workers, multiprocessing runs a resource tracker.
+        workers = [c for c in children if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
+        assert len(workers) == 2, children
+        before = httpx.get(f"{url}/healthz", timeout=10).json()["index_version"]
+
+        (brief_corpus / "lunar.md").write_text(
+            "# Lunar gateway\n\nThe lunar gateway will orbit the Moon from 2028 onward.\n", encoding="utf-8"
+        )
+        rebuilt = httpx.post(f"{url}/api/index/rebuild", headers={"Authorization": "Bearer s3cret"}, timeout=300).json()
+        assert rebuilt["added"] == ["lunar"]
+        # A fresh connection each time, so the kernel hands requests to both workers: every one of
+        # them, from the first, answers from the rebuilt version.
+        versions = {httpx.get(f"{url}/healthz", timeout=60).json()["index_version"] for _ in range(16)}
+        assert len(versions) == 1 and before not in versions
+        found = httpx.get(f"{url}/api/search", params={"q": "When will the lunar gateway orbit the Moon?"}, timeout=60)
+        assert found.json()["results"][0]["source"]["id"] == "lunar"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+        reader.join(timeout=5)
+    assert proc.returncode == 0
+    assert not (root / "serving.json").exists()
 
 
 def test_a_serving_record_left_by_a_killed_server_is_ignored(tmp_path: Path) -> None:

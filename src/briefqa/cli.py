@@ -37,7 +37,7 @@ IndexOpt = Annotated[
 ]
 
 # Each setting as a user names it: the flag when one was given, else the environment variable.
-_FLAGS = {"corpus": "--corpus", "index": "--index", "host": "--host", "port": "--port"}
+_FLAGS = {"corpus": "--corpus", "index": "--index", "host": "--host", "port": "--port", "workers": "--workers"}
 
 
 def _settings(**flags: Any) -> Settings:
@@ -287,11 +287,19 @@ def serve(
     ] = None,
     corpus: CorpusOpt = None,
     index: IndexOpt = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            help="server processes answering from the same index files, each with its own model (1-64)",
+            show_default="BRIEFQA_WORKERS, else 1",
+        ),
+    ] = None,
 ) -> None:
     """Serve the API and pages; builds the index first if it is missing or stale."""
     started = time.monotonic()
     try:
-        settings = _settings(host=host, port=port, corpus=corpus, index=index)
+        settings = _settings(host=host, port=port, corpus=corpus, index=index, workers=workers)
         _check_folder(settings.corpus, _corpus_named(corpus), write=False)
         _check_folder(settings.index, _index_named(index), write=True)
         sock = _bind(settings.host, settings.port)
@@ -333,23 +341,93 @@ def serve(
     except BriefqaError as exc:
         sock.close()
         raise _fail(exc) from None
+    url = _base_url(settings, port=sock.getsockname()[1])
+    if settings.workers > 1:
+        # The workers load their own model and index; this process only supervises them.
+        del live, embedder
+        _serve_workers(settings, sock, url)
+        return
     config = uvicorn.Config(
         create_app(settings, live), host=settings.host, port=settings.port, log_level="info", http=JsonErrorsProtocol
     )
-    url = _base_url(settings, port=sock.getsockname()[1])
 
     def ready() -> None:
         if live.ready:
             searcher = live.searcher
-            count = len(searcher.sources())
-            what = f"index {searcher.version}, {count} source{'' if count == 1 else 's'}"
+            _announce(settings, url, searcher.version, len(searcher.sources()))
         else:
-            what = "no usable index yet: searches answer 503 until a build succeeds"
-        typer.echo(f"briefqa: serving {url}/ ({what})")
-        _record_address(settings.index, url)
+            _announce(settings, url, None, 0)
 
     try:
         _ready_server_class()(config, ready).run(sockets=[sock])
+    finally:
+        _forget_address(settings.index)
+
+
+def _announce(settings: Settings, url: str, version: str | None, sources: int) -> None:
+    if version is not None:
+        what = f"index {version}, {sources} source{'' if sources == 1 else 's'}"
+    else:
+        what = "no usable index yet: searches answer 503 until a build succeeds"
+    workers = f" with {settings.workers} workers" if settings.workers > 1 else ""
+    typer.echo(f"briefqa: serving {url}/{workers} ({what})")
+    _record_address(settings.index, url)
+
+
+def _serve_workers(settings: Settings, sock: socket.socket, url: str) -> None:
+    """uvicorn's supervisor, running ``settings.workers`` processes on the one listening socket.
+
+    Each worker builds the app from ``BRIEFQA_*`` (set here from the resolved settings, flags
+    included), loads its own model, and maps the same immutable index files; a publish by any
+    builder is seen by every worker before its next request (``LiveIndex.refresh_if_published``).
+    """
+    import threading
+    import urllib.error
+    import urllib.request
+
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    from .api.protocol import JsonErrorsProtocol
+
+    for name, value in (
+        ("CORPUS", settings.corpus.resolve()),
+        ("INDEX", settings.index.resolve()),
+        ("MODEL", settings.model),
+        ("HOST", settings.host),
+        ("PORT", settings.port),
+        ("WORKERS", settings.workers),
+    ):
+        os.environ[f"BRIEFQA_{name}"] = str(value)
+    config = uvicorn.Config(
+        "briefqa.api.app:create_app",
+        factory=True,
+        workers=settings.workers,
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        http=JsonErrorsProtocol,
+    )
+    supervisor = Multiprocess(config, sockets=[sock])
+
+    def announce_when_answering() -> None:
+        # The supervisor says nothing when its workers are up: ask one, as a client would.
+        while not supervisor.should_exit.is_set():
+            try:
+                with urllib.request.urlopen(f"{url}/healthz", timeout=5) as reply:
+                    health = json.loads(reply.read())
+                _announce(settings, url, health["index_version"], int(health["documents"]))
+                return
+            except urllib.error.HTTPError as exc:  # 503: up, with no index to serve yet
+                exc.close()
+                _announce(settings, url, None, 0)
+                return
+            except (OSError, ValueError, KeyError):
+                time.sleep(0.2)
+
+    threading.Thread(target=announce_when_answering, daemon=True).start()
+    try:
+        supervisor.run()
     finally:
         _forget_address(settings.index)
 

@@ -19,5 +19,7 @@ class Settings(BaseSettings):
     admin_token: SecretStr | None = None
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    # Server processes, each with its own model, all answering from the same read-only index files.
+    workers: int = Field(default=1, ge=1, le=64)
     # How often a server looks for a newer index version, in seconds.
     reload_interval: float = Field(default=1.0, gt=0)

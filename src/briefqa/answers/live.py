@@ -30,6 +30,8 @@ class LiveIndex:
         self._load_error: str | None = None
         # (version, file stamps) of the published version that last failed to load.
         self._failed: tuple[str, tuple[tuple[str, int, int], ...]] | None = None
+        # What CURRENT looked like when last acted on (see ``refresh_if_published``).
+        self._published: tuple[int, int, int] | None = None
         self._refresh_lock = threading.Lock()
         self._build_lock = threading.Lock()
         _one_search_thread()
@@ -82,6 +84,18 @@ class LiveIndex:
             self._failed = None
             log.info("serving index version %s", searcher.version)
             return True
+
+    def refresh_if_published(self) -> None:
+        """``refresh`` if a version was published since the last look; one ``stat`` otherwise.
+
+        Called before each request, so that when a server runs several worker processes and one of
+        them rebuilds, a request that any of them takes after the rebuild replied is answered from
+        the new version (the periodic watcher alone would leave up to a second of the old one).
+        """
+        stamp = store.published_stamp(self.root)
+        if stamp != self._published:
+            self._published = stamp
+            self.refresh()
 
     def _fall_back(self, damaged: str) -> bool:
         older = store.load_newest_intact(self.root, self.embedder.name, self.embedder.dimension, older_than=damaged)

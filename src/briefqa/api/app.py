@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator, Mapping
 
 from fastapi import FastAPI, Request
@@ -58,6 +59,9 @@ def create_app(settings: Settings | None = None, live: LiveIndex | None = None) 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if getattr(app.state, "live", None) is None:
             from ..embed import load_serving_embedder
+
+            if settings.workers > 1:
+                _share_cores(settings.workers)
 
             embedder = await asyncio.to_thread(load_serving_embedder, settings.model)
             app.state.live = LiveIndex(settings.corpus, settings.index, embedder)
@@ -220,6 +224,14 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def _share_cores(workers: int) -> None:
+    """Each of ``workers`` processes encodes with its share of the cores: with every worker
+    using all of them, concurrent encodes would contend for the same cores."""
+    import torch
+
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
 
 
 async def _watch_versions(live: LiveIndex, interval: float) -> None:

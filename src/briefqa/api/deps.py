@@ -23,6 +23,7 @@ def get_settings(request: Request) -> Settings:
 
 def get_searcher(live: Annotated[LiveIndex, Depends(get_live)]) -> Searcher:
     """The live version's searcher, taken once per request (503 while there is none)."""
+    live.refresh_if_published()
     return live.searcher
 
 

@@ -54,6 +54,7 @@ from .versions import (
     current_version,
     new_version_dir,
     point_current,
+    published_stamp,
     seal,
     sealed_versions,
 )
@@ -96,6 +97,7 @@ __all__ = [
     "previous_manifest",
     "prune_partials",
     "publish",
+    "published_stamp",
     "read_manifest",
     "read_manifest_of",
     "seal",

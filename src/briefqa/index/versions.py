@@ -33,6 +33,16 @@ def current_version(root: Path) -> str | None:
     return name if name and (root / "versions" / name).is_dir() else None
 
 
+def published_stamp(root: Path) -> tuple[int, int, int] | None:
+    """Inode, size and modification time of ``CURRENT``: one ``stat``, changed by every publish
+    (a publish renames a new file over it), so a server can look before each request."""
+    try:
+        st = (root / "CURRENT").stat()
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
 def sealed_versions(root: Path) -> list[str]:
     """Every sealed version's name, newest first (damaged ones included)."""
     versions = root / "versions"
