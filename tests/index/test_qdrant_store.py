@@ -226,3 +226,25 @@ def test_http_rebuild_into_qdrant_swaps_under_load_without_a_failed_or_mixed_rep
         finally:
             replies = hammer.stop()
     _assert_whole_versions(replies)
+
+
+def test_maxsim_over_the_candidates_is_qdrants_and_agrees_with_their_word_pieces(
+    corpus: Path, qdrant: QdrantStore
+) -> None:
+    import itertools
+
+    import numpy as np
+
+    emb = FakeEmbedder()
+    build_index(corpus, qdrant, emb)
+    index = open_searcher(qdrant, emb).index
+    tokens = emb.encode_full(["Who argues the railways budget is too small?"]).tokens[0]
+    weights = np.linspace(0.5, 2.0, len(tokens))
+    spans = [(c.first, c.last) for c in index.chunks()]
+    for got in index.sentence_rows(spans, tokens, (weights, np.ones(len(tokens)))):
+        assert got.maxsim is not None  # computed by Qdrant's multivector MaxSim, not here
+        bounds = got.pieces.bounds
+        sims = tokens @ got.pieces.matrix.T
+        best = np.stack([sims[:, a:b].max(axis=1) for a, b in itertools.pairwise(bounds)], axis=1)
+        assert got.maxsim[0] == pytest.approx(weights @ best / weights.sum(), abs=1e-5)
+        assert got.maxsim[1] == pytest.approx(best.mean(axis=0), abs=1e-5)

@@ -16,7 +16,7 @@ from ..records import Chunk, ChunkSpan, Document, Sentence, SentenceSpans, Sourc
 from .lexical import LexicalIndex
 from .manifest import Manifest
 from .token_store import PieceRarity, TokenRows
-from .vector_search import Candidates, VersionVectors
+from .vector_search import Candidates, SentenceRows, VersionVectors
 
 # Per sentence (global numbering) and per chunk, the span arrays assembled from the segments.
 SENTENCE_ARRAYS = ("sent_doc", "sent_start", "sent_end", "sent_chunk", "sent_quote_start")
@@ -198,10 +198,14 @@ class IndexVersion:
             return Candidates.none()
         return self._vectors.candidates(query_vector, query_terms, n)
 
-    def sentence_rows(self, spans: Sequence[tuple[int, int]]) -> list[tuple[TokenRows, np.ndarray]]:
+    def sentence_rows(
+        self, spans: Sequence[tuple[int, int]], tokens: np.ndarray, weightings: Sequence[np.ndarray] = ()
+    ) -> list[SentenceRows]:
         """Per run of sentences ``(first, last)`` (inclusive): their word pieces and unit vectors,
-        fetched together (one request to a vector database for all of a question's candidates)."""
-        return self._vectors.sentence_rows(spans)
+        fetched together (one request to a vector database for all of a question's candidates),
+        and MaxSim of the question's word pieces ``tokens`` under each of ``weightings`` where the
+        store computes it (``SentenceRows.maxsim``)."""
+        return self._vectors.sentence_rows(spans, tokens, weightings)
 
     def chunk_vectors(self, rows: np.ndarray | None = None) -> np.ndarray:
         """Unit vectors of chunks ``rows`` (all of them when None), float32, read-only."""

@@ -40,7 +40,7 @@ from .index_version import IndexVersion, span_arrays
 from .lexical import LexicalIndex
 from .manifest import Manifest
 from .token_store import PieceRarity, TokenRows
-from .vector_search import RRF_K, Candidates, depth_for
+from .vector_search import RRF_K, Candidates, SentenceRows, depth_for
 
 PREFIX = "briefqa"
 ROLES = ("passages", "sentences", "sources")
@@ -319,12 +319,43 @@ class QdrantVectors:
             lexical_top=int(lexical_points[0].id) if lexical_points else -1,
         )
 
-    def sentence_rows(self, spans: Sequence[tuple[int, int]]) -> list[tuple[TokenRows, np.ndarray]]:
-        wanted = [i for first, last in spans for i in range(first, last + 1)]
+    def sentence_rows(
+        self, spans: Sequence[tuple[int, int]], tokens: np.ndarray, weightings: Sequence[np.ndarray] = ()
+    ) -> list[SentenceRows]:
+        """The candidates' sentences in one request: a MaxSim query per weighting over exactly
+        these sentences (each question piece scaled by its weight: Qdrant sums each one's best
+        match), the first also returning the sentences' word pieces and vectors."""
+        from qdrant_client import models as m
+
+        wanted: list[Any] = [i for first, last in spans for i in range(first, last + 1)]
+        only = m.Filter(must=[m.HasIdCondition(has_id=wanted)])
+        requests: list[Any] = []
+        totals: list[float] = []
+        for w in weightings if len(tokens) else ():
+            keep = w > 0
+            totals.append(float(w[keep].sum()))
+            if totals[-1] > 0:
+                query = (np.asarray(tokens, np.float32)[keep] * w[keep, None]).tolist()
+                requests.append(
+                    m.QueryRequest(
+                        query=query,
+                        using="pieces",
+                        filter=only,
+                        limit=len(wanted),
+                        params=self._search_params(),
+                        with_vector=not requests,
+                    )
+                )
         with self._guard.call(f"reading version {self._version}") as client:
-            points = client.retrieve(self._names["sentences"], ids=wanted, with_vectors=True, with_payload=False)
+            if len(requests) == len(weightings) and requests:
+                found = client.query_batch_points(self._names["sentences"], requests)
+                points = found[0].points
+                scores = [{int(p.id): p.score for p in r.points} for r in found]
+            else:  # a question without weighted pieces: the reader computes what it can
+                points = client.retrieve(self._names["sentences"], ids=wanted, with_vectors=True, with_payload=False)
+                scores = []
         by_id = {int(p.id): p for p in points}
-        missing = [i for i in wanted if i not in by_id]
+        missing = [i for i in wanted if i not in by_id or any(i not in s for s in scores)]
         if missing:
             raise IndexDamagedError(
                 f"index version {self._version} in Qdrant is damaged (sentence {missing[0]} is missing); "
@@ -332,20 +363,20 @@ class QdrantVectors:
             )
         out = []
         for first, last in spans:
-            pieces, vectors, bounds = [], [], [0]
-            for i in range(first, last + 1):
-                keep = int(self._piece_counts[i])
-                rows = np.asarray(_vector(by_id[i], "pieces"), np.float32).reshape(-1, self._dim)[:keep]
-                pieces.append(rows)
-                bounds.append(bounds[-1] + len(rows))
-                vectors.append(np.asarray(_vector(by_id[i], "sentence"), np.float32))
+            ids = range(first, last + 1)
+            pieces = [
+                np.asarray(_vector(by_id[i], "pieces"), np.float32).reshape(-1, self._dim)[: int(self._piece_counts[i])]
+                for i in ids
+            ]
+            bounds = np.concatenate([[0], np.cumsum([len(p) for p in pieces])]).astype(np.int64)
             matrix = np.vstack(pieces) if pieces else np.zeros((0, self._dim), np.float32)
-            out.append(
-                (
-                    TokenRows(matrix, np.array(bounds, np.int64)),
-                    np.vstack(vectors) if vectors else np.zeros((0, self._dim), np.float32),
-                )
+            vectors = np.array([_vector(by_id[i], "sentence") for i in ids], np.float32).reshape(-1, self._dim)
+            maxsim = (
+                np.array([[s[i] / total for i in ids] for s, total in zip(scores, totals, strict=True)])
+                if scores
+                else None
             )
+            out.append(SentenceRows(TokenRows(matrix, bounds), vectors, maxsim))
         return out
 
     def chunk_vectors(self, rows: np.ndarray | None = None) -> np.ndarray:
@@ -357,10 +388,10 @@ class QdrantVectors:
 
     def sentence_vectors(self, first: int = 0, last: int | None = None) -> np.ndarray:
         last = len(self._piece_counts) - 1 if last is None else last
-        return self.sentence_rows([(first, last)])[0][1]
+        return self.sentence_rows([(first, last)], np.zeros((0, self._dim)))[0].vectors
 
     def token_rows(self, first: int, last: int) -> TokenRows:
-        return self.sentence_rows([(first, last)])[0][0]
+        return self.sentence_rows([(first, last)], np.zeros((0, self._dim)))[0].pieces
 
     def dense_ranking(self, query_vector: np.ndarray, depth: int) -> list[int]:
         query = np.asarray(query_vector, np.float32).reshape(-1).tolist()

@@ -51,6 +51,18 @@ def fuse(rankings: Sequence[Sequence[int]], n: int) -> list[int]:
     return sorted(fused, key=lambda c: -fused[c])[:n]
 
 
+@dataclass(frozen=True, slots=True)
+class SentenceRows:
+    """A run of sentences as the ranker reads it: word pieces, unit vectors, and, when the store
+    computed it, MaxSim of the question's weighted pieces against each sentence."""
+
+    pieces: TokenRows
+    vectors: np.ndarray
+    # Per weighting asked for (rows) and sentence (columns): the weighted mean over the question's
+    # word pieces of each one's best cosine in the sentence. None: the reader computes it.
+    maxsim: np.ndarray | None = None
+
+
 class VersionVectors(Protocol):
     """The searching half of one loaded version (sentence and chunk numbers are global)."""
 
@@ -58,8 +70,11 @@ class VersionVectors(Protocol):
         """The best ``n`` chunks, dense and BM25 rankings fused by reciprocal rank."""
         ...
 
-    def sentence_rows(self, spans: Sequence[tuple[int, int]]) -> list[tuple[TokenRows, np.ndarray]]:
-        """Per run of sentences ``(first, last)``: their word pieces and their unit vectors."""
+    def sentence_rows(
+        self, spans: Sequence[tuple[int, int]], tokens: np.ndarray, weightings: Sequence[np.ndarray]
+    ) -> list[SentenceRows]:
+        """Per run of sentences ``(first, last)``: their word pieces and unit vectors, and MaxSim
+        of the question's word pieces ``tokens`` under each of ``weightings`` if the store does it."""
         ...
 
     def chunk_vectors(self, rows: np.ndarray | None = None) -> np.ndarray: ...
@@ -123,8 +138,11 @@ class LocalVectors:
             lexical_top=lex_ids[0] if lex_ids else -1,
         )
 
-    def sentence_rows(self, spans: Sequence[tuple[int, int]]) -> list[tuple[TokenRows, np.ndarray]]:
-        return [(self.token_rows(first, last), self.sentence_vectors(first, last)) for first, last in spans]
+    def sentence_rows(
+        self, spans: Sequence[tuple[int, int]], tokens: np.ndarray, weightings: Sequence[np.ndarray]
+    ) -> list[SentenceRows]:
+        # MaxSim is left to the reader: the word pieces are in this process already.
+        return [SentenceRows(self.token_rows(first, last), self.sentence_vectors(first, last)) for first, last in spans]
 
     def chunk_vectors(self, rows: np.ndarray | None = None) -> np.ndarray:
         vectors = self._chunk_vectors if rows is None else self._chunk_vectors[rows]
