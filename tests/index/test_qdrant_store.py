@@ -248,3 +248,30 @@ def test_maxsim_over_the_candidates_is_qdrants_and_agrees_with_their_word_pieces
         best = np.stack([sims[:, a:b].max(axis=1) for a, b in itertools.pairwise(bounds)], axis=1)
         assert got.maxsim[0] == pytest.approx(weights @ best / weights.sum(), abs=1e-5)
         assert got.maxsim[1] == pytest.approx(best.mean(axis=0), abs=1e-5)
+
+
+def test_the_app_stops_at_start_when_qdrant_is_out_of_reach_before_loading_the_model(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    url = f"http://127.0.0.1:{free_port()}"
+    settings = Settings(corpus=tmp_path, index=tmp_path / "index", qdrant=url, model="no-such-model")
+    with (
+        pytest.raises(BackendError, match=rf"BRIEFQA_QDRANT: cannot reach Qdrant at {url}"),
+        TestClient(create_app(settings)),
+    ):
+        pass
+
+
+def test_a_server_that_loses_qdrant_answers_503_with_the_reason(corpus: Path, tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    store = open_store(tmp_path / "index", str(tmp_path / "qdrant"))
+    build_index(corpus, store, FakeEmbedder())
+    live = LiveIndex(corpus, store, FakeEmbedder())
+    live.refresh()
+    with TestClient(create_app(Settings(corpus=corpus, index=tmp_path / "index"), live)) as client:
+        assert client.get("/api/search", params={"q": "fisheries budget"}).status_code == 200
+        store.close()  # type: ignore[attr-defined]  # the client is gone: every call to Qdrant fails
+        reply = client.get("/api/search", params={"q": "railways budget"})
+        assert reply.status_code == 503
+        assert reply.json()["detail"].startswith(f"Qdrant at {tmp_path / 'qdrant'} failed while searching")
