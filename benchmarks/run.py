@@ -202,6 +202,8 @@ class Bench:
         corpus = self.tmp / "corpus-scale-3000"
         scale.write_sources(corpus, paragraphs[:3000])
         rows.append(self._scale_tier("3,000 real paragraphs", corpus, questions, extra))
+        log.info("scale: the same 3,000 paragraphs in Qdrant's embedded mode")
+        qdrant = scale.qdrant_tier(corpus, questions, self.tmp, self.embedder, self.tmp / "index-3,000 real paragraphs")
         if self.args.full:
             log.info("scale: 100,000 passages (generated from the brief's sentences)")
             gen = Generator(self.brief_sentences, self.embedder.vocabulary(), seed=16)
@@ -210,7 +212,7 @@ class Bench:
             pool = QuestionPool([], [p.read_text() for p in sorted(big.glob("*"))[::50]], seed=16)
             rows.append(self._scale_tier("100,000 generated passages", big, pool.take(200), extra))
         rows.append(scale.projection(rows[0], rows[-1], 1_000_000))
-        return {"source": where, "rows": rows}
+        return {"source": where, "rows": rows, "qdrant": qdrant}
 
     def _scale_tier(self, name: str, corpus: Path, questions: Sequence[str], extra: list[str]) -> dict[str, Any]:
         return scale.tier(

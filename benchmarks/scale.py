@@ -17,6 +17,7 @@ import gzip
 import json
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import time
@@ -28,6 +29,7 @@ from briefqa.answers.searcher import Searcher, open_searcher
 from briefqa.embed import SentenceTransformerEmbedder
 from briefqa.index import store
 from briefqa.index.build import build_index
+from briefqa.index.stores import open_store
 
 from .http_load import Client, Server, briefqa_command
 from .timing import Dist, paired
@@ -132,6 +134,69 @@ def tier(
     return out
 
 
+def qdrant_tier(
+    corpus: Path, questions: Sequence[str], workdir: Path, embedder: SentenceTransformerEmbedder, local_root: Path
+) -> dict[str, Any]:
+    """The same corpus in Qdrant's embedded mode beside the local store built at ``local_root``.
+
+    *build*: from nothing into a fresh segment cache and a fresh Qdrant folder (parse, embed, write
+    the segments, upload); *upload*: a second Qdrant folder from the warm segment cache (only
+    Qdrant's part). Searches alternate between the local store and Qdrant on the same questions.
+    """
+    folder = workdir / "qdrant-3000"
+    qdrant = open_store(workdir / "qdrant-cache-3000", str(folder))
+    report = build_index(corpus, qdrant, embedder)
+    second = open_store(local_root, str(workdir / "qdrant-3000-upload"))
+    upload = build_index(corpus, second, embedder, full=False)
+    second.close()  # type: ignore[attr-defined]
+    shutil.rmtree(workdir / "qdrant-3000-upload", ignore_errors=True)
+    started = time.perf_counter()
+    index = qdrant.load(embedder.name, embedder.dimension)
+    load_s = time.perf_counter() - started
+    local = Searcher(store.load(local_root, embedder.name), embedder)
+    remote = Searcher(index, embedder)
+    for searcher in (local, remote):
+        searcher.search("warm up the searcher")
+    local_s, qdrant_s = paired(list(questions[:100]), local.search, remote.search)
+    out = {
+        "passages": report.chunks,
+        "sentences": index.sentence_count,
+        "build_s": report.seconds,
+        "upload_s": upload.seconds,
+        "load_s": load_s,
+        "folder_bytes": disk_bytes(folder),
+        "local_bytes": disk_bytes(local_root),
+        "local": Dist.of(local_s),
+        "qdrant": Dist.of(qdrant_s),
+    }
+    qdrant.close()  # type: ignore[attr-defined]
+    return out
+
+
+def render_qdrant(q: dict[str, Any], local_build_s: float) -> list[str]:
+    """The Qdrant row of the scale tiers as markdown lines."""
+    n = q["passages"]
+    return [
+        "",
+        "### The index in Qdrant (issue 17): the embedded mode beside the local files, same corpus",
+        "",
+        "Qdrant's embedded local mode (`BRIEFQA_QDRANT` set to a folder) is the client's brute-force "
+        "Python re-implementation: these figures say what it costs here, not what a Qdrant server does. "
+        "*build*: passages a second from nothing (parse, embed, write segments, upload); *upload*: from "
+        "a warm segment cache, Qdrant's part alone. Search p50 / p95 in ms, in process, the two stores "
+        "alternating on the same 100 questions.",
+        "",
+        "| store | build p/s | upload p/s | bytes/passage | load s | search p50 / p95 ms |",
+        "| --- | --- | --- | --- | --- | --- |",
+        f"| local files | {n / local_build_s:.1f} | | {q['local_bytes'] / n / 1024:.1f} KB | | {q['local']} |",
+        f"| Qdrant embedded | {n / q['build_s']:.1f} | {n / q['upload_s']:.1f} "
+        f"| {q['folder_bytes'] / n / 1024:.1f} KB | {q['load_s']:.1f} | {q['qdrant']} |",
+        "",
+        f"Qdrant ÷ local p50: {q['qdrant'].p50 / q['local'].p50:.2f}×; {q['sentences']:,} sentences' word "
+        "pieces are in the folder beside the passages.",
+    ]
+
+
 def _passages(root: Path, embedder: SentenceTransformerEmbedder) -> list[str]:
     """What the build embedded as passages (headings included), in index order."""
     index = store.load(root, embedder.name)
@@ -195,4 +260,7 @@ def render(res: dict[str, Any]) -> list[str]:
         brief, big = measured[0], measured[-1]
         growth = (big["http"].p50 / big["floor_http"].p50) / (brief["http"].p50 / brief["floor_http"].p50)
         out += ["", f"HTTP p50 ÷ floor at {big['passages']:,} passages over the brief's: {growth:.2f}×."]
+    if res.get("qdrant"):
+        local = next(t for t in measured if t["name"].startswith("3,000"))
+        out += render_qdrant(res["qdrant"], local["build_s"])
     return out

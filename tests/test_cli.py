@@ -208,6 +208,7 @@ NO_MODEL = {"BRIEFQA_MODEL": "no-such-model-xyz"}
         (["serve", "--port", "99999"], {}, "--port"),
         (["serve"], {"BRIEFQA_PORT": "abc"}, "BRIEFQA_PORT"),
         (["serve", "--workers", "0"], {}, "--workers"),
+        (["serve", "--workers", "2"], {"BRIEFQA_QDRANT": "qdrant-folder"}, "one process at a time"),
         (["serve"], {"BRIEFQA_WORKERS": "many"}, "BRIEFQA_WORKERS"),
         (["ask", "anything"], {"BRIEFQA_PORT": "abc"}, "BRIEFQA_PORT"),
         (["index"], {"BRIEFQA_PORT": "0"}, "BRIEFQA_PORT"),

@@ -34,16 +34,30 @@ WITHIN: dict[str, dict[str, set[str]]] = {
         "piece_codec": set(),
         "segments": {"piece_codec", "segment_file"},
         "token_store": {"piece_codec", "segment_file"},
+        "vector_search": {"lexical", "token_store"},
         "versions": {"integrity"},
         "manifest": {"segments"},
-        "index_version": {"lexical", "manifest", "token_store"},
-        "index_format": {"index_version", "lexical", "manifest", "piece_codec", "segments", "token_store"},
+        "index_version": {"lexical", "manifest", "token_store", "vector_search"},
+        "index_format": {
+            "index_version",
+            "lexical",
+            "manifest",
+            "piece_codec",
+            "segments",
+            "token_store",
+            "vector_search",
+        },
         "caches": {"index_format"},
         "store": {"caches", "index_format", "integrity", "manifest", "segments", "versions"},
+        # A version in Qdrant (its collections), then the Qdrant store (aliases, publishing).
+        "qdrant_version": {"index_format", "index_version", "lexical", "manifest", "token_store", "vector_search"},
+        "qdrant_store": {"lexical", "manifest", "qdrant_version", "store", "versions"},
+        # The one interface to a store, and the choice between the local folder and Qdrant.
+        "stores": {"lexical", "manifest", "qdrant_store", "store"},
         "embed_batches": {"lexical", "piece_codec", "segments", "store"},
         # The wiring of a build: it puts the steps together and holds no algorithm of its own.
-        "build": {"embed_batches", "lexical", "piece_codec", "segments", "store"},
-        "watch": {"build"},
+        "build": {"embed_batches", "lexical", "piece_codec", "segments", "store", "stores"},
+        "watch": {"build", "stores"},
     },
     "answers": {
         "retrieve": set(),
@@ -77,6 +91,9 @@ SCORING = {
     "index.index_version",
     "index.index_format",
     "index.manifest",
+    "index.vector_search",
+    "index.qdrant_version",
+    "index.qdrant_store",
 }
 
 

@@ -71,14 +71,26 @@ def _check_folder(path: Path, named: str, *, write: bool) -> None:
         raise InputError(f"{named} {path} cannot be written: {exc.strerror or exc}") from None
 
 
-def _check_index(path: Path, named: str) -> None:
-    """A published index in ``path``; else the error ``store.load`` would give, before the model loads."""
-    from .errors import IndexMissingError
-    from .index.store import current_version
+def _store(settings: Settings) -> Any:
+    """The store the settings name (``BRIEFQA_QDRANT``, else the index folder), reachable; checked
+    before the model loads, so a mistyped URL or a server that is down costs no wait."""
+    from .index.stores import open_store
 
-    _check_folder(path, named, write=False)
-    if current_version(path) is None:
-        raise IndexMissingError(f"no index in {path} ({named}); run `briefqa index` to build it")
+    key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
+    return open_store(settings.index, settings.qdrant, key)
+
+
+def _check_index(settings: Settings, named: str) -> Any:
+    """The store with a published index; else the error loading would give, before the model loads."""
+    from .errors import IndexMissingError
+
+    if not settings.qdrant:
+        _check_folder(settings.index, named, write=False)
+    store = _store(settings)
+    if store.current_version() is None:
+        where = f"{settings.index} ({named})" if not settings.qdrant else f"{store.describe()} (BRIEFQA_QDRANT)"
+        raise IndexMissingError(f"no index in {where}; run `briefqa index` to build it")
+    return store
 
 
 def _index_named(index: Path | None) -> str:
@@ -105,8 +117,9 @@ def _fail(exc: BriefqaError) -> typer.Exit:
     return typer.Exit(exc.exit_code)
 
 
-def _print_report(report: Any, waited: float | None = None) -> None:
-    """What a build did; ``waited`` is the time the user waited for it, the model's load included."""
+def _print_report(report: Any, waited: float | None = None, model_loaded: bool = True) -> None:
+    """What a build did; ``waited`` is the time the user waited for it, the model's load included
+    (``model_loaded`` False: the rest was starting up, e.g. opening an embedded Qdrant folder)."""
     for note in report.notes:
         typer.echo(note)
     typer.echo(f"added: {', '.join(report.added) or '-'}")
@@ -117,7 +130,8 @@ def _print_report(report: Any, waited: float | None = None) -> None:
         typer.echo(f"failed: {err['path']}: {err['error']}")
     took = f"{report.seconds:.1f}s"
     if waited is not None and waited > report.seconds:
-        took = f"{waited:.1f}s ({waited - report.seconds:.1f}s of it loading the model)"
+        what = "loading the model" if model_loaded else "starting up"
+        took = f"{waited:.1f}s ({waited - report.seconds:.1f}s of it {what})"
     typer.echo(f"index {report.version}: {report.documents} documents, {report.chunks} chunks in {took}")
 
 
@@ -134,6 +148,7 @@ def index(
         settings = _settings(corpus=corpus, index=index)
         _check_folder(settings.corpus, _corpus_named(corpus), write=False)
         _check_folder(settings.index, _index_named(index), write=True)
+        store = _store(settings)
         from .embed import LazyEmbedder
         from .index.build import build_index
 
@@ -143,27 +158,27 @@ def index(
         raise _fail(exc) from None
     report = None
     try:
-        report = build_index(settings.corpus, settings.index, embedder, full=full, progress=Progress())
-        _print_report(report, waited=time.monotonic() - started)
+        report = build_index(settings.corpus, store, embedder, full=full, progress=Progress())
+        _print_report(report, waited=time.monotonic() - started, model_loaded=embedder.is_loaded)
     except BriefqaError as exc:
         if not watch:
             raise _fail(exc) from None
         # Watching an empty or broken corpus is how one waits for the first source to arrive.
         _report_error(exc)
     if watch:
-        _watch(settings, embedder)
+        _watch(settings, store, embedder)
         return
     if report is not None and report.errors:
         raise typer.Exit(1)
 
 
-def _watch(settings: Settings, embedder: Any) -> None:
+def _watch(settings: Settings, store: Any, embedder: Any) -> None:
     from .index.watch import watch_and_rebuild
 
     try:
         watch_and_rebuild(
             settings.corpus,
-            settings.index,
+            store,
             embedder,
             on_report=_print_report,
             on_error=_report_error,
@@ -193,12 +208,12 @@ def ask(
     """Answer one question with quotes and their source links."""
     try:
         settings = _settings(index=index)
-        _check_index(settings.index, _index_named(index))
+        store = _check_index(settings, _index_named(index))
         from .answers.searcher import open_searcher, validate
         from .embed import load_embedder
 
         validate(question, (), k)  # a bad question or --k costs no model load
-        answer = open_searcher(settings.index, load_embedder(settings.model)).search(question, (), k)
+        answer = open_searcher(store, load_embedder(settings.model)).search(question, (), k)
     except BriefqaError as exc:
         raise _fail(exc) from None
     if as_json:
@@ -300,8 +315,15 @@ def serve(
     started = time.monotonic()
     try:
         settings = _settings(host=host, port=port, corpus=corpus, index=index, workers=workers)
+        if settings.workers > 1 and settings.qdrant and "://" not in settings.qdrant:
+            named = "--workers" if workers is not None else "BRIEFQA_WORKERS"
+            raise InputError(
+                f"{named}={settings.workers}: Qdrant's embedded mode (BRIEFQA_QDRANT={settings.qdrant}) is "
+                "opened by one process at a time; serve it with one worker, or use a Qdrant server"
+            )
         _check_folder(settings.corpus, _corpus_named(corpus), write=False)
         _check_folder(settings.index, _index_named(index), write=True)
+        store = _store(settings)
         sock = _bind(settings.host, settings.port)
     except BriefqaError as exc:
         raise _fail(exc) from None
@@ -316,20 +338,20 @@ def serve(
     log_to_stderr(logging.INFO)
     try:
         embedder = load_serving_embedder(settings.model)
-        live = LiveIndex(settings.corpus, settings.index, embedder)
+        live = LiveIndex(settings.corpus, store, embedder)
         if not settings.corpus.is_dir():
             # An index that exists still answers; the analyst can restore the corpus and rebuild.
             live.refresh()
             if not live.ready:
                 raise CorpusError(
                     f"corpus folder {settings.corpus} does not exist, and there is no index "
-                    f"in {settings.index} to serve"
+                    f"in {store.describe()} to serve"
                 )
             typer.echo(
                 f"briefqa: warning: corpus folder {settings.corpus} does not exist; serving the index as it is",
                 err=True,
             )
-        elif is_stale(settings.corpus, settings.index, embedder.name):
+        elif is_stale(settings.corpus, store, embedder.name):
             typer.echo("index missing or stale: building it first")
             try:
                 _print_report(live.rebuild(progress=Progress()), waited=time.monotonic() - started)
@@ -490,10 +512,10 @@ def eval_cmd(
         else:
             if withhold:
                 raise InputError(f"{file}: --withhold applies to SQuAD files only")
-            _check_index(settings.index, _index_named(index))
+            store = _check_index(settings, _index_named(index))
             _check_folder(settings.corpus, _corpus_named(corpus), write=False)
             items = load_items(file)  # a bad file costs no model load
-            report = evaluate(open_searcher(settings.index, load_embedder(settings.model)), items, settings.corpus)
+            report = evaluate(open_searcher(store, load_embedder(settings.model)), items, settings.corpus)
     except BriefqaError as exc:
         raise _fail(exc) from None
     if as_json:

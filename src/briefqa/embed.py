@@ -254,6 +254,11 @@ class LazyEmbedder:
         self._inner: SentenceTransformerEmbedder | None = None
 
     @property
+    def is_loaded(self) -> bool:
+        """Whether something has needed the model yet."""
+        return self._inner is not None
+
+    @property
     def loaded(self) -> SentenceTransformerEmbedder:
         if self._inner is None:
             self._inner = SentenceTransformerEmbedder(self.name)

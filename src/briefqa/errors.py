@@ -62,6 +62,12 @@ class IndexDamagedError(BriefqaError):
     http_status = 503
 
 
+class BackendError(BriefqaError):
+    """The store holding the index (a Qdrant server or folder) cannot be reached or failed a request."""
+
+    http_status = 503
+
+
 class IndexBusyError(BriefqaError):
     """Another build holds the index lock."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
@@ -23,3 +23,20 @@ class Settings(BaseSettings):
     workers: int = Field(default=1, ge=1, le=64)
     # How often a server looks for a newer index version, in seconds.
     reload_interval: float = Field(default=1.0, gt=0)
+    # Where the index lives: unset, files under ``index``; a folder, Qdrant's embedded local mode
+    # there; an http(s) URL, a Qdrant server or cluster (``qdrant_api_key`` when it needs one).
+    qdrant: str | None = None
+    qdrant_api_key: SecretStr | None = None
+
+    @field_validator("qdrant")
+    @classmethod
+    def _folder_or_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        scheme, sep, rest = value.partition("://")
+        if sep and scheme.lower() not in ("http", "https"):
+            raise ValueError(f"{value!r} is neither a folder nor an http(s) URL of a Qdrant server")
+        if sep and not rest.split("/", 1)[0].split("?", 1)[0]:
+            raise ValueError(f"{value!r} names no host")
+        return value

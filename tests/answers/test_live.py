@@ -44,12 +44,16 @@ def write_marked(corpus: Path, topic: str, marker: str) -> None:
     )
 
 
-@pytest.fixture
-def corpus(tmp_path: Path) -> Path:
-    folder = tmp_path / "corpus"
+def marked_corpus(folder: Path) -> Path:
+    """``folder`` with one source per topic, each of version "alpha"."""
     for topic in TOPICS:
         write_marked(folder, topic, "alpha")
     return folder
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    return marked_corpus(tmp_path / "corpus")
 
 
 @pytest.fixture

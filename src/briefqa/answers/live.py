@@ -7,9 +7,9 @@ import threading
 from pathlib import Path
 
 from ..embed import Embedder
-from ..errors import IndexDamagedError, IndexMismatchError, IndexMissingError
-from ..index import store
+from ..errors import BackendError, IndexDamagedError, IndexMismatchError, IndexMissingError
 from ..index.build import BuildReport, ProgressHook, build_index
+from ..index.stores import IndexStore, as_store
 from .searcher import Searcher, open_searcher
 
 log = logging.getLogger("briefqa.live")
@@ -22,16 +22,17 @@ class LiveIndex:
     ``refresh`` replaces the reference in one assignment after the new version is fully loaded.
     """
 
-    def __init__(self, corpus: Path, root: Path, embedder: Embedder) -> None:
+    def __init__(self, corpus: Path, where: Path | IndexStore, embedder: Embedder) -> None:
         self.corpus = corpus
-        self.root = root
+        self.store = as_store(where)
+        self.root = self.store.root
         self.embedder = embedder
         self._searcher: Searcher | None = None
         self._load_error: str | None = None
-        # (version, file stamps) of the published version that last failed to load.
-        self._failed: tuple[str, tuple[tuple[str, int, int], ...]] | None = None
-        # What CURRENT looked like when last acted on (see ``refresh_if_published``).
-        self._published: tuple[int, int, int] | None = None
+        # (version, stamp) of the published version that last failed to load.
+        self._failed: tuple[str, tuple[object, ...]] | None = None
+        # The store's publish stamp when last acted on (see ``refresh_if_published``).
+        self._published: object = None
         self._refresh_lock = threading.Lock()
         self._build_lock = threading.Lock()
         _one_search_thread()
@@ -41,7 +42,7 @@ class LiveIndex:
         """The searcher of the live version; ``IndexMissingError`` while there is none."""
         current = self._searcher
         if current is None:
-            raise IndexMissingError(self._load_error or f"no index in {self.root}; run `briefqa index`")
+            raise IndexMissingError(self._load_error or f"no index in {self.store.describe()}; run `briefqa index`")
         return current
 
     @property
@@ -56,18 +57,22 @@ class LiveIndex:
         intact older version is served instead until a build repairs the index.
         """
         with self._refresh_lock:
-            name = store.current_version(self.root)
+            try:
+                name = self.store.current_version()
+            except BackendError as exc:
+                # The store is out of reach: keep serving what is loaded, and say why once.
+                return self._unreachable(str(exc))
             if name is None or (self._searcher is not None and self._searcher.version == name):
                 return False
-            stamp = (name, _stamp(self.root / "versions" / name))
+            stamp = (name, self.store.version_stamp(name))
             if stamp == self._failed:
                 # Known bad and untouched since: verifying it again every second would read it all.
                 return False
             try:
                 # Load the very version just read from CURRENT, not whatever CURRENT says by now,
                 # so the searcher's name always matches its data.
-                searcher = open_searcher(self.root, self.embedder, version=name)
-            except (IndexDamagedError, IndexMismatchError, IndexMissingError, OSError) as exc:
+                searcher = open_searcher(self.store, self.embedder, version=name)
+            except (IndexDamagedError, IndexMismatchError, IndexMissingError, BackendError, OSError) as exc:
                 # What a damaged, incompatible or vanished version raises: keep serving the old one
                 # and say why the new one is not used. Anything else is a bug and surfaces with its
                 # traceback rather than reading as "not loaded" until the files change.
@@ -91,14 +96,21 @@ class LiveIndex:
         Called before each request, so that when a server runs several worker processes and one of
         them rebuilds, a request that any of them takes after the rebuild replied is answered from
         the new version (the periodic watcher alone would leave up to a second of the old one).
+        A store whose stamp costs a round trip (Qdrant) has none, and leaves it to the watcher.
         """
-        stamp = store.published_stamp(self.root)
+        stamp = self.store.published_stamp()
         if stamp != self._published:
             self._published = stamp
             self.refresh()
 
+    def _unreachable(self, message: str) -> bool:
+        if message != self._load_error:
+            log.error("%s", message)
+        self._load_error = message
+        return False
+
     def _fall_back(self, damaged: str) -> bool:
-        older = store.load_newest_intact(self.root, self.embedder.name, self.embedder.dimension, older_than=damaged)
+        older = self.store.load_newest_intact(self.embedder.name, self.embedder.dimension, older_than=damaged)
         if older is None:
             return False
         self._searcher = Searcher(older, self.embedder)
@@ -125,26 +137,12 @@ class LiveIndex:
         """
         with self._build_lock:
             report = build_index(
-                self.corpus, self.root, self.embedder, full=full, progress=progress, lock_timeout=lock_timeout
+                self.corpus, self.store, self.embedder, full=full, progress=progress, lock_timeout=lock_timeout
             )
             self.refresh()
             if self._load_error is not None:
                 raise IndexMismatchError(self._load_error)
             return report
-
-
-def _stamp(folder: Path) -> tuple[tuple[str, int, int], ...]:
-    """Name, size and modification time of every file of a version: cheap, and changed by any repair."""
-    try:
-        return tuple(
-            sorted(
-                (p.relative_to(folder).as_posix(), (st := p.stat()).st_size, st.st_mtime_ns)
-                for p in folder.rglob("*")
-                if p.is_file()
-            )
-        )
-    except OSError:
-        return ()
 
 
 def _one_search_thread() -> None:

@@ -90,17 +90,21 @@ def candidate_rows(index: IndexVersion, cand: Candidates, query: Query) -> list[
     dense_rank = np.argsort(np.argsort(-cand.dense))
     out: list[Scored] = []
     m = len(query.tokens)
-    for rank, cid in enumerate(cand.chunks.tolist()):
-        chunk = index.chunk(cid)
-        first, last = chunk.first, chunk.last
+    chunks = [index.chunk(cid) for cid in cand.chunks.tolist()]
+    # Every candidate's sentences at once: one request when the vectors live in a database.
+    fetched = index.sentence_rows([(c.first, c.last) for c in chunks], query.tokens, (query.weights, query.uniform))
+    for rank, (chunk, got) in enumerate(zip(chunks, fetched, strict=True)):
+        cid, first, last = chunk.number, chunk.first, chunk.last
         doc = index.documents[chunk.doc]
         spans = index.sentence_spans(first, last)
         passage_terms = term_set(index.passage_text(chunk))
         pcover = sum(w for t, w in weights.items() if t in passage_terms) / qweight
-        piece = _PieceMatches.of(query, index.token_rows(first, last))
-        ssims = index.sentence_vectors(first, last) @ query.vector
-        idf_best = piece.weighted(query.weights)
-        plain_best = piece.weighted(query.uniform)
+        piece = _PieceMatches.of(query, got.pieces)
+        ssims = got.vectors @ query.vector
+        # MaxSim, rarity-weighted and plain: the store's (Qdrant's multivector MaxSim) when it
+        # computed them, else from the word pieces here; the same sum either way.
+        idf_best = got.maxsim[0] if got.maxsim is not None else piece.weighted(query.weights)
+        plain_best = got.maxsim[1] if got.maxsim is not None else piece.weighted(query.uniform)
         idf_window = _weighted(piece.window, query.weights)
         idf_passage = _weighted(piece.passage[:, None], query.weights)[0] if m else 0.0
         for offset in range(last - first + 1):

@@ -14,6 +14,7 @@ from ..embed import Embedder, Encoded
 from ..errors import InputError
 from ..index import store
 from ..index.lexical import stopwords, term_set, terms
+from ..index.stores import IndexStore, as_store
 from ..records import Answer, ChunkSpan, Document, Quote, SourceInfo, SourceStats
 from .abstain import Abstainer, Evidence, features, shipped_abstainer
 from .conversation import resolve
@@ -266,13 +267,15 @@ class Searcher:
         )
 
 
-def open_searcher(index: Path, embedder: Embedder, *, version: str | None = None) -> Searcher:
-    """The searcher of the index folder ``index``: its live version (or ``version``), verified and
-    checked against ``embedder``. The one way the CLI, the live server and the benchmarks get one.
+def open_searcher(index: Path | IndexStore, embedder: Embedder, *, version: str | None = None) -> Searcher:
+    """The searcher of the store ``index`` (a folder: the local store there): its live version (or
+    ``version``), verified and checked against ``embedder``. The one way the CLI, the live server
+    and the benchmarks get one.
 
-    Raises ``IndexMissingError``, ``IndexDamagedError`` or ``IndexMismatchError`` saying what to run.
+    Raises ``IndexMissingError``, ``IndexDamagedError`` or ``IndexMismatchError`` saying what to
+    run, and ``BackendError`` when the store (Qdrant) cannot be reached.
     """
-    return Searcher(store.load(index, embedder.name, embedder.dimension, version=version), embedder)
+    return Searcher(as_store(index).load(embedder.name, embedder.dimension, version=version), embedder)
 
 
 @lru_cache(maxsize=1)

@@ -59,12 +59,16 @@ def create_app(settings: Settings | None = None, live: LiveIndex | None = None) 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if getattr(app.state, "live", None) is None:
             from ..embed import load_serving_embedder
+            from ..index.stores import open_store
+
+            key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
+            # Before the model: a Qdrant that cannot be reached stops the start at once, saying why.
+            store = await asyncio.to_thread(open_store, settings.index, settings.qdrant, key)
 
             if settings.workers > 1:
                 _share_cores(settings.workers)
-
             embedder = await asyncio.to_thread(load_serving_embedder, settings.model)
-            app.state.live = LiveIndex(settings.corpus, settings.index, embedder)
+            app.state.live = LiveIndex(settings.corpus, store, embedder)
         await asyncio.to_thread(app.state.live.refresh)
         watcher = asyncio.create_task(_watch_versions(app.state.live, settings.reload_interval))
         try:

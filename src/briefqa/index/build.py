@@ -5,16 +5,15 @@ unchanged keeps its segment (``segments``), so only new or changed sources are p
 and written; each segment is written as soon as its source is embedded, so a killed build's work
 is kept. A version is a manifest listing its segments plus the corpus-wide lexical (and, past
 ``HNSW_THRESHOLD`` passages, dense) index. A corpus that did not change publishes nothing, and
-finds that out without loading the model. The new version is written beside the live one and
-published by one atomic rename; a build that fails or is killed leaves the live version as it
-was.
+finds that out without loading the model. The new version is written beside the live one by the
+store (``stores.IndexStore``: the local folder, or Qdrant) and published atomically; a build that
+fails or is killed leaves the live version as it was.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +29,7 @@ from . import segments, store
 from .embed_batches import Parsed, ProgressHook, SegmentSink, cache_key, chunk_text, embed_new
 from .lexical import LexicalIndex
 from .piece_codec import codec_for
+from .stores import IndexStore, as_store
 
 log = logging.getLogger("briefqa.build")
 
@@ -74,14 +74,15 @@ EMBED_GROUP = 512
 
 def build_index(
     corpus: Path,
-    root: Path,
+    where: Path | IndexStore,
     embedder: Embedder,
     *,
     full: bool = False,
     progress: ProgressHook | None = None,
     lock_timeout: float = 600.0,
 ) -> BuildReport:
-    """Index ``corpus`` into ``root`` and publish the result; see the module docstring.
+    """Index ``corpus`` into the store ``where`` (a folder: the local store there) and publish the
+    result; see the module docstring. The segments, the build's cache, are under the store's root.
 
     Raises ``CorpusError`` when the corpus is missing, empty or has no source that parses, and
     ``IndexBusyError`` when another build holds the lock past ``lock_timeout`` seconds; in both
@@ -90,13 +91,15 @@ def build_index(
     """
     started = time.perf_counter()
     notes: list[str] = []
+    target = as_store(where)
+    root = target.root
     with store.BuildLock(root, timeout=lock_timeout):
         # Under the lock nobody else is writing: what a killed build left behind can go.
-        store.collect_garbage(root)
+        target.collect_garbage()
         # Segments whose size, inode and mtime are what the last build verified are not read again.
         segments.trust_all_stamps(root)
         # A damaged live version is rebuilt from its intact segments: never "nothing changed".
-        previous, damage = store.previous_manifest(root)
+        previous, damage = target.previous_manifest()
         if damage is not None:
             notes.append(f"{damage}: repairing it (intact sources keep their segments)")
         # The model's name decides before anything loads it; its dimension once it has to be loaded.
@@ -111,7 +114,7 @@ def build_index(
             unreadable = "".join(f"; {e['path']}: {e['error']}" for e in found.errors)
             raise CorpusError(f"no sources in {corpus} (looked for {', '.join(SUFFIXES)}{unreadable})")
         if previous is not None and not full and damage is None and _same_sources(previous, files):
-            return _unchanged_report(root, previous, started, found.errors)
+            return _unchanged_report(target, previous, started, found.errors)
         if previous is not None and not full and (reason := store.incompatibility(previous, None, embedder.dimension)):
             notes.append(f"{reason}: re-indexing every source")
             full = True
@@ -122,13 +125,12 @@ def build_index(
             raise CorpusError(f"no source in {corpus} could be indexed ({detail})")
         embed_new(parsed, embedder, sink, progress, EMBED_GROUP)
         added, updated, removed = _changes(previous, parsed, errors)
-        building = store.new_version_dir(root)
-        name = building.name.removeprefix(".building-")
+        name = target.begin_version()
         manifest = _manifest(parsed, errors, found.errors, embedder, name)
-        _write(building, manifest, parsed)
-        version = store.publish(root, building)
-        store.collect_garbage(root)
-        _drop_older_formats(root)
+        chunk_vectors = np.vstack([p.chunk_vectors for p in parsed if p.chunk_vectors is not None])
+        lexical = LexicalIndex.from_terms([t for p in parsed for t in p.terms or ()])
+        version = target.publish(name, manifest, chunk_vectors, lexical)
+        target.drop_old_versions()
         _prune_segments(root, sink.folder, {p.segment.name for p in parsed if p.segment})
         store.prune_partials(sink.folder, {cache_key(f) for f in files})
         segments.record_stamps(sink.folder)
@@ -155,13 +157,13 @@ def _same_sources(previous: store.Manifest, files: list[SourceFile]) -> bool:
 
 
 def _unchanged_report(
-    root: Path, previous: store.Manifest, started: float, unreadable: list[dict[str, str]]
+    target: IndexStore, previous: store.Manifest, started: float, unreadable: list[dict[str, str]]
 ) -> BuildReport:
     # Publishing an identical version would make every server reload for nothing.
     sources = previous.sources
     errors = [{"path": s.path, "error": s.error} for s in sources.values() if s.error]
     errors += unreadable
-    version = store.current_version(root) or previous.version
+    version = target.current_version() or previous.version
     return BuildReport(
         added=[],
         updated=[],
@@ -263,22 +265,6 @@ def _manifest(
     )
 
 
-def _write(folder: Path, manifest: store.Manifest, parsed: list[Parsed]) -> None:
-    chunk_vectors = np.vstack([p.chunk_vectors for p in parsed if p.chunk_vectors is not None])
-    lexical = LexicalIndex.from_terms([t for p in parsed for t in p.terms or ()])
-    store.write_version(folder, manifest, chunk_vectors, lexical)
-
-
-def _drop_older_formats(root: Path) -> None:
-    """Once a version of this format is live, versions of older formats and format 3's per-source
-    cache (``sources/``) go: nothing reads them any more, and they hold every vector twice."""
-    shutil.rmtree(root / "sources", ignore_errors=True)
-    for name in store.sealed_versions(root):
-        manifest = store.read_manifest_of(root, name)
-        if manifest is not None and manifest.format != store.FORMAT_VERSION:
-            shutil.rmtree(root / "versions" / name, ignore_errors=True)
-
-
 def _prune_segments(root: Path, folder: Path, written: set[str]) -> None:
     """Drop segments that no sealed version lists (servers may still read the kept versions')."""
     listed: list[dict[str, object]] = []
@@ -290,9 +276,9 @@ def _prune_segments(root: Path, folder: Path, written: set[str]) -> None:
     segments.prune(folder, written | segments.referenced(listed))
 
 
-def is_stale(corpus: Path, root: Path, model: str) -> bool:
+def is_stale(corpus: Path, where: Path | IndexStore, model: str) -> bool:
     """Whether the live version is missing, of another model or format, or behind the corpus."""
-    manifest = store.intact_manifest(root)  # a damaged live version is stale: it must be repaired
+    manifest = as_store(where).intact_manifest()  # a damaged live version is stale: it must be repaired
     if manifest is None or store.incompatibility(manifest, model, None) is not None:
         return True
     try:

@@ -23,12 +23,13 @@ from typing import Any
 
 import numpy as np
 
-from .index_version import CHUNK_ARRAYS, SENTENCE_ARRAYS, IndexVersion, with_heading
+from .index_version import CHUNK_ARRAYS, SENTENCE_ARRAYS, IndexVersion, span_arrays, with_heading
 from .lexical import LexicalIndex
 from .manifest import Manifest
 from .piece_codec import Float16Codec, PieceCodec, codec_for
 from .segments import SourceSegment, problem, read_source, segment_dir
 from .token_store import PieceSource, TokenStore
+from .vector_search import LocalVectors
 
 __all__ = [
     "ARRAY_READS",
@@ -37,9 +38,12 @@ __all__ = [
     "HNSW_M",
     "HNSW_THRESHOLD",
     "IndexVersion",
+    "check_shapes",
     "dense_index",
     "read_folder",
     "read_json",
+    "read_segments",
+    "token_store",
     "with_heading",
     "write_version",
 ]
@@ -142,25 +146,29 @@ def read_folder(folder: Path, manifest: Manifest) -> IndexVersion:
         if len(chunk_vectors) > HNSW_THRESHOLD:
             raise ValueError(f"{DENSE} is missing")
         dense = dense_index(chunk_vectors)
-    codecs: dict[str, PieceCodec] = {}
-    pieces = [
-        PieceSource(s.file, s.piece_offsets, s.piece_df, codecs.setdefault(s.codec, _codec(manifest, s.codec)))
-        for s in segments
-    ]
+    tokens = token_store(segments, manifest)
     index = IndexVersion(
         version=folder.name.removeprefix(".building-"),
         manifest=manifest,
         documents=[s.doc for s in segments],
         spans=arrays,
         headings=[c.heading for s in segments for c in s.chunks],
-        chunk_vectors=chunk_vectors,
-        sentence_vectors=sentence_vectors,
-        dense=dense,
+        vectors=LocalVectors(chunk_vectors, sentence_vectors, dense, lexical, tokens),
         lexical=lexical,
-        tokens=TokenStore(pieces, dim),
+        rarity=tokens.rarity,
     )
     check_shapes(index)
     return index
+
+
+def token_store(segments: list[SourceSegment], manifest: Manifest) -> TokenStore:
+    """The word pieces of ``segments`` (read whole), decoded by the codec each was written with."""
+    codecs: dict[str, PieceCodec] = {}
+    pieces = [
+        PieceSource(s.file, s.piece_offsets, s.piece_df, codecs.setdefault(s.codec, _codec(manifest, s.codec)))
+        for s in segments
+    ]
+    return TokenStore(pieces, manifest.dimension or 0)
 
 
 def _stack(parts: list[np.ndarray], dim: int) -> np.ndarray:
@@ -169,28 +177,7 @@ def _stack(parts: list[np.ndarray], dim: int) -> np.ndarray:
 
 def _spans(segments: list[SourceSegment]) -> dict[str, np.ndarray]:
     """The global span arrays of ``IndexVersion`` (sentences and chunks numbered across sources)."""
-    sent: list[np.ndarray] = []
-    chunk: list[np.ndarray] = []
-    base_sent = base_chunk = 0
-    for d, s in enumerate(segments):
-        n = len(s.sentences)
-        owner = np.zeros(n, dtype=np.int64)
-        rows = []
-        for c_i, c in enumerate(s.chunks):
-            owner[c.first_sentence : c.last_sentence + 1] = base_chunk + c_i
-            rows.append((d, c.start, c.end, base_sent + c.first_sentence, base_sent + c.last_sentence))
-        starts = np.array([x.start for x in s.sentences], dtype=np.int64)
-        ends = np.array([x.end for x in s.sentences], dtype=np.int64)
-        sent.append(np.stack([np.full(n, d), starts, ends, owner, s.quote_starts.astype(np.int64)], axis=1))
-        chunk.append(np.array(rows, dtype=np.int64).reshape(-1, 5))
-        base_sent += n
-        base_chunk += len(s.chunks)
-    sa = np.vstack(sent) if sent else np.zeros((0, 5), np.int64)
-    ca = np.vstack(chunk) if chunk else np.zeros((0, 5), np.int64)
-    return {
-        **{name: np.ascontiguousarray(sa[:, i]) for i, name in enumerate(SENTENCE_ARRAYS)},
-        **{name: np.ascontiguousarray(ca[:, i]) for i, name in enumerate(CHUNK_ARRAYS)},
-    }
+    return span_arrays([(s.sentences, s.chunks, s.quote_starts) for s in segments])
 
 
 def check_shapes(index: IndexVersion) -> None:

@@ -9,14 +9,14 @@ Python call per sentence. ``index_format`` reads a version folder into one of th
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 import numpy as np
 
-from ..records import ChunkSpan, Document, SentenceSpans, SourceStats
+from ..records import Chunk, ChunkSpan, Document, Sentence, SentenceSpans, SourceStats
 from .lexical import LexicalIndex
 from .manifest import Manifest
-from .token_store import TokenRows, TokenStore
+from .token_store import PieceRarity, TokenRows
+from .vector_search import Candidates, SentenceRows, VersionVectors
 
 # Per sentence (global numbering) and per chunk, the span arrays assembled from the segments.
 SENTENCE_ARRAYS = ("sent_doc", "sent_start", "sent_end", "sent_chunk", "sent_quote_start")
@@ -29,16 +29,18 @@ def with_heading(heading: str, body: str) -> str:
 
 
 class IndexVersion:
-    """One index version, read-only once loaded; a searcher answers from exactly one."""
+    """One index version, read-only once loaded; a searcher answers from exactly one.
+
+    Its texts, spans and statistics are in memory whichever store holds the version; what it
+    searches with (``vectors``) is the store's: faiss and the segments, or Qdrant's collections.
+    """
 
     __slots__ = (
-        "_chunk_vectors",
-        "_dense",
         "_doc_index",
         "_headings",
-        "_sentence_vectors",
+        "_rarity",
         "_spans",
-        "_tokens",
+        "_vectors",
         "documents",
         "lexical",
         "manifest",
@@ -51,10 +53,8 @@ class IndexVersion:
     lexical: LexicalIndex
     _spans: dict[str, np.ndarray]
     _headings: tuple[str, ...]
-    _chunk_vectors: np.ndarray
-    _sentence_vectors: np.ndarray
-    _dense: Any  # faiss.Index over the chunk vectors
-    _tokens: TokenStore
+    _vectors: VersionVectors
+    _rarity: PieceRarity
     _doc_index: dict[str, int]
 
     def __init__(
@@ -64,14 +64,12 @@ class IndexVersion:
         documents: Sequence[Document],
         spans: Mapping[str, np.ndarray],
         headings: Sequence[str],
-        chunk_vectors: np.ndarray,
-        sentence_vectors: np.ndarray,
-        dense: Any,
+        vectors: VersionVectors,
         lexical: LexicalIndex,
-        tokens: TokenStore,
+        rarity: PieceRarity,
     ) -> None:
         arrays = {name: spans[name] for name in (*SENTENCE_ARRAYS, *CHUNK_ARRAYS)}
-        for array in (*arrays.values(), chunk_vectors, sentence_vectors):
+        for array in arrays.values():
             array.flags.writeable = False
         set_ = object.__setattr__
         set_(self, "version", version)
@@ -80,10 +78,8 @@ class IndexVersion:
         set_(self, "lexical", lexical)
         set_(self, "_spans", arrays)
         set_(self, "_headings", tuple(headings))
-        set_(self, "_chunk_vectors", chunk_vectors)
-        set_(self, "_sentence_vectors", sentence_vectors)
-        set_(self, "_dense", dense)
-        set_(self, "_tokens", tokens)
+        set_(self, "_vectors", vectors)
+        set_(self, "_rarity", rarity)
         set_(self, "_doc_index", {d.id: i for i, d in enumerate(self.documents)})
 
     def __setattr__(self, name: str, value: object) -> None:
@@ -105,19 +101,15 @@ class IndexVersion:
 
     @property
     def dense_kind(self) -> str:
-        """The faiss index type answering dense search (``IndexFlatIP`` or ``IndexHNSWFlat``)."""
-        return type(self._dense).__name__
+        """What answers dense search (faiss's ``IndexFlatIP`` or ``IndexHNSWFlat``, or ``qdrant``)."""
+        return str(getattr(self._vectors, "dense_kind", type(self._vectors).__name__))
 
     def shapes(self) -> list[tuple[str, tuple[int, ...]]]:
         """Each stored part's name and shape, for checking against the manifest's counts."""
         out: list[tuple[str, tuple[int, ...]]] = [
             ("segments", (len(self.documents),)),
             ("segments' headings", (len(self._headings),)),
-            ("chunk vectors", tuple(self._chunk_vectors.shape)),
-            ("sentence vectors", tuple(self._sentence_vectors.shape)),
-            ("dense index", (int(self._dense.ntotal), int(self._dense.d))),
-            ("bm25/", (self.lexical.n_docs,)),
-            ("piece offsets", (self._tokens.sentences,)),
+            *self._vectors.shapes(),
         ]
         out += [(f"spans {n}", tuple(self._spans[n].shape)) for n in (*SENTENCE_ARRAYS, *CHUNK_ARRAYS)]
         return out
@@ -200,32 +192,71 @@ class IndexVersion:
 
     # ---- vectors and rankings ---------------------------------------------------------------------
 
+    def candidates(self, query_vector: np.ndarray, query_terms: Sequence[str], n: int) -> Candidates:
+        """The best ``n`` chunks for a question, its dense and BM25 rankings fused by reciprocal rank."""
+        if self.chunk_count == 0:
+            return Candidates.none()
+        return self._vectors.candidates(query_vector, query_terms, n)
+
+    def sentence_rows(
+        self, spans: Sequence[tuple[int, int]], tokens: np.ndarray, weightings: Sequence[np.ndarray] = ()
+    ) -> list[SentenceRows]:
+        """Per run of sentences ``(first, last)`` (inclusive): their word pieces and unit vectors,
+        fetched together (one request to a vector database for all of a question's candidates),
+        and MaxSim of the question's word pieces ``tokens`` under each of ``weightings`` where the
+        store computes it (``SentenceRows.maxsim``)."""
+        return self._vectors.sentence_rows(spans, tokens, weightings)
+
     def chunk_vectors(self, rows: np.ndarray | None = None) -> np.ndarray:
         """Unit vectors of chunks ``rows`` (all of them when None), float32, read-only."""
-        vectors = self._chunk_vectors if rows is None else self._chunk_vectors[rows]
-        return np.asarray(vectors, dtype=np.float32)
+        return self._vectors.chunk_vectors(rows)
 
     def sentence_vectors(self, first: int = 0, last: int | None = None) -> np.ndarray:
         """Unit vectors of sentences ``first..last`` (inclusive; to the end when None), float32."""
-        stop = None if last is None else last + 1
-        return np.asarray(self._sentence_vectors[first:stop], dtype=np.float32)
+        return self._vectors.sentence_vectors(first, last)
 
     def dense_ranking(self, query_vector: np.ndarray, depth: int) -> list[int]:
         """The ``depth`` chunks nearest ``query_vector`` by inner product, nearest first."""
-        _sims, ids = self._dense.search(np.ascontiguousarray(query_vector.reshape(1, -1), dtype=np.float32), depth)
-        return [int(i) for i in ids[0] if i >= 0]
+        return self._vectors.dense_ranking(query_vector, depth)
 
     def token_rows(self, first: int, last: int) -> TokenRows:
         """The word-piece vectors of sentences ``first..last`` (inclusive), read in one go."""
-        return self._tokens.rows(first, last)
+        return self._vectors.token_rows(first, last)
 
     def piece_idf(self, ids: np.ndarray) -> np.ndarray:
         """Each word piece's rarity across the version's sentences."""
-        return self._tokens.idf(ids)
+        return self._rarity.idf(ids)
 
     def max_piece_idf(self) -> float:
-        return self._tokens.max_idf()
+        return self._rarity.max_idf()
 
     def close(self) -> None:
-        """Release what the version holds open (its word pieces are read per request)."""
-        self._tokens.close()
+        """Release what the version holds open."""
+        self._vectors.close()
+
+
+def span_arrays(parts: Sequence[tuple[Sequence[Sentence], Sequence[Chunk], np.ndarray]]) -> dict[str, np.ndarray]:
+    """The global span arrays of ``IndexVersion`` from each source's (sentences, chunks, quote
+    starts), in document order: sentences and chunks numbered across sources."""
+    sent: list[np.ndarray] = []
+    chunk: list[np.ndarray] = []
+    base_sent = base_chunk = 0
+    for d, (sentences, chunks, quote_starts) in enumerate(parts):
+        n = len(sentences)
+        owner = np.zeros(n, dtype=np.int64)
+        rows = []
+        for c_i, c in enumerate(chunks):
+            owner[c.first_sentence : c.last_sentence + 1] = base_chunk + c_i
+            rows.append((d, c.start, c.end, base_sent + c.first_sentence, base_sent + c.last_sentence))
+        starts = np.array([x.start for x in sentences], dtype=np.int64)
+        ends = np.array([x.end for x in sentences], dtype=np.int64)
+        sent.append(np.stack([np.full(n, d), starts, ends, owner, quote_starts.astype(np.int64)], axis=1))
+        chunk.append(np.array(rows, dtype=np.int64).reshape(-1, 5))
+        base_sent += n
+        base_chunk += len(chunks)
+    sa = np.vstack(sent) if sent else np.zeros((0, 5), np.int64)
+    ca = np.vstack(chunk) if chunk else np.zeros((0, 5), np.int64)
+    return {
+        **{name: np.ascontiguousarray(sa[:, i]) for i, name in enumerate(SENTENCE_ARRAYS)},
+        **{name: np.ascontiguousarray(ca[:, i]) for i, name in enumerate(CHUNK_ARRAYS)},
+    }

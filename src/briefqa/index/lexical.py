@@ -82,6 +82,11 @@ class LexicalIndex:
             df.update(set(toks))
         return cls(retriever, dict(df), len(tokenized))
 
+    @property
+    def retriever(self):  # type: ignore[no-untyped-def]
+        """The bm25s index (None for a version whose BM25 a vector database searches)."""
+        return self._retriever
+
     def scores(self, query_terms: Sequence[str]) -> np.ndarray:
         """BM25 score of every chunk for these terms (zeros when none is known)."""
         known = [t for t in query_terms if t in self.doc_freq]

@@ -16,11 +16,11 @@ The jobs live in ``versions`` (CURRENT, sealing, garbage collection, the lock), 
 ``segments`` (the per-source store) and ``caches``; their names are re-exported here so callers
 import one module.
 
-What a second backend (a vector database) would implement is the pair below: a build writes each
-new source's segment (``write_source``), hands ``write_version`` a ``Manifest`` listing the
-segments, the passage vectors and the lexical index, and publishes; a searcher gets an
-``IndexVersion`` from ``load``. Nothing outside the store
-touches the files or the arrays.
+These functions are the local store; ``stores.LocalStore`` puts them behind the one store
+interface (``stores.IndexStore``) that Qdrant's store (``qdrant_store``) implements too. A build
+writes each new source's segment (``write_source``), hands ``write_version`` a ``Manifest``
+listing the segments, the passage vectors and the lexical index, and publishes; a searcher gets an
+``IndexVersion`` from ``load``. Nothing outside the store touches the files or the arrays.
 """
 
 from __future__ import annotations

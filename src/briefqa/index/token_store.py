@@ -41,6 +41,30 @@ class PieceSource:
     codec: PieceCodec
 
 
+class PieceRarity:
+    """How rare each word piece is across a version's sentences, from per-piece sentence counts."""
+
+    def __init__(self, df: np.ndarray, sentences: int) -> None:
+        self.df = df
+        self.sentences = sentences
+
+    @classmethod
+    def of_pairs(cls, pairs: np.ndarray, sentences: int) -> PieceRarity:
+        """From (piece id, sentences holding it) pairs, an id may recur (one pair per segment)."""
+        vocab = int(pairs[:, 0].max()) + 1 if len(pairs) else 1
+        return cls(np.bincount(pairs[:, 0].astype(np.int64), weights=pairs[:, 1], minlength=vocab), sentences)
+
+    def idf(self, ids: np.ndarray) -> np.ndarray:
+        """Smoothed inverse sentence frequency of each word piece (unseen pieces weigh the most)."""
+        known = ids < len(self.df)
+        df = np.zeros(len(ids), dtype=np.float64)
+        df[known] = self.df[ids[known]]
+        return np.log1p((self.sentences + 1) / (df + 0.5))
+
+    def max_idf(self) -> float:
+        return math.log1p((self.sentences + 1) / 0.5)
+
+
 class TokenStore:
     """Reads sentences' word-piece rows (global sentence numbers); knows each piece's rarity."""
 
@@ -52,11 +76,11 @@ class TokenStore:
         self._first = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
         self._sentences = int(self._first[-1])
         pairs = [s.df for s in self._sources if len(s.df)]
-        df = np.concatenate(pairs) if pairs else np.zeros((0, 2), np.int64)
-        vocab = int(df[:, 0].max()) + 1 if len(df) else 1
         # Word-piece document frequency over sentences: a piece that opens every sentence ("the")
         # says little about which one answers.
-        self._df = np.bincount(df[:, 0].astype(np.int64), weights=df[:, 1], minlength=vocab)
+        self.rarity = PieceRarity.of_pairs(
+            np.concatenate(pairs) if pairs else np.zeros((0, 2), np.int64), self._sentences
+        )
 
     @property
     def sentences(self) -> int:
@@ -64,14 +88,10 @@ class TokenStore:
         return self._sentences
 
     def idf(self, ids: np.ndarray) -> np.ndarray:
-        """Smoothed inverse sentence frequency of each word piece (unseen pieces weigh the most)."""
-        known = ids < len(self._df)
-        df = np.zeros(len(ids), dtype=np.float64)
-        df[known] = self._df[ids[known]]
-        return np.log1p((self._sentences + 1) / (df + 0.5))
+        return self.rarity.idf(ids)
 
     def max_idf(self) -> float:
-        return math.log1p((self._sentences + 1) / 0.5)
+        return self.rarity.max_idf()
 
     def rows(self, first: int, last: int) -> TokenRows:
         """The rows of sentences ``first..last`` (inclusive, consecutive): one read per segment."""

@@ -53,12 +53,16 @@ def sealed_versions(root: Path) -> list[str]:
 
 def new_version_dir(root: Path) -> Path:
     """A fresh folder for a version being built; invisible to readers until it is published."""
-    # UTC to the microsecond first, so sorting names sorts versions by age (garbage collection
-    # relies on it) whatever the local clock does at a daylight-saving change.
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    path = root / "versions" / f".building-{stamp}-{uuid.uuid4().hex[:6]}"
+    path = root / "versions" / f".building-{version_name()}"
     path.mkdir(parents=True)
     return path
+
+
+def version_name() -> str:
+    """A new version's name: UTC to the microsecond first, so sorting names sorts versions by age
+    (garbage collection relies on it) whatever the local clock does at a daylight-saving change."""
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    return f"{stamp}-{uuid.uuid4().hex[:6]}"
 
 
 def seal(building: Path) -> str:

@@ -11,6 +11,7 @@ from ..embed import Embedder
 from ..errors import BriefqaError
 from ..sources.ingest import SUFFIXES
 from .build import BuildReport, ProgressHook, build_index
+from .stores import IndexStore, as_store
 
 log = logging.getLogger("briefqa.watch")
 
@@ -69,7 +70,7 @@ def watch_corpus(
 
 def watch_and_rebuild(
     corpus: Path,
-    root: Path,
+    where: Path | IndexStore,
     embedder: Embedder,
     *,
     on_report: Callable[[BuildReport], None],
@@ -79,20 +80,22 @@ def watch_and_rebuild(
     debounce_ms: int = 1500,
     stop_event: threading.Event | None = None,
 ) -> None:
-    """Rebuild ``root`` incrementally after every settled change to ``corpus``, until ``stop_event``.
+    """Rebuild the store ``where`` (a folder: the local store) incrementally after every settled
+    change to ``corpus``, until ``stop_event``.
 
     ``on_ready`` is called once the watch is live; a change made before that is caught up on
     then. A build that fails (an emptied corpus, a busy lock) is reported and the watch goes
     on: the live version stays, and the next change gets another try.
     """
-    for changed in watch_corpus(corpus, debounce_ms, stop_event, exclude=root):
+    target = as_store(where)
+    for changed in watch_corpus(corpus, debounce_ms, stop_event, exclude=target.root):
         catching_up = not changed
         if catching_up:
             on_ready()
         else:
             log.info("corpus changed (%d paths); rebuilding", len(changed))
         try:
-            report = build_index(corpus, root, embedder, progress=progress())
+            report = build_index(corpus, target, embedder, progress=progress())
         except BriefqaError as exc:
             on_error(exc)
         else:
