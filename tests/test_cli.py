@@ -58,9 +58,22 @@ def run_cli(*args: str, stderr_tty: bool = False, **env: str) -> tuple[int, str,
     return proc.returncode, out, b"".join(chunks).decode(errors="replace")
 
 
+def _interruptible() -> None:
+    """In the child: Ctrl-C (SIGINT) as a terminal delivers it. A shell starts background jobs with
+    SIGINT ignored, and a child inherits that, so a suite run with ``&`` would see a CLI that
+    ignores the tests' SIGINT and never stops."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_cli(*args: str) -> tuple[subprocess.Popen[str], list[str], threading.Thread]:
     """The console script running in the background, its stdout lines gathered as they come."""
-    proc = subprocess.Popen([str(BRIEFQA), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [str(BRIEFQA), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_interruptible,
+    )
     lines: list[str] = []
 
     def read() -> None:
@@ -436,6 +449,7 @@ def test_serve_with_two_workers_answers_a_rebuild_from_every_worker_at_once(brie
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "BRIEFQA_WORKERS": "2", "BRIEFQA_ADMIN_TOKEN": "s3cret"},
+        preexec_fn=_interruptible,
     )
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(proc.stdout or ()), daemon=True)

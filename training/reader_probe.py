@@ -246,6 +246,7 @@ def main() -> None:
     parser.add_argument("--val-groups", type=int, default=2)
     parser.add_argument("--layers", type=int, default=3)
     parser.add_argument("--minutes", type=float, default=50.0, help="training time at most (resumes)")
+    parser.add_argument("--limit", type=int, default=0, help="read this many held-out questions a role (a check)")
     args = parser.parse_args()
     for path in (TRAIN, DEV):
         if not path.is_file():
@@ -265,6 +266,8 @@ def main() -> None:
             pickle.dump(questions, fh)
     fitted = [q for q in questions if q.role == "fit"]
     held = [q for q in questions if q.role in ("val", "dev")]
+    if args.limit:
+        held = [q for role in ("val", "dev") for q in [h for h in held if h.role == role][: args.limit]]
     pairs = training_pairs(fitted, np.random.default_rng(SEED))
     print(f"{len(pairs)} pairs from {len(fitted)} questions; measured on {len(held)}", flush=True)
     reader = Reader(args.layers)
