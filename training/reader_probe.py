@@ -23,6 +23,7 @@ Not shipped and not part of ``make fit``: it reproduces the figures in ``docs/ev
 from __future__ import annotations
 
 import argparse
+import os
 import pickle
 import time
 from collections.abc import Sequence
@@ -251,6 +252,9 @@ def main() -> None:
     for path in (TRAIN, DEV):
         if not path.is_file():
             raise SystemExit(f"reader_probe: {path} not found: the probe needs the shared SQuAD data (../shared/data/)")
+    # As briefqa.embed does, and before torch loads: with busy-waiting threads, training beside
+    # other jobs ran at a fraction of its speed.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import torch
 
     torch.manual_seed(SEED)
