@@ -290,6 +290,14 @@ def load_serving_embedder(name: str) -> CoalescingEmbedder:
     return CoalescingEmbedder(SentenceTransformerEmbedder(name))
 
 
+def share_cores(workers: int) -> None:
+    """In one of ``workers`` server processes, encode on its share of the cores: with every
+    worker using all of them, concurrent encodes would fight over the same cores."""
+    import torch
+
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
+
+
 class CoalescingEmbedder:
     """Merges encodes from concurrent threads into one model call.
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 from collections.abc import AsyncIterator, Mapping
 
 from fastapi import FastAPI, Request
@@ -58,15 +57,14 @@ def create_app(settings: Settings | None = None, live: LiveIndex | None = None) 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if getattr(app.state, "live", None) is None:
-            from ..embed import load_serving_embedder
+            from ..embed import load_serving_embedder, share_cores
             from ..index.stores import open_store
 
             key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
             # Before the model: a Qdrant that cannot be reached stops the start at once, saying why.
             store = await asyncio.to_thread(open_store, settings.index, settings.qdrant, key)
-
             if settings.workers > 1:
-                _share_cores(settings.workers)
+                share_cores(settings.workers)
             embedder = await asyncio.to_thread(load_serving_embedder, settings.model)
             app.state.live = LiveIndex(settings.corpus, store, embedder)
         await asyncio.to_thread(app.state.live.refresh)
@@ -228,14 +226,6 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
-
-
-def _share_cores(workers: int) -> None:
-    """Each of ``workers`` processes encodes with its share of the cores: with every worker
-    using all of them, concurrent encodes would contend for the same cores."""
-    import torch
-
-    torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
 
 
 async def _watch_versions(live: LiveIndex, interval: float) -> None:
