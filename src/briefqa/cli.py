@@ -332,12 +332,14 @@ def serve(
     from .answers.live import LiveIndex
     from .api.app import create_app
     from .api.protocol import JsonErrorsProtocol
-    from .embed import load_serving_embedder
+    from .embed import LazyEmbedder, load_serving_embedder
     from .index.build import is_stale
 
     log_to_stderr(logging.INFO)
     try:
-        embedder = load_serving_embedder(settings.model)
+        # With several workers this process only builds, if it must, and supervises: each worker
+        # loads its own model, so this one loads it only for a build.
+        embedder = LazyEmbedder(settings.model) if settings.workers > 1 else load_serving_embedder(settings.model)
         live = LiveIndex(settings.corpus, store, embedder)
         if not settings.corpus.is_dir():
             # An index that exists still answers; the analyst can restore the corpus and rebuild.
@@ -366,7 +368,7 @@ def serve(
     url = _base_url(settings, port=sock.getsockname()[1])
     if settings.workers > 1:
         # The workers load their own model and index; this process only supervises them.
-        del live, embedder
+        del live, embedder  # a model a build loaded here is not needed any more
         _serve_workers(settings, sock, url)
         return
     config = uvicorn.Config(
