@@ -315,7 +315,9 @@ def serve(
     started = time.monotonic()
     try:
         settings = _settings(host=host, port=port, corpus=corpus, index=index, workers=workers)
-        if settings.workers > 1 and settings.qdrant and "://" not in settings.qdrant:
+        from .index.qdrant_store import names_server
+
+        if settings.workers > 1 and settings.qdrant and not names_server(settings.qdrant):
             named = "--workers" if workers is not None else "BRIEFQA_WORKERS"
             raise InputError(
                 f"{named}={settings.workers}: Qdrant's embedded mode (BRIEFQA_QDRANT={settings.qdrant}) is "

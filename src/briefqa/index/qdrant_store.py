@@ -49,6 +49,12 @@ _EMBEDDED: dict[str, QdrantClientGuard] = {}
 _EMBEDDED_LOCK = threading.Lock()
 
 
+def names_server(setting: str) -> bool:
+    """Whether a ``BRIEFQA_QDRANT`` value names a Qdrant server (a URL) rather than the folder of
+    the embedded mode, which one process at a time may open."""
+    return "://" in setting
+
+
 class QdrantStore:
     """Versions of the index in Qdrant (``stores.IndexStore``)."""
 
@@ -60,7 +66,7 @@ class QdrantStore:
     @classmethod
     def connect(cls, setting: str, api_key: str | None, root: Path) -> QdrantStore:
         """The store ``BRIEFQA_QDRANT=setting`` names, reachable; ``BackendError`` naming the setting if not."""
-        if "://" in setting:
+        if names_server(setting):
             cluster = _cluster(setting)  # a mistyped option is told before any connection is tried
             return cls(_server(setting, api_key), root, cluster)
         return cls(_embedded(Path(setting).expanduser()), root)
