@@ -33,6 +33,8 @@ from .qdrant_version import (
     QdrantClientGuard,
     alias_of,
     collection_of,
+    collections_of,
+    first_line,
     read_version,
     version_of,
     write_version,
@@ -179,9 +181,9 @@ class QdrantStore:
         """Delete version ``name``'s collections."""
         with self._guard.call(f"dropping version {name}") as client:
             existing = {c.name for c in client.get_collections().collections}
-            for role in ROLES:
-                if collection_of(name, role) in existing:
-                    client.delete_collection(collection_of(name, role))
+            for collection in collections_of(name).values():
+                if collection in existing:
+                    client.delete_collection(collection)
 
     # ---- reading --------------------------------------------------------------------------------
 
@@ -215,10 +217,8 @@ class QdrantStore:
         with self._guard.call(f"counting version {name}") as client:
             existing = {c.name for c in client.get_collections().collections}
             return tuple(
-                int(client.count(collection_of(name, r), exact=True).count)
-                if collection_of(name, r) in existing
-                else -1
-                for r in ROLES
+                int(client.count(collection, exact=True).count) if collection in existing else -1
+                for collection in collections_of(name).values()
             )
 
     def close(self) -> None:
@@ -268,7 +268,7 @@ def _server(setting: str, api_key: str | None) -> QdrantClientGuard:
         client = QdrantClient(url=url, api_key=api_key, timeout=10, check_compatibility=False)
         client.get_collections()
     except Exception as exc:  # connection refused, DNS, TLS, 401/403: all mean "not usable as set"
-        text = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        text = first_line(exc)
         if "401" in text or "403" in text or "nauthorized" in text or "orbidden" in text:
             raise BackendError(
                 f"BRIEFQA_QDRANT: Qdrant at {url} refused the request ({text}); check BRIEFQA_QDRANT_API_KEY"

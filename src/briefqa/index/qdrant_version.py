@@ -56,6 +56,11 @@ def collection_of(version: str, role: str) -> str:
     return f"{PREFIX}-{version}-{role}"
 
 
+def collections_of(version: str) -> dict[str, str]:
+    """Each role's collection of ``version``."""
+    return {role: collection_of(version, role) for role in ROLES}
+
+
 def version_of(collection: str) -> str | None:
     """The version a collection of this store belongs to; None for any other collection."""
     for role in ROLES:
@@ -98,8 +103,12 @@ class QdrantClientGuard:
         except BriefqaError:
             raise  # ours already says what is wrong
         except Exception as exc:  # the client raises many kinds (HTTP, gRPC, its own, ValueError)
-            text = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
-            raise BackendError(f"Qdrant at {self.where} failed while {doing} ({text})") from None
+            raise BackendError(f"Qdrant at {self.where} failed while {doing} ({first_line(exc)})") from None
+
+
+def first_line(exc: BaseException) -> str:
+    """What a client error says, in one short line (its type when it says nothing)."""
+    return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
 
 
 def create_collections(guard: QdrantClientGuard, version: str, dimension: int, cluster: Cluster) -> None:
@@ -151,7 +160,7 @@ def write_version(
     tokens = token_store(segments, manifest)
     create_collections(guard, version, dim, cluster)
     vocab, weights = bm25_rows(lexical)
-    names = {role: collection_of(version, role) for role in ROLES}
+    names = collections_of(version)
 
     def upload(role: str, points: list[Any]) -> None:
         with guard.call(f"writing version {version}") as client:
@@ -262,7 +271,7 @@ class QdrantVectors:
     ) -> None:
         self._guard = guard
         self._version = version
-        self._names = {role: collection_of(version, role) for role in ROLES}
+        self._names = collections_of(version)
         self._vocab = vocab
         self._piece_counts = counts  # per sentence, its word pieces (the stored multivector may pad)
         self._dim = dim
@@ -357,10 +366,7 @@ class QdrantVectors:
         by_id = {int(p.id): p for p in points}
         missing = [i for i in wanted if i not in by_id or any(i not in s for s in scores)]
         if missing:
-            raise IndexDamagedError(
-                f"index version {self._version} in Qdrant is damaged (sentence {missing[0]} is missing); "
-                "run `briefqa index` to repair it"
-            )
+            raise _damaged(self._version, f"sentence {missing[0]} is missing")
         out = []
         for first, last in spans:
             ids = range(first, last + 1)
@@ -433,7 +439,7 @@ def read_version(guard: QdrantClientGuard, version: str) -> IndexVersion:
     Raises ``IndexMissingError`` when its collections are gone, ``IndexDamagedError`` when one
     disagrees with the manifest (a collection short of points, a source that does not fit).
     """
-    names = {role: collection_of(version, role) for role in ROLES}
+    names = collections_of(version)
     with guard.call(f"opening version {version}") as client:
         existing = {c.name for c in client.get_collections().collections}
         if any(name not in existing for name in names.values()):
