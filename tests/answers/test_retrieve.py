@@ -8,9 +8,9 @@ import pytest
 
 from briefqa.answers.retrieve import retrieve
 from briefqa.answers.searcher import open_searcher
-from briefqa.index.build import build_index
-from briefqa.index.lexical import terms
-from briefqa.index.store import IndexVersion
+from briefqa.index.build.pipeline import build_index
+from briefqa.index.loaded_version import IndexVersion
+from briefqa.terms import terms
 
 from ..conftest import FakeEmbedder, write_source
 
