@@ -16,7 +16,7 @@ import numpy as np
 from ..records import Chunk, ChunkSpan, Document, Sentence, SentenceSpans, SourceStats
 from .lexical import LexicalIndex
 from .manifest import Manifest
-from .segments.pieces import PieceRarity, TokenRows
+from .segments.pieces import PieceRarity
 from .vector_search import Candidates, SentenceRows, VersionVectors
 
 # Per sentence (global numbering) and per chunk, the span arrays assembled from the segments.
@@ -215,14 +215,6 @@ class IndexVersion:
     def sentence_vectors(self, first: int = 0, last: int | None = None) -> np.ndarray:
         """Unit vectors of sentences ``first..last`` (inclusive; to the end when None), float32."""
         return self._vectors.sentence_vectors(first, last)
-
-    def dense_ranking(self, query_vector: np.ndarray, depth: int) -> list[int]:
-        """The ``depth`` chunks nearest ``query_vector`` by inner product, nearest first."""
-        return self._vectors.dense_ranking(query_vector, depth)
-
-    def token_rows(self, first: int, last: int) -> TokenRows:
-        """The word-piece vectors of sentences ``first..last`` (inclusive), read in one go."""
-        return self._vectors.token_rows(first, last)
 
     def piece_idf(self, ids: np.ndarray) -> np.ndarray:
         """Each word piece's rarity across the version's sentences."""

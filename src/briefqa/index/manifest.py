@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 # 3: every version carries checksums.json and the word-piece vectors of its sentences.
-# 4: a version is a list of per-source segments shared between versions (``segments``); word
+# 4: a version is a list of per-source segments shared between versions (``segments.store``); word
 #    pieces stored as each segment's codec says (4-bit scalar codes, ``segments.codec``);
 #    passage and sentence vectors float16.
 FORMAT_VERSION = 4

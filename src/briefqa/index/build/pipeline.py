@@ -69,7 +69,7 @@ class BuildReport:
 
 # Sources are embedded in groups of about this many passages, and each group's sources get their
 # segments as soon as it is done; a larger source is embedded alone in batches of this many, each
-# kept as it is done (``embed_batches``). A build that is killed keeps its embedding work for the next one.
+# kept as it is done (``embedding``). A build that is killed keeps its embedding work for the next one.
 EMBED_GROUP = 512
 
 

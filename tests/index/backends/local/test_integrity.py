@@ -182,7 +182,7 @@ def test_nothing_of_a_loaded_version_stays_mapped(corpus: Path, tmp_path: Path) 
     arrays = {
         "chunk vectors": data.chunk_vectors(),
         "sentence vectors": data.sentence_vectors(),
-        "token rows": data.token_rows(0, 1).matrix,
+        "token rows": data.sentence_rows([(0, 1)], np.zeros((0, data.manifest.dimension or 0)))[0].pieces.matrix,
     }
     for name, array in arrays.items():
         assert not isinstance(array, np.memmap) and not isinstance(array.base, np.memmap), name

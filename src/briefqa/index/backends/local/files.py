@@ -4,7 +4,7 @@ A version folder holds ``manifest.json`` (which lists the segments it is made of
 ``bm25/``, ``doc_freq.json``, ``dense.faiss`` when the dense index is approximate (HNSW: too slow
 to build at every load; exact search is built from the passage vectors when the version loads)
 and, once sealed, ``checksums.json``. Everything per source (its text, spans, vectors and word
-pieces) is in its segment (``segments``), shared with the other versions.
+pieces) is in its segment (``segments.store``), shared with the other versions.
 
 Nothing is memory-mapped: a file truncated in place under a running server (a restore with ``cp``
 or ``rsync --inplace``) would kill it with SIGBUS on the next page it touched, while arrays read

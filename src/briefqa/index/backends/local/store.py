@@ -6,7 +6,7 @@ Layout of ``BRIEFQA_INDEX``::
     versions/<name>/            one sealed version (``files``), with ``checksums.json``
     versions/.building-<name>/  a version being written (or left by a killed build; collected)
     segments/<model>/           one immutable segment per source, shared by the versions that list
-                                it and by later builds (``segments``); batches of a large source
+                                it and by later builds (``segments.store``); batches of a large source
                                 still being embedded (``build.partial``)
     .lock                       held by the one build that may write
 

@@ -170,17 +170,6 @@ class QdrantVectors:
         last = len(self._piece_counts) - 1 if last is None else last
         return self.sentence_rows([(first, last)], np.zeros((0, self._dim)))[0].vectors
 
-    def token_rows(self, first: int, last: int) -> TokenRows:
-        return self.sentence_rows([(first, last)], np.zeros((0, self._dim)))[0].pieces
-
-    def dense_ranking(self, query_vector: np.ndarray, depth: int) -> list[int]:
-        query = np.asarray(query_vector, np.float32).reshape(-1).tolist()
-        with self._guard.call(f"searching version {self._version}") as client:
-            found = client.query_points(
-                self._names["passages"], query=query, using="dense", limit=depth, params=self._search_params()
-            )
-        return [int(p.id) for p in found.points]
-
     def count(self, role: str) -> int:
         """Points in the version's ``role`` collection, counted exactly once per load."""
         if role not in self._sizes:
