@@ -1,9 +1,9 @@
-"""briefqa's dense index (``store.dense_index``) over given vectors, in a fresh process, against
+"""briefqa's dense index (``backends.local.files.dense_index``) over given vectors, in a fresh process, against
 exact search (``faiss.IndexFlatIP``) over the same vectors: recall, latency, memory, size.
 
     python -m benchmarks.ann_probe VECTORS.npy QUERIES.npy [--force-hnsw]    # prints JSON
 
-``--force-hnsw`` builds the approximate index even below ``store.HNSW_THRESHOLD`` (to measure its
+``--force-hnsw`` builds the approximate index even below ``HNSW_THRESHOLD`` (to measure its
 recall on real vectors of a tier that is served exactly).
 """
 
@@ -20,21 +20,21 @@ def main(vectors_path: str, queries_path: str, force_hnsw: bool = False) -> None
     import faiss
     import psutil
 
-    from briefqa.index import store
+    from briefqa.index.backends.local import files
 
     proc = psutil.Process()
     vectors = np.load(vectors_path)
     queries = np.ascontiguousarray(np.load(queries_path), dtype=np.float32)
     if force_hnsw:
-        store.HNSW_THRESHOLD = 0
+        files.HNSW_THRESHOLD = 0
     rss0 = proc.memory_info().rss
     t = time.perf_counter()
-    index = store.dense_index(vectors)
+    index = files.dense_index(vectors)
     build = time.perf_counter() - t
     params = "exact"
     if hasattr(index, "hnsw"):
-        # What store.load_folder sets on a loaded index.
-        index.hnsw.efSearch = getattr(store, "HNSW_EF_SEARCH", 128)
+        # What reading a version folder sets on a loaded index.
+        index.hnsw.efSearch = files.HNSW_EF_SEARCH
         params = (
             f"M={index.hnsw.nb_neighbors(1)}, efConstruction={index.hnsw.efConstruction}, "
             f"efSearch={index.hnsw.efSearch}"
@@ -47,7 +47,7 @@ def main(vectors_path: str, queries_path: str, force_hnsw: bool = False) -> None
         "n": len(vectors),
         "kind": type(index).__name__,
         "params": params,
-        "threshold": store.HNSW_THRESHOLD if not force_hnsw else None,
+        "threshold": files.HNSW_THRESHOLD if not force_hnsw else None,
         "build_s": build,
         "rss_delta_mb": (rss1 - rss0) / 2**20,
         "size_mb": size / 2**20,

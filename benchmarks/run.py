@@ -35,8 +35,8 @@ import numpy as np
 from briefqa.answers.searcher import Searcher, open_searcher
 from briefqa.embed import load_embedder, resolve_model
 from briefqa.evaluation.evaluate import load_items, normalize
-from briefqa.index import store
-from briefqa.index.build import build_index
+from briefqa.index.build.pipeline import build_index
+from briefqa.index.loaded_version import IndexVersion
 from briefqa.settings import DEFAULT_MODEL
 
 from . import report, scale
@@ -431,7 +431,7 @@ class Bench:
             shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-def _embedded_texts(index: store.IndexVersion, only_doc: int | None = None) -> list[str]:
+def _embedded_texts(index: IndexVersion, only_doc: int | None = None) -> list[str]:
     """What a build embeds for these chunks, in the build's order: each passage once (its
     sentences' vectors and word pieces come from the same forward pass)."""
     return [index.passage_text(c) for c in index.chunks() if only_doc is None or c.doc == only_doc]

@@ -27,9 +27,9 @@ from typing import Any
 
 from briefqa.answers.searcher import Searcher, open_searcher
 from briefqa.embed import SentenceTransformerEmbedder
-from briefqa.index import store
-from briefqa.index.build import build_index
-from briefqa.index.stores import open_store
+from briefqa.index.backends.choose import open_store
+from briefqa.index.backends.local.store import LocalStore
+from briefqa.index.build.pipeline import build_index
 
 from .http_load import Client, Server, briefqa_command
 from .timing import Dist, paired
@@ -153,7 +153,7 @@ def qdrant_tier(
     started = time.perf_counter()
     index = qdrant.load(embedder.name, embedder.dimension)
     load_s = time.perf_counter() - started
-    local = Searcher(store.load(local_root, embedder.name), embedder)
+    local = Searcher(LocalStore(local_root).load(embedder.name, None), embedder)
     remote = Searcher(index, embedder)
     for searcher in (local, remote):
         searcher.search("warm up the searcher")
@@ -199,7 +199,7 @@ def render_qdrant(q: dict[str, Any], local_build_s: float) -> list[str]:
 
 def _passages(root: Path, embedder: SentenceTransformerEmbedder) -> list[str]:
     """What the build embedded as passages (headings included), in index order."""
-    index = store.load(root, embedder.name)
+    index = LocalStore(root).load(embedder.name, None)
     return [index.passage_text(c) for c in index.chunks()]
 
 

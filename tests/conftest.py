@@ -143,7 +143,7 @@ def embedder():  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="session")
 def brief_index(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:  # type: ignore[no-untyped-def]
     """The default corpus indexed with the real model, once per session (read-only for tests)."""
-    from briefqa.index.build import build_index
+    from briefqa.index.build.pipeline import build_index
 
     root = tmp_path_factory.mktemp("brief-index")
     build_index(CORPUS, root, embedder)

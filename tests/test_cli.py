@@ -21,8 +21,8 @@ import pytest
 
 from briefqa.answers.live import LiveIndex
 from briefqa.api.app import create_app
-from briefqa.index import store
-from briefqa.index.build import build_index
+from briefqa.index.backends.local.store import LocalStore
+from briefqa.index.build.pipeline import build_index
 from briefqa.settings import Settings
 from briefqa.terminal import Progress
 
@@ -100,7 +100,7 @@ def test_unknown_model_is_named_without_a_traceback(tmp_path: Path) -> None:
     assert code != 0
     assert "'no-such-model-xyz'" in err and "BRIEFQA_MODEL" in err
     assert "Traceback" not in err + out
-    assert store.current_version(tmp_path / "index") is None
+    assert LocalStore(tmp_path / "index").current_version() is None
 
 
 @pytest.mark.slow
@@ -123,7 +123,7 @@ def test_model_mismatch_rebuilds_all_and_broken_source_is_named(brief_corpus: Pa
     assert "failed: notes/broken.md: front matter is not valid YAML" in out
     assert "Traceback" not in out + err
     assert "sources" in err and "%|" in err, "a progress bar on a terminal"
-    manifest = store.read_manifest(root)
+    manifest = LocalStore(root).intact_manifest()
     assert manifest is not None and manifest.model == "all-MiniLM-L6-v2" and manifest.dimension == 384
     assert manifest.sources["us-japan-space-alliance"].error is None
     assert "YAML" in (manifest.sources["notes-broken"].error or "")
@@ -364,7 +364,7 @@ def test_watching_cli_publishes_what_a_running_server_picks_up_without_a_failed_
     shutil.copytree(brief_index, root)
     live = LiveIndex(brief_corpus, root, embedder)
     live.refresh()
-    before = store.current_version(root)
+    before = LocalStore(root).current_version()
     app = create_app(Settings(corpus=brief_corpus, index=root), live)
     watcher, lines, reader = start_cli("index", "--corpus", str(brief_corpus), "--index", str(root), "--watch")
     statuses: list[int] = []
@@ -388,14 +388,14 @@ def test_watching_cli_publishes_what_a_running_server_picks_up_without_a_failed_
                 "shadowed regions. The quokka rover mapped the deposits over three months.\n"
             )
             deadline = time.monotonic() + 300
-            while store.current_version(root) == before:  # the watcher rebuilds while readers ask
+            while LocalStore(root).current_version() == before:  # the watcher rebuilds while readers ask
                 assert time.monotonic() < deadline, lines
                 ask()
             published = time.monotonic()
             while "lunar" not in ask():
                 assert time.monotonic() - published < 3, "the server did not pick up the CLI's version"
                 time.sleep(0.05)
-            assert client.get("/healthz").json()["index_version"] == store.current_version(root)
+            assert client.get("/healthz").json()["index_version"] == LocalStore(root).current_version()
     finally:
         watcher.send_signal(signal.SIGINT)
         watcher.wait(timeout=30)
@@ -428,7 +428,7 @@ def test_serve_says_where_it_listens_once_ready_and_ask_links_there(brief_corpus
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=30)
         reader.join(timeout=5)
-    version = store.current_version(root)
+    version = LocalStore(root).current_version()
     summary = next(i for i, line in enumerate(lines) if line.startswith(f"index {version}:"))
     serving = next(i for i, line in enumerate(lines) if line.startswith("briefqa: serving"))
     assert summary < serving, "the address comes after the build summary"

@@ -1,10 +1,10 @@
-"""Fit the word-piece codebook that ships with briefqa (``src/briefqa/index/codebooks/``).
+"""Fit the word-piece codebook that ships with briefqa (``src/briefqa/index/segments/codebooks/``).
 
 Reads SQuAD 1.1's training set (``../shared/data/squad11-train/train-v1.1.json.gz``, or
 ``--squad FILE``): Wikipedia paragraphs of other articles than the SQuAD 2.0 dev half the product
 is evaluated on. Encodes ``--paragraphs`` of them (a seeded draw) with the product's own model,
-and fits a product quantizer (``piece_codec.train_codebook``, seeded) on a seeded sample of their
-word-piece vectors. Prints how closely the codes reproduce held-out pieces.
+and fits a scalar quantizer's ranges (``segments.codec.train_codebook``) on a seeded sample of
+their word-piece vectors. Prints how closely the codes reproduce held-out pieces.
 
     python -m training.fit_codebook [--squad FILE] [--paragraphs N] [--write]
 """
@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from briefqa.embed import load_embedder
-from briefqa.index.piece_codec import CODEC, PieceCodec, ProductCodec, ScalarCodec, codebook_path, train_codebook
+from briefqa.index.segments.codec import CODEC, ScalarCodec, codebook_path, train_codebook
 from briefqa.settings import DEFAULT_MODEL
 
 REPO = Path(__file__).resolve().parents[1]
@@ -35,7 +35,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--squad", type=Path, default=SQUAD)
     parser.add_argument("--paragraphs", type=int, default=1500)
-    parser.add_argument("--kind", default=CODEC, help="pq64, sq4, sq6 or sq8 (default: the one builds use)")
+    parser.add_argument("--kind", default=CODEC, help="sq4, sq6 or sq8 (default: the one builds use)")
     parser.add_argument("--write", action="store_true", help="write the codebook into the package")
     args = parser.parse_args()
     if not args.squad.is_file():
@@ -58,11 +58,7 @@ def main() -> None:
     order = rng.permutation(len(pieces))
     train, held = pieces[order[:SAMPLE]], pieces[order[SAMPLE : SAMPLE + 20_000]]
     codebook = train_codebook(train, args.kind)
-    codec: PieceCodec = (
-        ScalarCodec(codebook, int(args.kind[2:]), "check")
-        if args.kind.startswith("sq")
-        else ProductCodec(codebook, "check")
-    )
+    codec = ScalarCodec(codebook, int(args.kind[2:]), "check")
     cos = (codec.decode(codec.encode(held)) * held).sum(axis=1)
     print(
         f"{len(pieces)} pieces of {args.paragraphs} paragraphs; held-out cosine mean {cos.mean():.4f}, "

@@ -74,7 +74,7 @@ def _check_folder(path: Path, named: str, *, write: bool) -> None:
 def _store(settings: Settings) -> Any:
     """The store the settings name (``BRIEFQA_QDRANT``, else the index folder), reachable; checked
     before the model loads, so a mistyped URL or a server that is down costs no wait."""
-    from .index.stores import open_store
+    from .index.backends.choose import open_store
 
     key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
     return open_store(settings.index, settings.qdrant, key)
@@ -150,7 +150,7 @@ def index(
         _check_folder(settings.index, _index_named(index), write=True)
         store = _store(settings)
         from .embed import LazyEmbedder
-        from .index.build import build_index
+        from .index.build.pipeline import build_index
 
         # Loaded only when a source needs embedding: a build with nothing to do never waits for it.
         embedder = LazyEmbedder(settings.model)
@@ -173,7 +173,7 @@ def index(
 
 
 def _watch(settings: Settings, store: Any, embedder: Any) -> None:
-    from .index.watch import watch_and_rebuild
+    from .index.build.watch import watch_and_rebuild
 
     try:
         watch_and_rebuild(
@@ -315,7 +315,7 @@ def serve(
     started = time.monotonic()
     try:
         settings = _settings(host=host, port=port, corpus=corpus, index=index, workers=workers)
-        from .index.qdrant_store import names_server
+        from .index.backends.qdrant.client import names_server
 
         if settings.workers > 1 and settings.qdrant and not names_server(settings.qdrant):
             named = "--workers" if workers is not None else "BRIEFQA_WORKERS"
@@ -335,7 +335,7 @@ def serve(
     from .api.app import create_app
     from .api.protocol import JsonErrorsProtocol
     from .embed import LazyEmbedder, load_serving_embedder
-    from .index.build import is_stale
+    from .index.build.pipeline import is_stale
 
     log_to_stderr(logging.INFO)
     try:

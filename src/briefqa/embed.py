@@ -22,7 +22,8 @@ import numpy as np
 from .errors import ModelError
 from .settings import DEFAULT_MODEL
 
-ProgressHook = Callable[[int], None]
+# Told the number of texts of each batch as it is encoded (the build's own ProgressHook counts stages).
+BatchHook = Callable[[int], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,11 +77,9 @@ class Embedder(Protocol):
     @property
     def max_tokens(self) -> int: ...
 
-    def encode(self, texts: Sequence[str], progress: ProgressHook | None = None) -> np.ndarray: ...
+    def encode(self, texts: Sequence[str], progress: BatchHook | None = None) -> np.ndarray: ...
 
-    def encode_full(
-        self, texts: Sequence[str], progress: ProgressHook | None = None, spans: bool = False
-    ) -> Encoded: ...
+    def encode_full(self, texts: Sequence[str], progress: BatchHook | None = None, spans: bool = False) -> Encoded: ...
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]: ...
 
@@ -144,7 +143,7 @@ class SentenceTransformerEmbedder:
             dtype=bool,
         )
 
-    def encode(self, texts: Sequence[str], progress: ProgressHook | None = None) -> np.ndarray:
+    def encode(self, texts: Sequence[str], progress: BatchHook | None = None) -> np.ndarray:
         """Unit vectors for ``texts`` (shape ``len(texts) x dimension``), in batches."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
@@ -170,7 +169,7 @@ class SentenceTransformerEmbedder:
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
-    def encode_full(self, texts: Sequence[str], progress: ProgressHook | None = None, spans: bool = False) -> Encoded:
+    def encode_full(self, texts: Sequence[str], progress: BatchHook | None = None, spans: bool = False) -> Encoded:
         """Unit vectors and word-piece vectors of ``texts``, from the same forward pass."""
         vectors: list[np.ndarray] = []
         tokens: list[np.ndarray] = []
@@ -272,10 +271,10 @@ class LazyEmbedder:
     def max_tokens(self) -> int:
         return self.loaded.max_tokens
 
-    def encode(self, texts: Sequence[str], progress: ProgressHook | None = None) -> np.ndarray:
+    def encode(self, texts: Sequence[str], progress: BatchHook | None = None) -> np.ndarray:
         return self.loaded.encode(texts, progress)
 
-    def encode_full(self, texts: Sequence[str], progress: ProgressHook | None = None, spans: bool = False) -> Encoded:
+    def encode_full(self, texts: Sequence[str], progress: BatchHook | None = None, spans: bool = False) -> Encoded:
         return self.loaded.encode_full(texts, progress, spans)
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
@@ -321,12 +320,12 @@ class CoalescingEmbedder:
         self._busy = False
         self.model_calls = 0
 
-    def encode(self, texts: Sequence[str], progress: ProgressHook | None = None) -> np.ndarray:
+    def encode(self, texts: Sequence[str], progress: BatchHook | None = None) -> np.ndarray:
         if progress is not None or len(texts) > self.max_batch:
             return self.inner.encode(texts, progress)
         return self.encode_full(texts).vectors
 
-    def encode_full(self, texts: Sequence[str], progress: ProgressHook | None = None, spans: bool = False) -> Encoded:
+    def encode_full(self, texts: Sequence[str], progress: BatchHook | None = None, spans: bool = False) -> Encoded:
         if progress is not None or spans or len(texts) > self.max_batch:
             return self.inner.encode_full(texts, progress, spans)
         future: Future[Encoded] = Future()

@@ -15,7 +15,8 @@ import pytest
 from briefqa.answers.abstain import FEATURES, Abstainer, Evidence, features, shipped_abstainer
 from briefqa.answers.answer_types import KINDS
 from briefqa.answers.quotes import RANK_FEATURES, Query, Scored
-from briefqa.index.lexical import LexicalIndex, terms
+from briefqa.index.lexical import LexicalIndex
+from briefqa.terms import terms
 
 CORPUS = [
     "The Normans were descended from Norse raiders who settled in Normandy.",
@@ -26,7 +27,7 @@ CORPUS = [
 
 @pytest.fixture(scope="module")
 def lexical() -> LexicalIndex:
-    return LexicalIndex.build(CORPUS)
+    return LexicalIndex.from_terms([terms(t) for t in CORPUS])
 
 
 def _scored(score: float, matches: list[float], passage_matches: list[float] | None = None, **named: float) -> Scored:

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from briefqa.answers.searcher import Searcher, open_searcher
-from briefqa.index.build import build_index
+from briefqa.index.build.pipeline import build_index
 
 pytestmark = pytest.mark.slow
 

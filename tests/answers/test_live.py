@@ -16,8 +16,8 @@ import pytest
 from briefqa.answers.live import LiveIndex
 from briefqa.api.app import create_app
 from briefqa.errors import IndexMissingError
-from briefqa.index import store
-from briefqa.index.build import build_index
+from briefqa.index.backends.local.store import LocalStore
+from briefqa.index.build.pipeline import build_index
 from briefqa.settings import Settings
 
 from ..conftest import CountingEmbedder, RunningServer, free_port
@@ -154,8 +154,8 @@ import sys
 sys.path.insert(0, {repo!r})
 from pathlib import Path
 from tests.conftest import CountingEmbedder
-from briefqa.index import build
-build.build_index(Path(sys.argv[1]), Path(sys.argv[2]), CountingEmbedder())
+from briefqa.index.build import pipeline
+pipeline.build_index(Path(sys.argv[1]), Path(sys.argv[2]), CountingEmbedder())
 """
 
 
@@ -169,7 +169,7 @@ def test_version_built_by_another_process_is_served_within_seconds(
         repo = str(Path(__file__).resolve().parents[2])
         subprocess.run([sys.executable, "-c", BUILDER.format(repo=repo), str(corpus), str(live.root)], check=True)
         published = time.monotonic()
-        version = store.current_version(live.root)
+        version = LocalStore(live.root).current_version()
         while httpx.get(f"{server.url}/healthz").json()["index_version"] != version:
             assert time.monotonic() - published < 3, "the server did not pick up the new version"
             time.sleep(0.05)
@@ -206,7 +206,7 @@ def test_refresh_swaps_only_for_a_new_version(live: LiveIndex, corpus: Path) -> 
     write_marked(corpus, "pensions", "alpha")
     build_index(corpus, live.root, CountingEmbedder())
     assert live.refresh() is True
-    assert live.searcher is not served and live.searcher.version == store.current_version(live.root)
+    assert live.searcher is not served and live.searcher.version == LocalStore(live.root).current_version()
     assert served.search(QUESTIONS[0]).results, "a request holding the old searcher still completes"
 
 

@@ -25,8 +25,9 @@ from briefqa.answers.quotes import (
 )
 from briefqa.answers.retrieve import retrieve
 from briefqa.answers.searcher import Searcher
-from briefqa.index import store
-from briefqa.index.build import build_index
+from briefqa.index.backends.local.store import LocalStore
+from briefqa.index.build.pipeline import build_index
+from briefqa.index.loaded_version import IndexVersion
 
 from ..conftest import FakeEmbedder
 
@@ -100,17 +101,17 @@ def test_rank_scores_and_sorts_best_first() -> None:
 
 
 @pytest.fixture
-def fake_index(corpus: Path, tmp_path: Path) -> tuple[store.IndexVersion, FakeEmbedder]:
+def fake_index(corpus: Path, tmp_path: Path) -> tuple[IndexVersion, FakeEmbedder]:
     emb = FakeEmbedder()
     build_index(corpus, tmp_path / "index", emb)
-    return store.load(tmp_path / "index", emb.name, emb.dimension), emb
+    return LocalStore(tmp_path / "index").load(emb.name, emb.dimension), emb
 
 
-def _query(data: store.IndexVersion, emb: FakeEmbedder, question: str) -> Query:
+def _query(data: IndexVersion, emb: FakeEmbedder, question: str) -> Query:
     return Searcher(data, emb).query(question, question, emb.encode_full([question]), 0)
 
 
-def _rows(data: store.IndexVersion, emb: FakeEmbedder, question: str) -> list[Scored]:
+def _rows(data: IndexVersion, emb: FakeEmbedder, question: str) -> list[Scored]:
     query = _query(data, emb, question)
     return candidate_rows(data, retrieve(data, query.vector, list(query.terms)), query)
 
@@ -162,7 +163,7 @@ def test_the_asked_kind_is_held_only_by_a_sentence_that_has_one(fake_index) -> N
 
 def test_a_sentence_without_pieces_takes_nothing_from_its_neighbours() -> None:
     from briefqa.answers.quotes import Query, _PieceMatches
-    from briefqa.index.token_store import TokenRows
+    from briefqa.index.segments.pieces import TokenRows
 
     # Three sentences of 3, 2 and 0 pieces; the question's one piece is the first row of sentence 1
     # (row 3), the other (row 4) matches nothing.

@@ -311,7 +311,7 @@ Regulators want shared rules for space traffic. Operators disagree on who pays f
 def hostile_client(tmp_path_factory: pytest.TempPathFactory, embedder: Any) -> Iterator[TestClient]:
     from briefqa.answers.live import LiveIndex
     from briefqa.api.app import create_app
-    from briefqa.index.build import build_index
+    from briefqa.index.build.pipeline import build_index
     from briefqa.settings import Settings
 
     root = tmp_path_factory.mktemp("hostile")

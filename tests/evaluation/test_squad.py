@@ -12,8 +12,9 @@ import pytest
 from briefqa.errors import InputError
 from briefqa.evaluation.evaluate import TRADEOFF_LEVELS, evaluate_squad, open_squad, score_squad, tradeoff
 from briefqa.evaluation.squad import SquadQuestion, file_name, is_squad, questions_of, read_squad, write_corpus
-from briefqa.index import store
-from briefqa.index.build import build_index
+from briefqa.index.backends.local.store import LocalStore
+from briefqa.index.build.pipeline import build_index
+from briefqa.index.loaded_version import IndexVersion
 from briefqa.records import Answer, Quote, SourceInfo
 
 from ..conftest import FakeEmbedder
@@ -171,7 +172,7 @@ def indexed(squad_file: Path, tmp_path: Path):  # type: ignore[no-untyped-def]
     write_corpus(articles, corpus)
     emb = FakeEmbedder()
     build_index(corpus, tmp_path / "squad-index", emb)
-    return articles, corpus, store.load(tmp_path / "squad-index", emb.name, emb.dimension)
+    return articles, corpus, LocalStore(tmp_path / "squad-index").load(emb.name, emb.dimension)
 
 
 def test_one_source_per_article_with_its_title(indexed) -> None:  # type: ignore[no-untyped-def]
@@ -237,7 +238,7 @@ def test_tradeoff_reports_abstention_at_each_false_abstention_level() -> None:
     assert tradeoff([], unanswerable) == [] and tradeoff(answerable, []) == []
 
 
-def _quote(data: store.IndexVersion, source_id: str, start: int, end: int, rank: int = 1) -> Quote:
+def _quote(data: IndexVersion, source_id: str, start: int, end: int, rank: int = 1) -> Quote:
     doc = data.document(source_id)
     assert doc is not None
     return Quote(
@@ -321,7 +322,7 @@ def test_a_paragraph_with_carriage_returns_keeps_its_answer_offsets(tmp_path: Pa
     write_corpus(articles, tmp_path / "c")
     emb = FakeEmbedder()
     build_index(tmp_path / "c", tmp_path / "i", emb)
-    data = store.load(tmp_path / "i", emb.name, emb.dimension)
+    data = LocalStore(tmp_path / "i").load(emb.name, emb.dimension)
     (q,) = questions_of(articles, data.documents)
     doc = data.document(q.source_id)
     assert doc is not None
@@ -335,7 +336,7 @@ def test_withholding_leaves_every_nth_paragraph_out_and_asks_its_questions(squad
     assert NORMANS_1 in stored and "Rollo" not in stored, "the second paragraph of each article is withheld"
     emb = FakeEmbedder()
     build_index(tmp_path / "c", tmp_path / "i", emb)
-    data = store.load(tmp_path / "i", emb.name, emb.dimension)
+    data = LocalStore(tmp_path / "i").load(emb.name, emb.dimension)
     kinds = {q.id: q.kind for q in questions_of(articles, data.documents, withhold=2)}
     # n4 asks what only the withheld paragraph says; n5, a near miss of that paragraph, is neither kind.
     assert kinds == {

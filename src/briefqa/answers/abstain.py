@@ -22,7 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from ..index.lexical import LexicalIndex, words
+from ..index.lexical import LexicalIndex
+from ..terms import words
 from .answer_types import KINDS, asked_type, holds_type
 from .names import prefix, question_names
 from .quotes import Query, Scored

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from ..index.lexical import terms
+from ..terms import terms
 from .names import NAME_RUN
 
 # Openers that only make sense after something: "And Japan?", "What about its budget?". A "Why"

@@ -8,8 +8,10 @@ from pathlib import Path
 
 from ..embed import Embedder
 from ..errors import BackendError, IndexDamagedError, IndexMismatchError, IndexMissingError
-from ..index.build import BuildReport, ProgressHook, build_index
-from ..index.stores import IndexStore, as_store
+from ..index.backends.choose import as_store
+from ..index.backends.interface import IndexStore
+from ..index.build.embedding import ProgressHook
+from ..index.build.pipeline import BuildReport, build_index
 from .searcher import Searcher, open_searcher
 
 log = logging.getLogger("briefqa.live")

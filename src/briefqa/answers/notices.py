@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from ..index.lexical import terms
+from ..terms import terms
 from .conversation import needs_thread
 
 NOT_ENGLISH = (

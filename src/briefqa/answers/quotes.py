@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from ..index.lexical import term_set
-from ..index.store import IndexVersion
-from ..index.token_store import TokenRows
+from ..index.loaded_version import IndexVersion
+from ..index.segments.pieces import TokenRows
+from ..terms import term_set
 from .answer_types import asked_type, holds_type
 from .retrieve import Candidates
 

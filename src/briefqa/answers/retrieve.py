@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..index.store import IndexVersion
+from ..index.loaded_version import IndexVersion
 from ..index.vector_search import RRF_K, Candidates
 
 __all__ = ["RRF_K", "Candidates", "retrieve"]

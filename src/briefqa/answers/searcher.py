@@ -12,10 +12,11 @@ import numpy as np
 
 from ..embed import Embedder, Encoded
 from ..errors import InputError
-from ..index import store
-from ..index.lexical import stopwords, term_set, terms
-from ..index.stores import IndexStore, as_store
+from ..index.backends.choose import as_store
+from ..index.backends.interface import IndexStore
+from ..index.loaded_version import IndexVersion
 from ..records import Answer, ChunkSpan, Document, Quote, SourceInfo, SourceStats
+from ..terms import stopwords, term_set, terms
 from .abstain import Abstainer, Evidence, features, shipped_abstainer
 from .conversation import resolve
 from .notices import notice_for
@@ -77,7 +78,7 @@ class Searcher:
 
     def __init__(
         self,
-        index: store.IndexVersion,
+        index: IndexVersion,
         embedder: Embedder,
         ranker: Ranker | None = None,
         abstainer: Abstainer | None = None,

@@ -58,7 +58,7 @@ def create_app(settings: Settings | None = None, live: LiveIndex | None = None) 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if getattr(app.state, "live", None) is None:
             from ..embed import load_serving_embedder, share_cores
-            from ..index.stores import open_store
+            from ..index.backends.choose import open_store
 
             key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
             # Before the model: a Qdrant that cannot be reached stops the start at once, saying why.

@@ -25,7 +25,7 @@ from ..answers.quotes import Query, Ranker
 from ..answers.searcher import Searcher, open_searcher
 from ..embed import Embedder
 from ..errors import InputError
-from ..index.build import build_index
+from ..index.build.pipeline import build_index
 from ..records import Answer
 from ..sources.ingest import discover, parse
 from .squad import SquadArticle, SquadQuestion, questions_of, read_squad, write_corpus

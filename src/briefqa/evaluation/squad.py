@@ -192,8 +192,3 @@ def questions_of(articles: list[SquadArticle], documents: Sequence[Document], wi
                 kind: Kind = "near_miss" if q.impossible else "answerable"
                 out.append(SquadQuestion(q.id, q.question, article.title, doc.id, moved, kind, q.ambiguous))
     return out
-
-
-def paragraph_texts(articles: list[SquadArticle]) -> dict[str, tuple[str, ...]]:
-    """Each article's paragraphs as stored, by title: the text quotes are checked against."""
-    return {a.title: tuple(as_stored(p) for p in a.paragraphs) for a in articles}

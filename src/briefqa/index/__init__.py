@@ -1,15 +1,11 @@
-"""The index: the versioned folder on disk that answers are read from.
+"""The index: versions of the corpus that answers are read from, built, stored and loaded.
 
-Owns building a version (``build``, with ``embed_batches`` for resumable embedding and ``caches``
-for the batches of a large source), the per-source segments that versions share and builds reuse
-(``segments``, in the file format of ``segment_file``, word pieces coded by ``piece_codec``), a
-version's own files (``index_format``, ``token_store`` reading word pieces, ``lexical`` for BM25),
-their checksums (``integrity``), the typed manifest (``manifest``), publishing and the lock
-(``versions``), the read-only loaded version (``index_version``) and rebuilding on change
-(``watch``). What a version searches with is ``vector_search`` (faiss and bm25s locally); the
-same version in Qdrant is ``qdrant_version``, its store ``qdrant_store``. ``stores`` is the one
-interface to either (``IndexStore``: write, publish, drop, load) that the build, the searcher and
-the server use; ``store`` is the local store's functions.
+Directly here, the records every part shares: the typed manifest and the one compatibility check
+(``manifest``), the loaded read-only version a searcher reads (``loaded_version``), what a version
+searches with and how rankings fuse (``vector_search``) and BM25 (``lexical``). Then, by job:
+``segments/`` (the per-source segment files that versions share and builds reuse, their word
+pieces and codecs), ``backends/`` (the ``IndexStore`` interface, the local folder and Qdrant) and
+``build/`` (corpus -> published version, resumable embedding, rebuilding on change).
 Takes documents from ``sources`` and vectors from the embedder; hands on an ``IndexVersion``.
 
 Never imports the answers, the evaluation or the web layer: the index does not rank or quote.

@@ -1,19 +1,15 @@
-"""Texts -> stemmed terms, and the BM25 index over chunks (bm25s)."""
+"""The BM25 index over a version's passages (bm25s), over the terms of ``briefqa.terms``."""
 
 from __future__ import annotations
 
 import logging
 import math
-import re
 from collections import Counter
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-
-_PART = re.compile(r"[^\W_]+")
-_POSSESSIVE = re.compile(r"(?<=\w)'s\b")
 
 
 @lru_cache(maxsize=1)
@@ -25,39 +21,6 @@ def _bm25s():  # type: ignore[no-untyped-def]
     return bm25s
 
 
-@lru_cache(maxsize=1)
-def _stemmer():  # type: ignore[no-untyped-def]
-    import Stemmer
-
-    return Stemmer.Stemmer("english")
-
-
-@lru_cache(maxsize=1)
-def stopwords() -> frozenset[str]:
-    from bm25s.stopwords import STOPWORDS_EN_PLUS
-
-    # Question words must not count as content: "how much" is no topic the corpus could lack.
-    return frozenset(STOPWORDS_EN_PLUS) | {"s", "much", "many", "else", "whose", "also", "would", "shall"}
-
-
-def words(text: str) -> list[str]:
-    """Lower-cased word tokens; hyphenated and possessive forms are split into their parts."""
-    return _PART.findall(_POSSESSIVE.sub("", text.lower().replace("’", "'")))
-
-
-def terms(text: str) -> list[str]:
-    """Stemmed content terms (stopwords removed), in order: what BM25 and coverage compare."""
-    stop = stopwords()
-    kept = [w for w in words(text) if w not in stop]
-    return list(_stemmer().stemWords(kept)) if kept else []
-
-
-@lru_cache(maxsize=65536)
-def term_set(text: str) -> frozenset[str]:
-    """The distinct terms of a text, cached: candidate passages recur across questions."""
-    return frozenset(terms(text))
-
-
 class LexicalIndex:
     """BM25 over chunk texts, plus document frequencies for term weights."""
 
@@ -65,10 +28,6 @@ class LexicalIndex:
         self._retriever = retriever
         self.doc_freq = doc_freq
         self.n_docs = n_docs
-
-    @classmethod
-    def build(cls, texts: Sequence[str]) -> LexicalIndex:
-        return cls.from_terms([terms(t) for t in texts])
 
     @classmethod
     def from_terms(cls, per_text: Sequence[Sequence[str]]) -> LexicalIndex:

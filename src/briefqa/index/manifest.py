@@ -4,7 +4,7 @@ The manifest records the format, the model and dimension of the vectors, the par
 versions, the counts, and per source its path, content hash and failure if any. A build writes it;
 a build reads the previous one (which ids stay with which paths, what changed); stale detection
 and loading read it to decide whether the index can be used. All three decide compatibility with
-``incompatibility``.
+``incompatibility``. A version is the segments its manifest lists (``SegmentRef``).
 """
 
 from __future__ import annotations
@@ -13,12 +13,29 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .segments import SegmentRef
-
 # 3: every version carries checksums.json and the word-piece vectors of its sentences.
-# 4: a version is a list of per-source segments shared between versions (``segments``); word
-#    pieces stored as 64 bytes of product-quantizer codes; passage and sentence vectors float16.
+# 4: a version is a list of per-source segments shared between versions (``segments.store``); word
+#    pieces stored as each segment's codec says (4-bit scalar codes, ``segments.codec``);
+#    passage and sentence vectors float16.
 FORMAT_VERSION = 4
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentRef:
+    """A segment as a manifest lists it: file name, size, the digest at its end, and the id of
+    the source it holds in that version (a moved file keeps its segment, not its old id)."""
+
+    name: str
+    size: int
+    digest: str
+    source: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "size": self.size, "digest": self.digest, "source": self.source}
+
+    @classmethod
+    def from_json(cls, data: Any) -> SegmentRef:
+        return cls(str(data["name"]), int(data["size"]), str(data["digest"]), str(data.get("source") or ""))
 
 
 @dataclass(frozen=True, slots=True)

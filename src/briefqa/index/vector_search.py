@@ -2,8 +2,8 @@
 the vectors of the sentences the ranker reads.
 
 ``VersionVectors`` is the searching half of a loaded version: the local files answer it with
-faiss, bm25s and the segments' word pieces (``LocalVectors``), Qdrant with its collections
-(``qdrant_store``). Both fuse the same way (``fuse``: reciprocal rank, the dense ranking's
+faiss, bm25s and the segments' word pieces (``backends.local.vectors``), Qdrant with its
+collections (``backends.qdrant.search``). Both fuse the same way (``fuse``: reciprocal rank, the dense ranking's
 entries first among equals), so a store changes where vectors live, never which quotes come out.
 """
 
@@ -11,14 +11,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 
-from .lexical import LexicalIndex
-from .token_store import TokenRows, TokenStore
+from .segments.pieces import TokenRows
 
 RRF_K = 60  # the usual reciprocal-rank-fusion constant: ranks past ~60 barely count
+# Past this many chunks dense search is approximate (HNSW) in either backend; below it exact search
+# is cheap. Exact search over 50,000 vectors takes about 3 ms on two cores: below that,
+# approximation buys nothing and costs recall.
+HNSW_THRESHOLD = 50_000
+# Wider graph and search than faiss's defaults: recall@10 must stay at 0.98 or above.
+HNSW_M, HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH = 48, 200, 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,92 +86,8 @@ class VersionVectors(Protocol):
 
     def sentence_vectors(self, first: int = 0, last: int | None = None) -> np.ndarray: ...
 
-    def token_rows(self, first: int, last: int) -> TokenRows: ...
-
-    def dense_ranking(self, query_vector: np.ndarray, depth: int) -> list[int]: ...
-
     def shapes(self) -> list[tuple[str, tuple[int, ...]]]:
         """Each stored part's name and shape, to check against the manifest's counts."""
         ...
 
     def close(self) -> None: ...
-
-
-class LocalVectors:
-    """The local files' search: passage vectors under faiss, BM25 by bm25s, word pieces from segments."""
-
-    def __init__(
-        self,
-        chunk_vectors: np.ndarray,
-        sentence_vectors: np.ndarray,
-        dense: Any,
-        lexical: LexicalIndex,
-        tokens: TokenStore,
-    ) -> None:
-        for array in (chunk_vectors, sentence_vectors):
-            array.flags.writeable = False
-        self._chunk_vectors = chunk_vectors
-        self._sentence_vectors = sentence_vectors
-        self._dense = dense  # faiss.Index over the chunk vectors
-        self._lexical = lexical
-        self._tokens = tokens
-
-    @property
-    def dense_kind(self) -> str:
-        """The faiss index type answering dense search (``IndexFlatIP`` or ``IndexHNSWFlat``)."""
-        return type(self._dense).__name__
-
-    def candidates(self, query_vector: np.ndarray, query_terms: Sequence[str], n: int) -> Candidates:
-        total = len(self._chunk_vectors)
-        if total == 0:
-            return Candidates.none()
-        depth = depth_for(n, total)
-        dense_ids = self.dense_ranking(query_vector, depth)
-        bm25 = self._lexical.scores(query_terms)
-        if bm25.any():
-            top = np.argpartition(-bm25, min(depth, total) - 1)[:depth]
-            lex_ids = [int(i) for i in top[np.argsort(-bm25[top])] if bm25[i] > 0]
-        else:
-            lex_ids = []
-        chunk_ids = np.array(fuse((dense_ids, lex_ids), n), dtype=np.int64)
-        top_bm25 = float(bm25.max()) if bm25.any() else 0.0
-        return Candidates(
-            chunks=chunk_ids,
-            dense=self.chunk_vectors(chunk_ids) @ query_vector.reshape(-1),
-            lexical=bm25[chunk_ids] / top_bm25 if top_bm25 > 0 else np.zeros(len(chunk_ids)),
-            dense_top=dense_ids[0] if dense_ids else -1,
-            lexical_top=lex_ids[0] if lex_ids else -1,
-        )
-
-    def sentence_rows(
-        self, spans: Sequence[tuple[int, int]], tokens: np.ndarray, weightings: Sequence[np.ndarray]
-    ) -> list[SentenceRows]:
-        # MaxSim is left to the reader: the word pieces are in this process already.
-        return [SentenceRows(self.token_rows(first, last), self.sentence_vectors(first, last)) for first, last in spans]
-
-    def chunk_vectors(self, rows: np.ndarray | None = None) -> np.ndarray:
-        vectors = self._chunk_vectors if rows is None else self._chunk_vectors[rows]
-        return np.asarray(vectors, dtype=np.float32)
-
-    def sentence_vectors(self, first: int = 0, last: int | None = None) -> np.ndarray:
-        stop = None if last is None else last + 1
-        return np.asarray(self._sentence_vectors[first:stop], dtype=np.float32)
-
-    def token_rows(self, first: int, last: int) -> TokenRows:
-        return self._tokens.rows(first, last)
-
-    def dense_ranking(self, query_vector: np.ndarray, depth: int) -> list[int]:
-        _sims, ids = self._dense.search(np.ascontiguousarray(query_vector.reshape(1, -1), dtype=np.float32), depth)
-        return [int(i) for i in ids[0] if i >= 0]
-
-    def shapes(self) -> list[tuple[str, tuple[int, ...]]]:
-        return [
-            ("chunk vectors", tuple(self._chunk_vectors.shape)),
-            ("sentence vectors", tuple(self._sentence_vectors.shape)),
-            ("dense index", (int(self._dense.ntotal), int(self._dense.d))),
-            ("bm25/", (self._lexical.n_docs,)),
-            ("piece offsets", (self._tokens.sentences,)),
-        ]
-
-    def close(self) -> None:
-        self._tokens.close()

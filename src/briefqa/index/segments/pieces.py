@@ -1,0 +1,120 @@
+"""Per-sentence word-piece vectors for late interaction, read from the segments a few rows at a time.
+
+Each segment holds the codes of its source's pieces (``codec``) and where each sentence's
+rows start. A query needs the rows of about forty sentences of a few passages, so the codes are
+read with ``os.pread`` and decoded, never loaded or mapped: memory stays flat at any corpus
+size, and a segment truncated under a running server gives a short read (an error naming the
+file) instead of a SIGBUS. Rarity of each piece across the version is summed from the segments'
+per-sentence counts when the version loads.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ...errors import IndexMismatchError
+from .codec import PieceCodec
+from .file import SegmentError, SegmentFile
+
+PIECES = "pieces"
+
+
+@dataclass(frozen=True, slots=True)
+class TokenRows:
+    """The word-piece rows of some sentences: ``matrix[bounds[i]:bounds[i+1]]`` is sentence ``i``."""
+
+    matrix: np.ndarray
+    bounds: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
+class PieceSource:
+    """One segment as the store reads it: the file, its sentences' piece offsets, its rarity counts."""
+
+    file: SegmentFile
+    offsets: np.ndarray
+    df: np.ndarray  # (piece id, sentences holding it)
+    codec: PieceCodec
+
+
+class PieceRarity:
+    """How rare each word piece is across a version's sentences, from per-piece sentence counts."""
+
+    def __init__(self, df: np.ndarray, sentences: int) -> None:
+        self.df = df
+        self.sentences = sentences
+
+    @classmethod
+    def of_pairs(cls, pairs: np.ndarray, sentences: int) -> PieceRarity:
+        """From (piece id, sentences holding it) pairs, an id may recur (one pair per segment)."""
+        vocab = int(pairs[:, 0].max()) + 1 if len(pairs) else 1
+        return cls(np.bincount(pairs[:, 0].astype(np.int64), weights=pairs[:, 1], minlength=vocab), sentences)
+
+    def idf(self, ids: np.ndarray) -> np.ndarray:
+        """Smoothed inverse sentence frequency of each word piece (unseen pieces weigh the most)."""
+        known = ids < len(self.df)
+        df = np.zeros(len(ids), dtype=np.float64)
+        df[known] = self.df[ids[known]]
+        return np.log1p((self.sentences + 1) / (df + 0.5))
+
+    def max_idf(self) -> float:
+        return math.log1p((self.sentences + 1) / 0.5)
+
+
+class TokenStore:
+    """Reads sentences' word-piece rows (global sentence numbers); knows each piece's rarity."""
+
+    def __init__(self, sources: Sequence[PieceSource], dimension: int) -> None:
+        self.dimension = dimension
+        self._sources = tuple(sources)
+        counts = [len(s.offsets) - 1 for s in self._sources]
+        # Global number of each segment's first sentence.
+        self._first = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        self._sentences = int(self._first[-1])
+        pairs = [s.df for s in self._sources if len(s.df)]
+        # Word-piece document frequency over sentences: a piece that opens every sentence ("the")
+        # says little about which one answers.
+        self.rarity = PieceRarity.of_pairs(
+            np.concatenate(pairs) if pairs else np.zeros((0, 2), np.int64), self._sentences
+        )
+
+    @property
+    def sentences(self) -> int:
+        """How many sentences the store holds rows for."""
+        return self._sentences
+
+    def idf(self, ids: np.ndarray) -> np.ndarray:
+        return self.rarity.idf(ids)
+
+    def max_idf(self) -> float:
+        return self.rarity.max_idf()
+
+    def rows(self, first: int, last: int) -> TokenRows:
+        """The rows of sentences ``first..last`` (inclusive, consecutive): one read per segment."""
+        parts: list[np.ndarray] = []
+        bounds: list[np.ndarray] = []
+        at = 0
+        sentence = first
+        while sentence <= last:
+            s = int(np.searchsorted(self._first, sentence, side="right")) - 1
+            src = self._sources[s]
+            a = sentence - int(self._first[s])
+            b = min(last, int(self._first[s + 1]) - 1) - int(self._first[s])
+            start, stop = int(src.offsets[a]), int(src.offsets[b + 1])
+            try:
+                codes = src.file.rows(PIECES, start, stop)
+            except SegmentError as exc:
+                raise IndexMismatchError(f"{exc}; run `briefqa index` to repair it") from None
+            parts.append(src.codec.decode(codes))
+            bounds.append(src.offsets[a : b + 1] - start + at)
+            at += stop - start
+            sentence = b + int(self._first[s]) + 1
+        matrix = np.vstack(parts) if parts else np.zeros((0, self.dimension), np.float32)
+        return TokenRows(matrix.reshape(-1, self.dimension), np.concatenate([*bounds, [at]]).astype(np.int64))
+
+    def close(self) -> None:
+        """Nothing stays open between reads (each read opens its segment); kept for the façade."""
