@@ -60,14 +60,17 @@ WITHIN: dict[str, dict[str, set[str]]] = {
         "watch": {"build", "stores"},
     },
     "answers": {
+        "questions": set(),
         "retrieve": set(),
         "names": set(),
         "answer_types": {"names"},
         "quotes": {"answer_types", "retrieve"},
         "abstain": {"answer_types", "names", "quotes"},
         "conversation": {"names"},
+        "followups": {"questions"},
         "notices": {"conversation"},
-        "searcher": {"abstain", "conversation", "notices", "quotes", "retrieve"},
+        # The wiring of an answer: it puts the steps together and holds no policy of its own.
+        "searcher": {"abstain", "conversation", "followups", "notices", "questions", "quotes", "retrieve"},
         "live": {"searcher"},
     },
     "evaluation": {

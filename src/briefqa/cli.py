@@ -209,7 +209,8 @@ def ask(
     try:
         settings = _settings(index=index)
         store = _check_index(settings, _index_named(index))
-        from .answers.searcher import open_searcher, validate
+        from .answers.questions import validate
+        from .answers.searcher import open_searcher
         from .embed import load_embedder
 
         validate(question, (), k)  # a bad question or --k costs no model load
