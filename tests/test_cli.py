@@ -25,7 +25,7 @@ from briefqa.index import store
 from briefqa.index.build import build_index
 from briefqa.settings import Settings
 
-from .conftest import CORPUS, CountingEmbedder, RunningServer, free_port
+from .conftest import CORPUS, REPO, CountingEmbedder, RunningServer, free_port
 
 # The console script installed beside the interpreter running the tests (whatever venv that is).
 BRIEFQA = Path(sys.executable).parent / "briefqa"
@@ -423,3 +423,21 @@ def test_serve_with_two_workers_answers_a_rebuild_from_every_worker_at_once(brie
         reader.join(timeout=5)
     assert proc.returncode == 0
     assert not (root / "serving.json").exists()
+
+
+def test_the_default_index_folder_of_a_fresh_clone_is_no_index_yet(tmp_path: Path) -> None:
+    from briefqa.index.build import is_stale
+
+    # As a fresh clone has it: the folder, holding only its committed README.
+    index = tmp_path / "index"
+    shutil.copytree(REPO / "index", index)
+    line = one_error_line(*run_cli("ask", "anything", "--index", str(index), **NO_MODEL))
+    assert "no index in" in line and "briefqa index" in line
+    assert is_stale(CORPUS, index, CountingEmbedder.name)
+    live = LiveIndex(CORPUS, index, CountingEmbedder())
+    assert not live.refresh() and not live.ready and live.load_error is None  # missing, not damaged
+    report = build_index(CORPUS, index, CountingEmbedder())
+    assert report.documents >= 1 and not report.errors
+    assert (index / "README.md").read_text() == (REPO / "index" / "README.md").read_text()
+    assert not is_stale(CORPUS, index, CountingEmbedder.name)
+    assert live.refresh() and live.ready
