@@ -91,5 +91,7 @@ fit: $(STAMP)
 	$(BIN)/python -m training.fit_codebook --squad $(TRAIN) --write
 	$(BIN)/python -m training.fit_models --train $(TRAIN) --squad $(SQUAD) --write
 
+# The index's contents go; its README (committed) stays.
 clean:
-	rm -rf $(VENV) index tests/web/node_modules
+	rm -rf $(VENV) tests/web/node_modules
+	if [ -d index ]; then find index -mindepth 1 -maxdepth 1 ! -name README.md -exec rm -rf {} +; fi

@@ -24,9 +24,8 @@ from briefqa.api.app import create_app
 from briefqa.index.backends.local.store import LocalStore
 from briefqa.index.build.pipeline import build_index
 from briefqa.settings import Settings
-from briefqa.terminal import Progress
 
-from .conftest import CORPUS, CountingEmbedder, RunningServer, free_port
+from .conftest import CORPUS, REPO, CountingEmbedder, RunningServer, free_port
 
 # The console script installed beside the interpreter running the tests (whatever venv that is).
 BRIEFQA = Path(sys.executable).parent / "briefqa"
@@ -129,80 +128,6 @@ def test_model_mismatch_rebuilds_all_and_broken_source_is_named(brief_corpus: Pa
     assert "YAML" in (manifest.sources["notes-broken"].error or "")
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def test_plain_progress_lines_come_at_a_steady_interval_off_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
-    clock = Clock()
-    progress = Progress(interval=5.0, clock=clock, tty=False)
-    for n in range(1, 101):  # a source every half second
-        progress("sources", n, 100)
-        clock.now += 0.5
-    progress("embedding", 512, 1024)
-    progress("embedding", 1024, 1024)
-    err = capsys.readouterr().err.splitlines()
-    sources = [line for line in err if line.startswith("sources")]
-    assert sources[0] == "sources: 1/100" and sources[-1] == "sources: 100/100 (50s)"
-    assert len(sources) == 1 + 50 // 5, "a line every five seconds, not every source nor every tenth"
-    assert err[-2:] == ["embedding: 512/1024", "embedding: 1024/1024"]
-
-
-def test_a_long_step_is_reported_while_it_runs(capsys: pytest.CaptureFixture[str]) -> None:
-    clock = Clock()
-    progress = Progress(interval=5.0, clock=clock, tty=False)
-    progress("embedding", 0, 32)  # then one batch that takes long: no further calls
-    for _ in range(4):
-        clock.now += 6
-        progress.tick()  # what the ticker thread does
-    progress("embedding", 32, 32)
-    err = capsys.readouterr().err.splitlines()
-    assert err == [
-        "embedding: 0/32",
-        "embedding: 0/32 (6s)",
-        "embedding: 0/32 (12s)",
-        "embedding: 0/32 (18s)",
-        "embedding: 0/32 (24s)",
-        "embedding: 32/32 (24s)",
-    ]
-
-
-def test_the_ticker_reports_a_silent_stage_and_ends_with_its_hook(capsys: pytest.CaptureFixture[str]) -> None:
-    import gc
-
-    progress = Progress(interval=0.2, tty=False)
-    progress("sources", 0, 1)
-    time.sleep(0.7)
-    ticker = progress.ticker
-    assert ticker is not None
-    assert len(capsys.readouterr().err.splitlines()) >= 3
-    del progress
-    gc.collect()
-    ticker.join(timeout=2)
-    assert not ticker.is_alive(), "the ticker ends once the build drops its progress hook"
-
-
-def test_library_log_lines_carry_their_own_name_and_faiss_loader_is_quiet() -> None:
-    import logging
-
-    from briefqa.terminal import Formatter, log_to_stderr
-
-    log_to_stderr(logging.INFO)
-    try:
-        fmt = Formatter()
-        pypdf = logging.LogRecord("pypdf._reader", logging.WARNING, "", 0, "invalid pdf header: %r", (b"x",), None)
-        ours = logging.LogRecord("briefqa.build", logging.INFO, "", 0, "indexed %d", (3,), None)
-        assert fmt.format(pypdf) == "pypdf._reader: WARNING: invalid pdf header: b'x'"
-        assert fmt.format(ours) == "briefqa: indexed 3"
-        assert not logging.getLogger("faiss.loader").isEnabledFor(logging.INFO)
-    finally:
-        log_to_stderr(logging.WARNING)
-
-
 def one_error_line(code: int, out: str, err: str) -> str:
     assert code != 0
     assert "Traceback" not in out + err
@@ -274,6 +199,19 @@ def test_help_shows_flags_and_defaults() -> None:
     assert "--full " in out and "<bool>" not in out
     code, out, _ = run_cli("ask", "--help")
     assert "--base-url" in out and "[default: 5]" in out
+
+
+@pytest.mark.parametrize("command", ["", "index", "ask", "serve", "eval"])
+def test_help_is_plain_text_with_conventional_usage(command: str) -> None:
+    code, out, err = run_cli(*([command] if command else []), "--help")
+    assert code == 0, err
+    usage = out.splitlines()[0]
+    assert usage.startswith("Usage: briefqa"), usage
+    # Markup a reader would see as typed: reST literals, and typer's braces around an argument.
+    for typed in ("``", "{", "}", "[bold", "[/"):
+        assert typed not in out, (typed, out)
+    if command in ("ask", "eval"):
+        assert usage.endswith({"ask": " QUESTION", "eval": " FILE"}[command]), usage
 
 
 @pytest.mark.slow
@@ -487,14 +425,21 @@ def test_serve_with_two_workers_answers_a_rebuild_from_every_worker_at_once(brie
     assert not (root / "serving.json").exists()
 
 
-def test_a_serving_record_left_by_a_killed_server_is_ignored(tmp_path: Path) -> None:
-    from briefqa.cli import SERVING_FILE, _serving_address
+def test_the_default_index_folder_of_a_fresh_clone_is_no_index_yet(tmp_path: Path) -> None:
+    from briefqa.index.build.pipeline import is_stale
 
-    gone = subprocess.Popen([sys.executable, "-c", "pass"])
-    gone.wait()  # a process id that ran and is gone
-    (tmp_path / SERVING_FILE).write_text(f'{{"url": "http://127.0.0.1:9", "pid": {gone.pid}}}')
-    assert _serving_address(tmp_path) is None
-    (tmp_path / SERVING_FILE).write_text(f'{{"url": "http://127.0.0.1:9", "pid": {os.getpid()}}}')
-    assert _serving_address(tmp_path) == "http://127.0.0.1:9"
-    (tmp_path / SERVING_FILE).write_text("not json")
-    assert _serving_address(tmp_path) is None
+    # As a fresh clone has it: the folder, holding only its committed README (the checkout's own
+    # index/ may hold a built index beside it).
+    index = tmp_path / "index"
+    index.mkdir()
+    shutil.copy(REPO / "index" / "README.md", index / "README.md")
+    line = one_error_line(*run_cli("ask", "anything", "--index", str(index), **NO_MODEL))
+    assert "no index in" in line and "briefqa index" in line
+    assert is_stale(CORPUS, index, CountingEmbedder.name)
+    live = LiveIndex(CORPUS, index, CountingEmbedder())
+    assert not live.refresh() and not live.ready and live.load_error is None  # missing, not damaged
+    report = build_index(CORPUS, index, CountingEmbedder())
+    assert report.documents >= 1 and not report.errors
+    assert (index / "README.md").read_text() == (REPO / "index" / "README.md").read_text()
+    assert not is_stale(CORPUS, index, CountingEmbedder.name)
+    assert live.refresh() and live.ready

@@ -87,3 +87,41 @@ def test_the_readme_is_a_short_start_whose_links_lead_somewhere() -> None:
     for page in [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]:
         for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", page.read_text(encoding="utf-8")):
             assert (page.parent / target).exists(), f"{page.name} links to {target}, which does not exist"
+
+
+def test_clean_empties_the_index_folder_but_keeps_its_readme(tmp_path: Path) -> None:
+    # A real `make clean`, in a copy holding the Makefile and a built index (nothing else to lose).
+    shutil.copy(REPO / "Makefile", tmp_path / "Makefile")
+    index = tmp_path / "index"
+    shutil.copytree(REPO / "index", index)
+    (index / "versions" / "v1").mkdir(parents=True)
+    (index / "versions" / "v1" / "manifest.json").write_text("{}")
+    (index / "CURRENT").write_text("v1")
+    (index / ".lock").write_text("")
+    inherited = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
+    done = subprocess.run(["make", "clean"], cwd=tmp_path, capture_output=True, text=True, env=inherited, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in index.iterdir()) == ["README.md"]
+    assert (index / "README.md").read_text() == (REPO / "index" / "README.md").read_text()
+    shutil.rmtree(index)
+    again = subprocess.run(["make", "clean"], cwd=tmp_path, capture_output=True, text=True, env=inherited, timeout=60)
+    assert again.returncode == 0, again.stderr
+
+
+def test_a_fresh_clone_has_the_default_index_folder_with_only_its_readme_committed() -> None:
+    tracked = subprocess.run(
+        ["git", "ls-files", "index"], cwd=REPO, capture_output=True, text=True, timeout=60
+    ).stdout.split()
+    if not tracked and not (REPO / ".git").exists():
+        pytest.skip("not a git checkout")
+    assert tracked == ["index/README.md"]
+    readme = (REPO / "index" / "README.md").read_text()
+    assert "briefqa index" in readme and "make serve" in readme and "not committed" in readme
+    ignored = subprocess.run(
+        ["git", "check-ignore", "index/CURRENT", "index/versions/v1/manifest.json", "index/README.md"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout.split()
+    assert ignored == ["index/CURRENT", "index/versions/v1/manifest.json"]

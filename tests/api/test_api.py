@@ -272,7 +272,7 @@ def test_invisible_only_question_is_empty_in_the_cli_and_api_alike(searcher: Any
 
 
 def test_invisible_characters_do_not_change_the_question(searcher: Any) -> None:
-    from briefqa.answers.searcher import normalise_question
+    from briefqa.answers.questions import normalise_question
 
     assert normalise_question("\ufeffHow  many\u200b satellites\x00?\n") == "How many satellites?"
 

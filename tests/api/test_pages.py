@@ -428,3 +428,14 @@ def test_the_no_script_page_says_why_nothing_is_answered(client: TestClient) -> 
     doc = html_of(client.get("/", params={"question": "And Japan?", "history": ["🚀"], "shown": ["n"]}))
     turns = doc.cssselect("article.turn")
     assert text(turns[0].cssselect(".notice")[0]) == NOTHING_SEARCHABLE
+
+
+def test_the_sources_page_counts_one_passage_in_the_singular(hostile_client: TestClient) -> None:
+    import re
+
+    sources = hostile_client.get("/api/sources").json()["sources"]
+    assert any(s["chunks"] == 1 for s in sources), "the short sources here are one passage each"
+    facts = [text(f) for f in html_of(hostile_client.get("/sources")).cssselect(".facts")]
+    assert len(facts) == len(sources)
+    assert not [line for line in facts if re.search(r"(?<![\d,])1 (passages|characters)", line)], facts
+    assert [line for line in facts if re.search(r"(?<![\d,])1 passage(?!s)", line)], facts

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -11,56 +10,20 @@ from pathlib import Path
 import numpy as np
 
 from ..embed import Embedder, Encoded
-from ..errors import InputError
 from ..index.backends.choose import as_store
 from ..index.backends.interface import IndexStore
 from ..index.loaded_version import IndexVersion
 from ..records import Answer, ChunkSpan, Document, Quote, SourceInfo, SourceStats
-from ..terms import stopwords, term_set, terms
+from ..terms import stopwords, terms
 from .abstain import Abstainer, Evidence, features, shipped_abstainer
 from .conversation import resolve
+from .followups import QuoteKey, focus, named_first, previous_turn
 from .notices import notice_for
+from .questions import normalise_question, validate
 from .quotes import Query, Ranker, Scored, candidate_rows, distinct, rank, shipped_ranker
 from .retrieve import Candidates, retrieve
 
-MAX_QUESTION = 1000
-MAX_HISTORY = 20
-MAX_K = 20
 CANDIDATE_CHUNKS = 8
-
-
-# Format and control characters (zero-width space, BOM, NUL, direction marks...) and unpaired
-# surrogates print nothing: a question made only of them, and white space, is empty.
-INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs"})
-
-
-def normalise_question(question: str) -> str:
-    """``question`` with invisible characters dropped and each run of white space one space."""
-    kept = (
-        " " if ch.isspace() else ch
-        for ch in question
-        if ch.isspace() or unicodedata.category(ch) not in INVISIBLE_CATEGORIES
-    )
-    return " ".join("".join(kept).split())
-
-
-def validate(question: str, history: Sequence[str], k: int) -> str:
-    """The normalised question; ``InputError`` with the reason when a request breaks the contract's limits."""
-    normalised = normalise_question(question)
-    if not normalised:
-        raise InputError("question must not be empty")
-    if len(question) > MAX_QUESTION:
-        raise InputError(f"question is {len(question)} characters; at most {MAX_QUESTION}")
-    if not 1 <= k <= MAX_K:
-        raise InputError(f"k must be between 1 and {MAX_K}, not {k}")
-    if len(history) > MAX_HISTORY:
-        raise InputError(f"history holds {len(history)} questions; at most {MAX_HISTORY}")
-    for item in history:
-        if not isinstance(item, str):
-            raise InputError("history must be a list of strings")
-        if len(item) > MAX_QUESTION:
-            raise InputError(f"a history question is {len(item)} characters; at most {MAX_QUESTION}")
-    return normalised
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,17 +106,15 @@ class Searcher:
         query = self.query(question, text, encoded, 0, typed=encoded.ids[1])
         return self.answer(query, k, shown=self._first_quote(history, k))
 
-    def _first_quote(self, history: tuple[str, ...], k: int) -> tuple[int, int, int] | None:
+    def _first_quote(self, history: tuple[str, ...], k: int) -> QuoteKey | None:
         """(document, start, end) of the quote the previous turn answered with, if it answered."""
-        # The previous turn as resolve() reads the thread: a blank entry is no turn (and searching
-        # it would be an "empty question" error for a request that is valid).
-        earlier = [h for h in history if normalise_question(h)]
-        if not earlier:
+        turn = previous_turn(history)
+        if turn is None:
             return None
         # Through the cache, not search(): the previous turn was answered a moment ago, and this is
         # no new search of it (the page's tests count the searches a request makes).
-        before = tuple(earlier[:-1])
-        previous = self._cached(validate(earlier[-1], before, k), before, k)
+        question, before = turn
+        previous = self._cached(validate(question, before, k), before, k)
         if not previous.answered or not previous.results:
             return None
         top = previous.results[0]
@@ -173,7 +134,7 @@ class Searcher:
         uniform = np.ones(len(ids))
         if text != question:
             own = np.isin(ids, typed) if typed is not None else np.zeros(len(ids), bool)
-            weights, uniform = _focus(weights, own), _focus(uniform, own)
+            weights, uniform = focus(weights, own), focus(uniform, own)
         query_terms = terms(text) + (terms(question) if text != question else [])
         return Query(
             text=text,
@@ -190,7 +151,7 @@ class Searcher:
         cand = retrieve(self.index, query.vector, list(query.terms), n=CANDIDATE_CHUNKS)
         return cand, candidate_rows(self.index, cand, query)
 
-    def judge(self, query: Query, shown: tuple[int, int, int] | None = None) -> Judged:
+    def judge(self, query: Query, shown: QuoteKey | None = None) -> Judged:
         """Rank the candidate sentences and weigh whether the best one answers; ``shown`` is the
         quote the previous turn answered with, which a follow-up does not put first again."""
         cand, rows = self.candidates(query)
@@ -202,23 +163,11 @@ class Searcher:
         signals = self.signals(query, cand, scored)
         return Judged(cand, scored, signals, self.abstainer.probability(signals))
 
-    def _about_followup(self, query: Query, scored: list[Scored], shown: tuple[int, int, int] | None) -> list[Scored]:
-        """A follow-up asks about what it names: quotes that say it come first, in ranked order.
-
-        After "What share of satellites does the United States operate?", "And Japan?" is not
-        answered by the United States sentence, however well it matches the rest of the thread.
-        The quote the previous turn answered with (``shown``) is not put first again unless it
-        says more of what the follow-up names than the next one: the user has read it, but it may
-        be the only sentence that says what they now ask.
-        """
-        own = set(terms(query.question))
+    def _about_followup(self, query: Query, scored: list[Scored], shown: QuoteKey | None) -> list[Scored]:
+        """The ranked quotes in the order ``followups.named_first`` gives a follow-up."""
         texts = [self.index.documents[s.doc].text[s.start : s.end] for s in scored]
-        said = [len(own & term_set(t)) for t in texts]
-        order = sorted(range(len(scored)), key=lambda i: -said[i])  # stable: ranked order within
-        repeated = len(order) > 1 and (scored[order[0]].doc, scored[order[0]].start, scored[order[0]].end) == shown
-        if repeated and said[order[1]] >= said[order[0]]:
-            order[0], order[1] = order[1], order[0]
-        return [scored[i] for i in order]
+        keys = [(s.doc, s.start, s.end) for s in scored]
+        return [scored[i] for i in named_first(query.question, texts, keys, shown)]
 
     def signals(self, query: Query, cand: Candidates, scored: list[Scored]) -> np.ndarray:
         top = scored[0]
@@ -231,7 +180,7 @@ class Searcher:
         )
         return features(evidence, self.index.lexical)
 
-    def answer(self, query: Query, k: int, shown: tuple[int, int, int] | None = None) -> Answer:
+    def answer(self, query: Query, k: int, shown: QuoteKey | None = None) -> Answer:
         """The answer for an embedded query (batch callers embed many queries at once)."""
         if not terms(query.question):
             # Only punctuation or stopwords ("?", "the", "Why?"): nothing to quote for, whatever
@@ -287,18 +236,6 @@ def _one_blas_thread() -> None:
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(1, user_api="blas")
-
-
-def _focus(weights: np.ndarray, own: np.ndarray) -> np.ndarray:
-    """A follow-up's own words weigh as much as all the thread's words they were added to.
-
-    "And Japan?", searched as the previous question about Japan, must find what the sources say
-    of Japan, not the previous answer again, which matches every other word of the thread.
-    """
-    if not own.any() or own.all():
-        return weights
-    mine, theirs = float(weights[own].sum()), float(weights[~own].sum())
-    return np.where(own, weights * (theirs / mine), weights) if mine > 0 else weights
 
 
 def _stopword_pieces(pieces: list[str]) -> np.ndarray:

@@ -2,10 +2,12 @@
 
 Owns routes (``routes_*``), request and response schemas (``schemas``), dependency aliases
 (``deps``), the page templates' wiring (``templating``, ``source_view``, ``turns``), the offline
-API docs (``docs``), the JSON error shape for every failure (``app``) and uvicorn's protocol for
-parser errors (``protocol``). Takes ``Answer`` and ``Document`` records from a live searcher;
-hands on JSON and HTML. Templates and static files live in ``briefqa/web/``.
+API docs (``docs``), the app factory that wires them (``app``), the middlewares (``middleware``:
+body limit, HEAD, security headers), the one mapping of errors to the JSON error shape
+(``http_errors``) and uvicorn's protocol for parser errors (``protocol``). Takes ``Answer`` and
+``Document`` records from a live searcher; hands on JSON and HTML. The page's templates and static
+files live in ``web/`` at the top of the repository (found by ``templating.web_folder``).
 
-Never scores, ranks or reads index arrays: it imports ``answers.live`` and ``answers.searcher``
-only, never quotes, retrieve, abstain or the index's files.
+Never scores, ranks or reads index arrays: it imports ``answers.live``, ``answers.searcher`` and
+``answers.questions`` (the request limits) only, never quotes, retrieve, abstain or the index's files.
 """

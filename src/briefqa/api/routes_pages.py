@@ -11,7 +11,7 @@ from pydantic import Field
 from pydantic.json_schema import SkipJsonSchema
 from starlette.responses import Response
 
-from ..answers.searcher import MAX_HISTORY
+from ..answers.questions import MAX_HISTORY
 from ..errors import NotFoundError
 from . import turns as carried_turns
 from .deps import LiveDep, SearcherDep

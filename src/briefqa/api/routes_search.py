@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from ..answers.searcher import MAX_K, MAX_QUESTION
+from ..answers.questions import MAX_K, MAX_QUESTION
 from .deps import SearcherDep
 from .schemas import NONBLANK, AskRequest, SearchResponse, error_responses
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import Field
 
-from ..answers.searcher import MAX_K
+from ..answers.questions import MAX_K
 from .deps import SearcherDep
 from .schemas import MAX_TURNS, Question, TranscriptRequest, error_responses
 from .transcript import FILENAME, MEDIA_TYPE, markdown

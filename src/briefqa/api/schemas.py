@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict
 
-from ..answers.searcher import INVISIBLE_CATEGORIES, MAX_HISTORY, MAX_K, MAX_QUESTION
+from ..answers.questions import INVISIBLE_CATEGORIES, MAX_HISTORY, MAX_K, MAX_QUESTION
 from ..records import Answer, SourceStats
 
 

@@ -1,4 +1,4 @@
-"""The templates and static files that ship inside the package, and HTML-or-JSON error pages."""
+"""Where the page's templates and static files are, the templates' environment, and HTML-or-JSON error pages."""
 
 from __future__ import annotations
 
@@ -11,8 +11,19 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from starlette.responses import Response
 
-# Beside the code in the package, so an editable install and a wheel find them the same way.
-WEB = Path(__file__).resolve().parent.parent / "web"
+
+def web_folder() -> Path:
+    """Where the page's templates and static files are: ``briefqa/web`` inside an installed wheel
+    (hatch's ``force-include`` puts the repository's ``web/`` there), else ``web/`` at the top of
+    the checkout this package runs from (an editable install, or ``src`` on the path)."""
+    package = Path(__file__).resolve().parent.parent
+    shipped = package / "web"
+    if shipped.is_dir():
+        return shipped
+    return package.parent.parent / "web"
+
+
+WEB = web_folder()
 STATIC = WEB / "static"
 
 _env = Environment(

@@ -14,7 +14,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..answers.searcher import MAX_HISTORY, Searcher, normalise_question
+from ..answers.questions import MAX_HISTORY, normalise_question
+from ..answers.searcher import Searcher
 from ..records import Answer
 from .schemas import SearchResponse
 

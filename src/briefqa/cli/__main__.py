@@ -1,0 +1,5 @@
+"""``python -m briefqa.cli``, as the console script."""
+
+from . import main
+
+main()

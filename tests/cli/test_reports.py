@@ -1,0 +1,50 @@
+"""What `briefqa index` and `briefqa eval` print: counts in the right number, and the missed items."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from briefqa.cli.reports import EVAL_LEGEND, plural, print_build, print_eval
+
+
+def _build(documents: int, chunks: int) -> SimpleNamespace:
+    return SimpleNamespace(
+        notes=[], added=["a"], updated=[], removed=[], unchanged=0, errors=[], seconds=0.5,
+        version="v7", documents=documents, chunks=chunks,
+    )  # fmt: skip
+
+
+def test_one_is_singular_and_every_other_count_plural() -> None:
+    assert [plural(n, "source") for n in (0, 1, 2)] == ["0 sources", "1 source", "2 sources"]
+
+
+def test_a_build_of_one_document_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    print_build(_build(1, 1))
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert last == "index v7: 1 document, 1 chunk in 0.5s"
+    print_build(_build(3, 12), waited=2.5)
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert last == "index v7: 3 documents, 12 chunks in 2.5s (2.0s of it loading the model)"
+
+
+def test_eval_lists_the_missed_items_under_their_legend(capsys: pytest.CaptureFixture[str]) -> None:
+    item = {"id": "q1", "type": "factoid", "answerable": True, "answered": True, "first_hit_rank": 2}
+    right = {**item, "id": "q2", "first_hit_rank": 1}
+    wrong_refusal = {**item, "id": "q3", "answerable": False, "answered": True, "first_hit_rank": None}
+    report = {
+        "metrics": {"hit@1": 0.5, "hit@3": 1.0, "mrr": 0.75, "abstain": 1.0, "false_abstain": 0.0, "fidelity": 1.0},
+        "targets": {"hit@1": 0.9, "hit@3": 0.96, "abstain": 0.9, "false_abstain": 0.05, "fidelity": 1.0},
+        "counts": {"answerable": 2, "unanswerable": 1},
+        "tradeoff": {"near_miss": [{"false_abstain": 0.1, "abstain": 0.6}]},
+        "items": [{**i, "question": f"question {i['id']}?"} for i in (item, right, wrong_refusal)],
+    }
+    print_eval(report)
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("hit@1") and out[0].endswith("(target >= 0.9) MISSED")
+    assert out[2].startswith("mrr") and "target" not in out[2]
+    assert out[4].endswith("(target <= 0.05) ok")
+    missed = out[out.index(EVAL_LEGEND) + 1 :]
+    assert [line.split()[0] for line in missed] == ["q1", "q3"]
+    assert missed[0].endswith("question q1?")
