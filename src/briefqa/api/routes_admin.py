@@ -22,6 +22,7 @@ def healthz(searcher: SearcherDep) -> Health:
         chunks=sum(s.chunks for s in sources),
         model=searcher.model,
         index_version=searcher.version,
+        stale_sources=sum(s.state == "stale" for s in sources),
     )
 
 

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict
 
 from ..answers.questions import INVISIBLE_CATEGORIES, MAX_HISTORY, MAX_K, MAX_QUESTION
-from ..records import Answer, SourceStats
+from ..records import Answer, SourceState, SourceStats
 
 
 def _invisible_class() -> str:
@@ -168,6 +168,8 @@ class Health(BaseModel):
     chunks: int
     model: str
     index_version: str
+    # Sources served from their last good version because their file no longer parses.
+    stale_sources: int = 0
 
 
 class SourceSummary(BaseModel):
@@ -176,6 +178,10 @@ class SourceSummary(BaseModel):
     origin: str | None
     chars: int
     chunks: int
+    state: SourceState = Field(
+        "current", description='"stale": the file no longer parses; its last good version is served'
+    )
+    problem: str | None = Field(None, description="why the file failed to parse, when the state is stale")
 
 
 class SourceList(BaseModel):
@@ -186,7 +192,16 @@ class SourceList(BaseModel):
         """The list ``/api/sources`` returns and ``/sources`` shows: one object for both."""
         return cls(
             sources=[
-                SourceSummary(id=s.id, title=s.title, origin=s.origin, chars=s.chars, chunks=s.chunks) for s in stats
+                SourceSummary(
+                    id=s.id,
+                    title=s.title,
+                    origin=s.origin,
+                    chars=s.chars,
+                    chunks=s.chunks,
+                    state=s.state,
+                    problem=s.problem,
+                )
+                for s in stats
             ]
         )
 
@@ -204,6 +219,14 @@ class RebuildError(BaseModel):
     error: str
 
 
+class RebuildKept(BaseModel):
+    """A source that failed to parse and is served from its last good version."""
+
+    id: str
+    path: str
+    error: str
+
+
 class RebuildResponse(BaseModel):
     added: list[str]
     updated: list[str]
@@ -213,3 +236,5 @@ class RebuildResponse(BaseModel):
     chunks: int
     seconds: float
     errors: list[RebuildError]
+    # Failed to parse, served from their last good version (not among ``errors``).
+    kept: list[RebuildKept] = []

@@ -9,6 +9,7 @@ against its manifest with ``check_shapes``.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -187,9 +188,13 @@ class IndexVersion:
     def sources(self) -> tuple[SourceStats, ...]:
         """Every source with its length and number of chunks, in index order."""
         chunks = np.bincount(self._spans["chunk_doc"], minlength=len(self.documents)).tolist()
-        return tuple(
-            SourceStats(d.id, d.title, d.origin, len(d.text), int(chunks[i])) for i, d in enumerate(self.documents)
-        )
+        records = self.manifest.sources
+        out = []
+        for i, d in enumerate(self.documents):
+            problem = records[d.id].problem if d.id in records else None
+            stats = SourceStats(d.id, d.title, d.origin, len(d.text), int(chunks[i]))
+            out.append(dataclasses.replace(stats, state="stale", problem=problem) if problem else stats)
+        return tuple(out)
 
     # ---- vectors and rankings ---------------------------------------------------------------------
 
