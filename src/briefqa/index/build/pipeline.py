@@ -33,7 +33,6 @@ from ..lexical import LexicalIndex
 from ..manifest import FORMAT_VERSION, Manifest, SourceRecord, incompatibility
 from ..segments import store as segments
 from ..segments.codec import codec_for
-from ..segments.file import SegmentError
 from .embedding import Parsed, ProgressHook, SegmentSink, cache_key, embed_new
 from .partial import prune_partials
 
@@ -271,13 +270,8 @@ def _last_good(previous: Manifest | None, source: SourceFile, sink: SegmentSink)
     if ref is None:
         return None
     path = sink.folder / ref.name
-    if not path.is_file() or segments.problem(path, ref) is not None:
-        return None
-    try:
-        seg = segments.read_source(path, whole=False)
-    except (SegmentError, OSError):
-        return None
-    return _from_segment(source, path, seg) if seg.codec == sink.codec.name else None
+    seg = segments.listed(path, ref, sink.codec)
+    return None if seg is None else _from_segment(source, path, seg)
 
 
 def _manifest(
