@@ -80,6 +80,7 @@ def test_a_truncated_pdf_is_served_from_its_last_good_version_marked_stale_until
         assert "compact" in {r["source"]["id"] for r in after["results"]}
         page = http.get(link)
         assert page.status_code == 200 and '<mark id="q">' in page.text
+        assert "last good version" in page.text and "not a readable PDF" in page.text, "says what it is"
         assert http.get("/api/sources/compact").json()["title"] == "The Delta Water Compact"
         # Marked stale with its reason, everywhere a user looks.
         assert {k: _compact(http)[k] for k in ("state", "problem")} == {"state": "stale", "problem": reason}
@@ -92,7 +93,7 @@ def test_a_truncated_pdf_is_served_from_its_last_good_version_marked_stale_until
         fixed = _rebuild(http)
         assert (fixed["updated"], fixed["kept"], fixed["errors"]) == (["compact"], [], [])
         assert _compact(http)["state"] == "current" and http.get("/healthz").json()["stale_sources"] == 0
-        assert "Stale" not in http.get("/sources").text
+        assert "Stale" not in http.get("/sources").text and "last good version" not in http.get(link).text
 
         (corpus / "compact.pdf").unlink()  # deleted: removed, its links gone
         gone = _rebuild(http)

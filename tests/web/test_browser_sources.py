@@ -54,14 +54,17 @@ def test_the_sources_page_lists_a_broken_file_as_stale_with_its_reason(
     item.get_by_role("link", name="The Delta Water Compact").click()
     page.page.wait_for_url("**/sources/compact")
     assert "shares the delta water" in page.page.locator("main").inner_text()
+    assert "last good version" in page.page.locator(".source .stale").inner_text()
     page.context.close()
     assert page.errors == []
 
 
-def test_the_sources_page_with_a_stale_source_has_no_serious_accessibility_violation(
-    browser: Any, stale_server: RunningServer, axe_source: str
+@pytest.mark.parametrize("path", ["/sources", "/sources/compact"])
+def test_a_stale_source_s_pages_have_no_serious_accessibility_violation(
+    browser: Any, stale_server: RunningServer, axe_source: str, path: str
 ) -> None:
     page = Page(browser, stale_server.url)
-    page.page.goto("/sources")
+    page.page.goto(path)
+    assert page.page.locator(".stale").count() == 1
     assert serious_violations(page.page, axe_source) == []
     page.context.close()

@@ -67,6 +67,10 @@ class Searcher:
         """The sources of the served version, for ``/sources`` and ``/api/sources`` alike."""
         return self.index.sources()
 
+    def stale_reason(self, source_id: str) -> str | None:
+        """Why the source's file no longer parses, when its last good version is served; else None."""
+        return self.index.stale_reason(source_id)
+
     def document(self, source_id: str) -> Document | None:
         """The source with id ``source_id``, None if the served version has none."""
         return self.index.document(source_id)

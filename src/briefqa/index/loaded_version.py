@@ -185,13 +185,18 @@ class IndexVersion:
             return None
         return self.chunk(chunk)
 
+    def stale_reason(self, source_id: str) -> str | None:
+        """Why the source's file failed to parse, when its last good version is what this version
+        holds (``SourceRecord.problem``); None when it holds the file as it is."""
+        record = self.manifest.sources.get(source_id)
+        return None if record is None else record.problem
+
     def sources(self) -> tuple[SourceStats, ...]:
         """Every source with its length and number of chunks, in index order."""
         chunks = np.bincount(self._spans["chunk_doc"], minlength=len(self.documents)).tolist()
-        records = self.manifest.sources
         out = []
         for i, d in enumerate(self.documents):
-            problem = records[d.id].problem if d.id in records else None
+            problem = self.stale_reason(d.id)
             stats = SourceStats(d.id, d.title, d.origin, len(d.text), int(chunks[i]))
             out.append(dataclasses.replace(stats, state="stale", problem=problem) if problem else stats)
         return tuple(out)
