@@ -172,10 +172,11 @@ def test_md_front_matter_sets_title_origin_and_metadata(tmp_path: Path) -> None:
     assert doc.text == "# A heading that is not the title\n\nDeterrence now extends to orbit.\n"
 
 
-def test_md_front_matter_datetime_becomes_iso_string(tmp_path: Path) -> None:
+def test_md_front_matter_datetime_becomes_an_iso_day(tmp_path: Path) -> None:
+    # Every format's date takes one shape, the day (a citation names the day, not the minute).
     content = "---\ntitle: Timed\ndate: 2024-05-01 10:30:00\n---\nBody text here.\n"
     doc = parse_file(tmp_path, "timed.md", content)
-    assert doc.metadata["date"] == "2024-05-01T10:30:00"
+    assert doc.metadata["date"] == "2024-05-01"
 
 
 def test_md_front_matter_without_title_falls_back_to_heading(tmp_path: Path) -> None:
@@ -213,7 +214,7 @@ def test_html_main_text_without_boilerplate_and_title_from_page(tmp_path: Path) 
     for boilerplate in ("Subscribe to our newsletter", "About us", "All rights reserved", "Privacy policy"):
         assert boilerplate not in doc.text
     assert doc.origin == "https://example.org/2024/orbital-debris"
-    assert doc.metadata.get("authors") == "Jane Doe"
+    assert doc.metadata.get("authors") == ["Jane Doe"]
     assert "\r" not in doc.text
     assert doc.id == "web-debris"
 
@@ -241,7 +242,7 @@ def test_pdf_text_layer_title_and_authors(tmp_path: Path) -> None:
     )
     doc = parse_file(tmp_path, "papers/ssa.pdf", pdf)
     assert doc.title == "SSA Report"
-    assert doc.metadata["authors"] == "J. Sato"
+    assert doc.metadata["authors"] == ["J. Sato"]
     assert doc.metadata["pages"] == 2
     assert "The U.S. and Japan share radar data." in doc.text
     assert "Dr. Sato leads the joint team in Tokyo." in doc.text

@@ -16,6 +16,7 @@ from ..index import store
 from ..index.lexical import stopwords, term_set, terms
 from ..index.stores import IndexStore, as_store
 from ..records import Answer, ChunkSpan, Document, Quote, SourceInfo, SourceStats
+from ..sources.segment import passage_text
 from .abstain import Abstainer, Evidence, features, shipped_abstainer
 from .conversation import resolve
 from .notices import notice_for
@@ -260,7 +261,7 @@ class Searcher:
             rank=rank,
             score=round(float(score), 4),
             quote=doc.text[start:end],
-            passage=doc.text[min(chunk.start, start) : max(chunk.end, end)],
+            passage=passage_text(doc.text, min(chunk.start, start), max(chunk.end, end)),
             start=start,
             end=end,
             source=SourceInfo(id=doc.id, title=doc.title, origin=doc.origin),
