@@ -191,7 +191,7 @@ def paragraphs_of(lines: list[Line]) -> list[Paragraph]:
     current = lines[0].text
     first = lines[0]
     for before, line in itertools.pairwise(lines):
-        if _breaks(before, line, long_line, spacing.get(before.page)):
+        if _breaks(before, line, long_line, spacing):
             out.append(Paragraph(current, first.size, first.page))
             current, first = line.text, line
         else:
@@ -205,14 +205,15 @@ def _percentile(values: list[int], share: float) -> float:
     return float(ordered[min(len(ordered) - 1, int(share * len(ordered)))])
 
 
-def _spacing(lines: list[Line]) -> dict[int, float]:
-    """Each page's usual distance from one baseline to the next."""
-    gaps: dict[int, list[float]] = {}
-    for before, line in itertools.pairwise(lines):
-        gap = before.y - line.y
-        if before.page == line.page and 0 < gap < 3 * max(before.size, line.size, 1.0):
-            gaps.setdefault(line.page, []).append(gap)
-    return {page: statistics.median(found) for page, found in gaps.items()}
+def _spacing(lines: list[Line]) -> float | None:
+    """The document's usual distance from one baseline to the next (a page of a few lines
+    alone says too little of it)."""
+    gaps = [
+        before.y - line.y
+        for before, line in itertools.pairwise(lines)
+        if before.page == line.page and 0 < before.y - line.y < 3 * max(before.size, line.size, 1.0)
+    ]
+    return statistics.median(gaps) if gaps else None
 
 
 def _breaks(before: Line, line: Line, long_line: float, spacing: float | None) -> bool:
@@ -250,19 +251,19 @@ def joined(before: str, after: str, words: set[str], hyphenated: set[str]) -> st
     """Two lines of one paragraph as one: a space between, or a word split by a hyphen made whole.
 
     A hyphen at a line end is dropped when the word is whole without it: the joined word occurs
-    elsewhere in the document, or (when neither form does) it is in the English word list that
+    elsewhere in the document, or (unless the hyphenated form does) it is in the English word list that
     pyspellchecker ships. Otherwise it is a compound's own hyphen ("long-term", "U.S.-Japan")
     and stays, without the space.
     """
-    split = _SPLIT_END.search(before)
-    if split is None:
+    if not before.endswith("-") or before.endswith(" -") or not after[0].isalnum():
         return f"{before} {after}"
+    split = _SPLIT_END.search(before)
     rest = _SPLIT_START.match(after)
-    if rest is None:
+    if split is None or rest is None or not after[0].islower():
         return before + after
     whole = (split.group(1) + rest.group(0)).lower()
     compound = f"{split.group(1)}-{rest.group(0)}".lower()
-    if not after[0].islower() or (whole not in words and (compound in hyphenated or whole not in english_words())):
+    if whole not in words and (compound in hyphenated or whole not in english_words()):
         return before + after
     return before[:-1] + after
 
