@@ -204,6 +204,12 @@ PDFS: dict[str, Callable[[], bytes]] = {
     "groundwater.pdf": enscript_like_pdf,
     "wetlands.pdf": flowed_wetlands_pdf,
 }
+# The running lines each PDF above draws on every page (patterns of a whole line), as its writer
+# knows them: another reader's text is compared without them.
+RUNNING_LINES: dict[str, list[str]] = {
+    "mekong.pdf": ["Mekong Water Security Brief", r"Page \d+ of \d+"],
+    "wetlands.pdf": ["Climate Policy Notes · Wetlands", r"\d+"],
+}
 
 
 ARTICLE_HTML = """<!DOCTYPE html>
