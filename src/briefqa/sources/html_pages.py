@@ -83,8 +83,9 @@ def byline_text(html: str, authors: list[str]) -> str | None:
 
 
 def _with_byline(text: str, byline: str, title: str) -> str:
-    """``text`` with the byline as a paragraph of its own, after the title's line if it opens the text."""
+    """``text`` with the byline as a line of its own: after the title where the text opens with
+    it (or where the page has no title, whose first line then stands for one), else first."""
     first, sep, rest = text.partition("\n")
-    if title and first.strip() == title:
+    if not title or first.strip() == title:
         return f"{first}\n{byline}\n{rest}" if sep else f"{first}\n{byline}\n"
     return f"{byline}\n{text}"
