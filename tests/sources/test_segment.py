@@ -497,6 +497,14 @@ def test_list_markers_stay_out_of_the_passage_around_a_quote() -> None:
     assert LIST_NOTE[chunk.start : chunk.end].count("- ") == 2
 
 
+def test_a_quote_that_spans_two_items_keeps_its_marker_in_the_passage() -> None:
+    text = "Intro line here.\n- Japan funds the first stage.\n- These grants end in 2027.\nLast.\n"
+    start, end = text.index("Japan"), text.index("2027.") + 5  # a sentence with the one it leans on
+    passage = passage_text(text, 0, len(text), (start, end))
+    assert text[start:end] in passage
+    assert passage == "Intro line here.\nJapan funds the first stage.\n- These grants end in 2027.\nLast.\n"
+
+
 def test_a_dash_inside_a_sentence_stays_in_the_passage() -> None:
     text = "Costs rose - sharply - after 2024.\nThe list:\n- one item here.\n"
     assert passage_text(text, 0, len(text)).startswith("Costs rose - sharply - after 2024.")

@@ -261,7 +261,7 @@ class Searcher:
             rank=rank,
             score=round(float(score), 4),
             quote=doc.text[start:end],
-            passage=passage_text(doc.text, min(chunk.start, start), max(chunk.end, end)),
+            passage=passage_text(doc.text, min(chunk.start, start), max(chunk.end, end), (start, end)),
             start=start,
             end=end,
             source=SourceInfo(id=doc.id, title=doc.title, origin=doc.origin),

@@ -288,12 +288,17 @@ def _is_fragment(sentence: str) -> bool:
     return len(words) <= FRAGMENT_MAX_WORDS and all(w[0].isupper() or w[0].isdigit() for w in words)
 
 
-def passage_text(text: str, start: int, end: int) -> str:
+def passage_text(text: str, start: int, end: int, quote: tuple[int, int] | None = None) -> str:
     """``text[start:end]`` to show as the context of a quote: the list markers that open its
     lines ("- ", "2. ") left out, since they are layout and read as stray dashes once the
-    passage runs on as prose. Every sentence of the span is still in it, character for
-    character (a sentence never holds a marker), so a quote is found in it as it is."""
-    return _MARKER_IN_PASSAGE.sub("", text[start:end])
+    passage runs on as prose. The ``quote`` span (offsets into ``text``) is kept character for
+    character, markers and all, so the quote is found in the passage as it is; so is every
+    sentence, since a sentence never holds a marker."""
+    if quote is None or not start <= quote[0] <= quote[1] <= end:
+        return _MARKER_IN_PASSAGE.sub("", text[start:end])
+    before = _MARKER_IN_PASSAGE.sub("", text[start : quote[0]])
+    after = _MARKER_IN_PASSAGE.sub("", text[quote[1] : end])
+    return before + text[quote[0] : quote[1]] + after
 
 
 def chunks_of(
