@@ -10,6 +10,7 @@ from .source_fields import ParsedSource, ParseProblem, byline_fields
 BYLINE_MAX_CHARS = 160
 # Elements that a byline's words sit inside without being a line of their own.
 _INLINE = frozenset(("a", "abbr", "b", "bdi", "cite", "em", "i", "small", "span", "strong", "time", "u"))
+_NOT_TEXT = frozenset(("script", "style", "title", "nav", "footer", "head", "body", "html"))
 
 
 def parse_html(raw: bytes) -> ParsedSource:
@@ -46,9 +47,10 @@ def parse_html(raw: bytes) -> ParsedSource:
 def byline_text(html: str, authors: list[str]) -> str | None:
     """The line of the page that names its author ("By Priya Raman · June 2, 2025"), if any.
 
-    Found by the names the page's metadata gives, not by a class name: the smallest element of
-    its own line (a paragraph, a div, an address; not a link or a span inside one) whose text
-    holds the first author's name, outside menus and footers, short enough to be a byline.
+    Found by the names the page's metadata gives, not by a class name: the first element whose
+    own text holds the first author's name, widened from a link or span to the line that holds
+    it (a paragraph, a div, an address), outside menus and footers, short enough to be a byline.
+    One pass over the page, however deep it nests.
     """
     if not authors:
         return None
@@ -63,22 +65,17 @@ def byline_text(html: str, authors: list[str]) -> str | None:
         return None
     name = authors[0]
     for element in body.iter():
-        if not isinstance(element.tag, str) or element.tag in _INLINE:
+        # The name as one run of text, in the line's own element or in a link or span inside it.
+        if not isinstance(element.tag, str) or name not in " ".join((element.text or "").split()):
             continue
-        if element.tag in ("script", "style", "title", "nav", "footer", "head"):
+        line_element = element
+        while line_element.tag in _INLINE and line_element.getparent() is not None:
+            line_element = line_element.getparent()
+        if line_element.tag in _NOT_TEXT or any(a.tag in ("nav", "footer") for a in line_element.iterancestors()):
             continue
-        if any(a.tag in ("nav", "footer") for a in element.iterancestors()):
-            continue
-        line = " ".join(element.text_content().split())
-        if name not in line or len(line) > BYLINE_MAX_CHARS:
-            continue
-        # The innermost such line: no child of its own line also holds the name.
-        if any(
-            isinstance(child.tag, str) and child.tag not in _INLINE and name in child.text_content()
-            for child in element.iterdescendants()
-        ):
-            continue
-        return line
+        line = " ".join(line_element.text_content().split())
+        if len(line) <= BYLINE_MAX_CHARS:
+            return line
     return None
 
 
