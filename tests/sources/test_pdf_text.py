@@ -138,3 +138,10 @@ def test_pypdf_warnings_become_one_line_naming_the_file(tmp_path: Path, caplog: 
     assert len(ours) == 1
     line = ours[0].getMessage()
     assert line.startswith("odd-font.pdf: ") and "pypdf" in line and len(line) < 200
+
+
+def test_paragraphs_that_reportlab_justified_and_flowed_over_pages_come_back_as_written(tmp_path: Path) -> None:
+    from .documents import FLOWED_PARAGRAPHS
+
+    doc = read(tmp_path, "wetlands.pdf", flowed_wetlands_pdf())
+    assert doc.text.split("\n\n") == ["Blue Carbon and Coastal Wetlands", *FLOWED_PARAGRAPHS]
