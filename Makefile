@@ -14,7 +14,7 @@ PORT    ?= 8000
 TORCH_INDEX ?= $(shell $(BIN)/pip install --dry-run --no-index --no-deps --ignore-installed --quiet $(TORCH) \
                  >/dev/null 2>&1 || echo https://download.pytorch.org/whl/cpu)
 
-.PHONY: serve test bench lint setup browser axe clean eval fit
+.PHONY: serve test bench lint setup browser poppler axe clean eval fit
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -35,6 +35,13 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "install Debian's chromium (sudo apt-get install chromium)"; exit 1; fi; }
 
+# Debian's poppler-utils for pdftotext, the independent reader the PDF fidelity tests compare
+# briefqa's reading of each PDF with (tests/sources/test_fidelity.py).
+poppler:
+	@test -x /usr/bin/pdftotext || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null; \
+	  else echo "install Debian's poppler-utils (sudo apt-get install poppler-utils)"; exit 1; fi; }
+
 # axe-core from npm, pinned by its lock file, for the accessibility checks of the browser tests.
 AXE := tests/web/node_modules/axe-core/axe.min.js
 $(AXE): tests/web/package.json tests/web/package-lock.json
@@ -50,7 +57,7 @@ serve: $(STAMP)
 # benchmarks), then the whole suite.
 LINTED := src tests benchmarks training
 
-test: $(STAMP) browser axe lint
+test: $(STAMP) browser poppler axe lint
 	$(BIN)/pytest -q
 
 lint: $(STAMP)

@@ -14,6 +14,7 @@ from ..index.backends.choose import as_store
 from ..index.backends.interface import IndexStore
 from ..index.loaded_version import IndexVersion
 from ..records import Answer, ChunkSpan, Document, Quote, SourceInfo, SourceStats
+from ..sources.segment import passage_text
 from ..terms import stopwords, terms
 from .abstain import Abstainer, Evidence, features, shipped_abstainer
 from .conversation import resolve
@@ -210,7 +211,7 @@ class Searcher:
             rank=rank,
             score=round(float(score), 4),
             quote=doc.text[start:end],
-            passage=doc.text[min(chunk.start, start) : max(chunk.end, end)],
+            passage=passage_text(doc.text, min(chunk.start, start), max(chunk.end, end), (start, end)),
             start=start,
             end=end,
             source=SourceInfo(id=doc.id, title=doc.title, origin=doc.origin),
