@@ -153,7 +153,7 @@ def index(
         from .index.build import build_index
 
         # Loaded only when a source needs embedding: a build with nothing to do never waits for it.
-        embedder = LazyEmbedder(settings.model)
+        embedder = LazyEmbedder(settings.model, settings.onnx_cache)
     except BriefqaError as exc:
         raise _fail(exc) from None
     report = None
@@ -213,7 +213,7 @@ def ask(
         from .embed import load_embedder
 
         validate(question, (), k)  # a bad question or --k costs no model load
-        answer = open_searcher(store, load_embedder(settings.model)).search(question, (), k)
+        answer = open_searcher(store, load_embedder(settings.model, settings.onnx_cache)).search(question, (), k)
     except BriefqaError as exc:
         raise _fail(exc) from None
     if as_json:
@@ -341,7 +341,7 @@ def serve(
     try:
         # With several workers this process only builds, if it must, and supervises: each worker
         # loads its own model, so this one loads it only for a build.
-        embedder = LazyEmbedder(settings.model) if settings.workers > 1 else load_serving_embedder(settings.model)
+        embedder = LazyEmbedder(settings.model, settings.onnx_cache) if settings.workers > 1 else load_serving_embedder(settings.model, settings.onnx_cache)
         live = LiveIndex(settings.corpus, store, embedder)
         if not settings.corpus.is_dir():
             # An index that exists still answers; the analyst can restore the corpus and rebuild.
@@ -512,14 +512,14 @@ def eval_cmd(
         from .evaluation.squad import is_squad
 
         if is_squad(file):
-            report = evaluate_squad(file, load_embedder(settings.model), withhold=withhold)
+            report = evaluate_squad(file, load_embedder(settings.model, settings.onnx_cache), withhold=withhold)
         else:
             if withhold:
                 raise InputError(f"{file}: --withhold applies to SQuAD files only")
             store = _check_index(settings, _index_named(index))
             _check_folder(settings.corpus, _corpus_named(corpus), write=False)
             items = load_items(file)  # a bad file costs no model load
-            report = evaluate(open_searcher(store, load_embedder(settings.model)), items, settings.corpus)
+            report = evaluate(open_searcher(store, load_embedder(settings.model, settings.onnx_cache)), items, settings.corpus)
     except BriefqaError as exc:
         raise _fail(exc) from None
     if as_json:
