@@ -341,7 +341,11 @@ def serve(
     try:
         # With several workers this process only builds, if it must, and supervises: each worker
         # loads its own model, so this one loads it only for a build.
-        embedder = LazyEmbedder(settings.model, settings.onnx_cache) if settings.workers > 1 else load_serving_embedder(settings.model, settings.onnx_cache)
+        embedder = (
+            LazyEmbedder(settings.model, settings.onnx_cache)
+            if settings.workers > 1
+            else load_serving_embedder(settings.model, settings.onnx_cache)
+        )
         live = LiveIndex(settings.corpus, store, embedder)
         if not settings.corpus.is_dir():
             # An index that exists still answers; the analyst can restore the corpus and rebuild.
@@ -519,7 +523,9 @@ def eval_cmd(
             store = _check_index(settings, _index_named(index))
             _check_folder(settings.corpus, _corpus_named(corpus), write=False)
             items = load_items(file)  # a bad file costs no model load
-            report = evaluate(open_searcher(store, load_embedder(settings.model, settings.onnx_cache)), items, settings.corpus)
+            report = evaluate(
+                open_searcher(store, load_embedder(settings.model, settings.onnx_cache)), items, settings.corpus
+            )
     except BriefqaError as exc:
         raise _fail(exc) from None
     if as_json:

@@ -30,7 +30,7 @@ def cache_folder(cache: Path, folder: Path) -> Path:
     return cache / hashlib.sha256(str(folder).encode()).hexdigest()[:16]
 
 
-def _record(where: Path, folder: Path) -> dict[str, Any] | None:
+def valid_record(where: Path, folder: Path) -> dict[str, Any] | None:
     """The export record of ``where`` when its ONNX file is whole and made from ``folder`` as it is now."""
     try:
         record = json.loads((where / "export.json").read_text(encoding="utf-8"))
@@ -59,7 +59,7 @@ def onnx_file(folder: Path, cache: Path) -> tuple[Path, dict[str, Any]]:
     """The checked ONNX file of ``folder`` and its record, made first if it is missing or stale;
     ``ModelError`` saying why when it cannot be made."""
     where = cache_folder(cache, folder)
-    record = _record(where, folder)
+    record = valid_record(where, folder)
     if record is not None:
         return where / "model.onnx", record
     from filelock import FileLock
@@ -71,7 +71,7 @@ def onnx_file(folder: Path, cache: Path) -> tuple[Path, dict[str, Any]]:
     except OSError as exc:
         raise ModelError(f"the ONNX cache {where} (BRIEFQA_ONNX_CACHE) cannot be written: {exc}") from None
     try:
-        record = _record(where, folder)  # another process may have made it while this one waited
+        record = valid_record(where, folder)  # another process may have made it while this one waited
         if record is None:
             made = subprocess.run(
                 [sys.executable, "-m", "briefqa.embed.onnx_export", str(folder), str(where)],
@@ -79,7 +79,7 @@ def onnx_file(folder: Path, cache: Path) -> tuple[Path, dict[str, Any]]:
                 text=True,
                 check=False,
             )
-            record = _record(where, folder)
+            record = valid_record(where, folder)
             if made.returncode != 0 or record is None:
                 said = (made.stderr.strip().splitlines() or ["no message"])[-1]
                 raise ModelError(f"the ONNX export of {folder} failed: {said}")
