@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from briefqa.answers.searcher import Searcher, open_searcher
-from briefqa.embed import SentenceTransformerEmbedder
+from briefqa.embed import Embedder
 from briefqa.index import store
 from briefqa.index.build import build_index
 from briefqa.index.stores import open_store
@@ -87,7 +87,7 @@ def tier(
     questions: Sequence[str],
     extra: Sequence[str],
     workdir: Path,
-    embedder: SentenceTransformerEmbedder,
+    embedder: Embedder,
     bare: Callable[[list[str]], float],
     floor: Callable[[str], object],
 ) -> dict[str, Any]:
@@ -135,7 +135,7 @@ def tier(
 
 
 def qdrant_tier(
-    corpus: Path, questions: Sequence[str], workdir: Path, embedder: SentenceTransformerEmbedder, local_root: Path
+    corpus: Path, questions: Sequence[str], workdir: Path, embedder: Embedder, local_root: Path
 ) -> dict[str, Any]:
     """The same corpus in Qdrant's embedded mode beside the local store built at ``local_root``.
 
@@ -197,7 +197,7 @@ def render_qdrant(q: dict[str, Any], local_build_s: float) -> list[str]:
     ]
 
 
-def _passages(root: Path, embedder: SentenceTransformerEmbedder) -> list[str]:
+def _passages(root: Path, embedder: Embedder) -> list[str]:
     """What the build embedded as passages (headings included), in index order."""
     index = store.load(root, embedder.name)
     return [index.passage_text(c) for c in index.chunks()]
