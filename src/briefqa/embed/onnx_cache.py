@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -20,6 +21,8 @@ from typing import Any
 
 from ..errors import ModelError
 from .model_folder import content_print, stat_print
+
+log = logging.getLogger("briefqa.embed")
 
 # The layout of export.json; a cache written by another layout is made again.
 FORMAT = 1
@@ -73,6 +76,7 @@ def onnx_file(folder: Path, cache: Path) -> tuple[Path, dict[str, Any]]:
     try:
         record = valid_record(where, folder)  # another process may have made it while this one waited
         if record is None:
+            log.info("making the ONNX file of %s into %s (once; about a minute)", folder, where)
             made = subprocess.run(
                 [sys.executable, "-m", "briefqa.embed.onnx_export", str(folder), str(where)],
                 capture_output=True,
