@@ -21,10 +21,13 @@ $(BIN)/python:
 	$(BIN)/pip install --quiet --upgrade pip
 
 # torch first, pinned and CPU-only (see TORCH_INDEX); the project's own dependencies then find
-# it installed and pull no other build.
+# it installed and pull no other build. Then the model's ONNX file, made from its weights by torch
+# into BRIEFQA_ONNX_CACHE (about a minute, once): serving runs it on ONNX Runtime, without torch.
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX) )$(TORCH)
 	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/python -c 'from briefqa.embed import load_embedder; from briefqa.settings import Settings; \
+	  s = Settings(); print("model:", type(load_embedder(s.model, s.onnx_cache)).__name__)'
 	touch $(STAMP)
 
 setup: $(STAMP)

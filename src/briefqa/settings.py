@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
@@ -10,12 +11,19 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 
 
+def default_onnx_cache() -> Path:
+    """Where the ONNX files made from model folders are kept unless ``BRIEFQA_ONNX_CACHE`` says."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "briefqa" / "onnx"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="BRIEFQA_", frozen=True)
 
     corpus: Path = Path("corpus")
     index: Path = Path("index")
     model: str = DEFAULT_MODEL
+    # The ONNX file made from the model's weights on first use, run by ONNX Runtime (no torch).
+    onnx_cache: Path = Field(default_factory=default_onnx_cache)
     admin_token: SecretStr | None = None
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from briefqa.answers.searcher import Searcher, open_searcher
-from briefqa.index.build import build_index
+from briefqa.index.build.pipeline import build_index
 
 from ..sources.documents import BYLINE_HTML
 

@@ -37,7 +37,7 @@ def create_app(settings: Settings | None = None, live: LiveIndex | None = None) 
             store = await asyncio.to_thread(open_store, settings.index, settings.qdrant, key)
             if settings.workers > 1:
                 share_cores(settings.workers)
-            embedder = await asyncio.to_thread(load_serving_embedder, settings.model)
+            embedder = await asyncio.to_thread(load_serving_embedder, settings.model, settings.onnx_cache)
             app.state.live = LiveIndex(settings.corpus, store, embedder)
         await asyncio.to_thread(app.state.live.refresh)
         watcher = asyncio.create_task(_watch_versions(app.state.live, settings.reload_interval))
