@@ -508,7 +508,7 @@ def eval_cmd(
         settings = _settings(index=index, corpus=corpus)
         from .answers.searcher import open_searcher
         from .embed import load_embedder
-        from .evaluation.evaluate import evaluate, evaluate_squad, load_items, meets_targets
+        from .evaluation.evaluate import evaluate, evaluate_squad, exit_status, load_items, meets_targets
         from .evaluation.squad import is_squad
 
         if is_squad(file):
@@ -524,7 +524,7 @@ def eval_cmd(
         raise _fail(exc) from None
     if as_json:
         typer.echo(json.dumps(report, indent=2))
-        return
+        raise typer.Exit(exit_status(report))
     met = meets_targets(report["metrics"])
     for name, value in report["metrics"].items():
         target = report["targets"].get(name)
@@ -544,6 +544,7 @@ def eval_cmd(
             f"  {item['id']} ({item['type']}): answered={item['answered']} "
             f"first_hit={item['first_hit_rank']}  {item['question']}"
         )
+    raise typer.Exit(exit_status(report))
 
 
 def _missed(item: dict[str, Any]) -> bool:
