@@ -143,3 +143,34 @@ def test_blank_entries_in_the_history_are_no_turn(searcher) -> None:  # type: ig
     for history in ([share, ""], ["", share, " \u200b"], ["\t", share]):
         answer = searcher.search("And Japan?", history, k=3)  # no "question must not be empty"
         assert [r.quote for r in answer.results] == [r.quote for r in plain.results], history
+
+
+class _CountingEncoder:
+    """The real embedder, counting the searches made through it (one question encode each)."""
+
+    def __init__(self, embedder) -> None:  # type: ignore[no-untyped-def]
+        self._embedder = embedder
+        self.searches = 0
+
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        return getattr(self._embedder, name)
+
+    def encode_full(self, texts, progress=None, spans=False):  # type: ignore[no-untyped-def]
+        self.searches += 1
+        return self._embedder.encode_full(texts, progress, spans)
+
+
+def test_a_thread_of_twenty_follow_ups_costs_a_bounded_number_of_searches(searcher) -> None:  # type: ignore[no-untyped-def]
+    """One request with 20 follow-up-shaped earlier questions does not search each of them again."""
+    from briefqa.answers.conversation import MAX_DEPTH, is_followup
+    from briefqa.answers.searcher import MAX_HISTORY, Searcher
+
+    shapes = ["And what about its budget?", "Why does that matter?", "And Japan?", "What else do they plan?"]
+    history = ["What does the alliance plan for satellites?", *(shapes * 5)][:MAX_HISTORY]
+    assert sum(is_followup(h) for h in history) == MAX_HISTORY - 1
+    counting = _CountingEncoder(searcher.embedder)
+    fresh = Searcher(searcher.index, counting)  # an empty cache: nothing answered before
+    answer = fresh.search("And what about the launch sites?", history, 3)
+    assert answer.results
+    # This question, the previous one, and the MAX_DEPTH before that one which resolve() reads.
+    assert counting.searches <= 2 + MAX_DEPTH

@@ -17,7 +17,7 @@ from ..index.lexical import stopwords, term_set, terms
 from ..index.stores import IndexStore, as_store
 from ..records import Answer, ChunkSpan, Document, Quote, SourceInfo, SourceStats
 from .abstain import Abstainer, Evidence, features, shipped_abstainer
-from .conversation import resolve
+from .conversation import MAX_DEPTH, resolve
 from .notices import notice_for
 from .quotes import Query, Ranker, Scored, candidate_rows, distinct, rank, shipped_ranker
 from .retrieve import Candidates, retrieve
@@ -151,7 +151,11 @@ class Searcher:
             return None
         # Through the cache, not search(): the previous turn was answered a moment ago, and this is
         # no new search of it (the page's tests count the searches a request makes).
-        before = tuple(earlier[:-1])
+        # Its own thread is cut to what resolve() reads (MAX_DEPTH questions): each earlier
+        # follow-up would otherwise search the one before it, 20 searches for one request of 20
+        # follow-ups. The cut bounds that to MAX_DEPTH + 1; what it can change is only which quote a
+        # follow-up four turns back did not repeat.
+        before = tuple(earlier[:-1])[-MAX_DEPTH:]
         previous = self._cached(validate(earlier[-1], before, k), before, k)
         if not previous.answered or not previous.results:
             return None
