@@ -1,5 +1,7 @@
 """The engine end to end on the brief, with the real model."""
 
+import itertools
+
 import pytest
 
 from briefqa.errors import InputError
@@ -174,3 +176,27 @@ def test_a_thread_of_twenty_follow_ups_costs_a_bounded_number_of_searches(search
     assert answer.results
     # This question, the previous one, and the MAX_DEPTH before that one which resolve() reads.
     assert counting.searches <= 2 + MAX_DEPTH
+
+
+def test_a_carried_quote_is_found_by_its_offsets_and_only_on_sentence_bounds(searcher) -> None:  # type: ignore[no-untyped-def]
+    """What the no-script page redraws from ``shown``: every sentence (from its own start or from
+    where its quote starts) is its chunk's; a span that cuts a sentence or crosses chunks is none."""
+    index = searcher.index
+    chunks = index.chunks()
+    checked = 0
+    for c in chunks:
+        doc = index.documents[c.doc]
+        spans = index.sentence_spans(c.first, c.last)
+        for start, quote_start, end in zip(spans.start, spans.quote_start, spans.end, strict=True):
+            for s in {start, quote_start}:
+                quote = searcher.quote_at(doc.id, s, end, 1)
+                assert quote is not None and quote.quote == doc.text[s:end] and quote.passage.find(quote.quote) >= 0
+                checked += 1
+            assert searcher.quote_at(doc.id, start + 1, end, 1) is None
+            assert searcher.quote_at(doc.id, start, end - 1, 1) is None
+    assert checked > 20
+    across = [(a, b) for a, b in itertools.pairwise(chunks) if a.doc == b.doc]
+    for a, b in across:
+        doc_id = index.documents[a.doc].id
+        last = index.sentence_spans(b.first, b.first)
+        assert searcher.quote_at(doc_id, index.sentence_spans(a.last, a.last).start[0], last.end[0], 1) is None
