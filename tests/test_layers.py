@@ -67,8 +67,9 @@ WITHIN: dict[str, dict[str, set[str]]] = {
         "abstain": {"answer_types", "names", "quotes"},
         "conversation": {"names"},
         "notices": {"conversation"},
-        "searcher": {"abstain", "conversation", "notices", "quotes", "retrieve"},
-        "live": {"searcher"},
+        "revisions": set(),
+        "searcher": {"abstain", "conversation", "notices", "quotes", "retrieve", "revisions"},
+        "live": {"revisions", "searcher"},
     },
     "evaluation": {
         "squad": set(),

@@ -17,6 +17,9 @@ class Settings(BaseSettings):
     index: Path = Path("index")
     model: str = DEFAULT_MODEL
     admin_token: SecretStr | None = None
+    # Signs the thread references the pages carry (api.thread_signing); unset, one is made and
+    # kept in the index folder's .state/.
+    secret: SecretStr | None = None
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     # Server processes, each with its own model, all answering from the same read-only index files.

@@ -10,6 +10,7 @@ from ..embed import Embedder
 from ..errors import BackendError, IndexDamagedError, IndexMismatchError, IndexMissingError
 from ..index.build import BuildReport, ProgressHook, build_index
 from ..index.stores import IndexStore, as_store
+from .revisions import STATE_FOLDER, TextArchive
 from .searcher import Searcher, open_searcher
 
 log = logging.getLogger("briefqa.live")
@@ -22,11 +23,15 @@ class LiveIndex:
     ``refresh`` replaces the reference in one assignment after the new version is fully loaded.
     """
 
-    def __init__(self, corpus: Path, where: Path | IndexStore, embedder: Embedder) -> None:
+    def __init__(
+        self, corpus: Path, where: Path | IndexStore, embedder: Embedder, archive: TextArchive | None = None
+    ) -> None:
         self.corpus = corpus
         self.store = as_store(where)
         self.root = self.store.root
         self.embedder = embedder
+        # Every text served is kept, so a citation made from it finds its sentence after an edit.
+        self.archive = archive or TextArchive(self.root / STATE_FOLDER / "texts")
         self._searcher: Searcher | None = None
         self._load_error: str | None = None
         # (version, stamp) of the published version that last failed to load.
@@ -83,6 +88,7 @@ class LiveIndex:
                 self._load_error = message
                 self._failed = stamp
                 return self._searcher is None and self._fall_back(name)
+            self.archive.keep(d.text for d in searcher.index.documents)
             # One reference assignment: a request holds either the old searcher or the new one.
             self._searcher = searcher
             self._load_error = None
@@ -113,6 +119,7 @@ class LiveIndex:
         older = self.store.load_newest_intact(self.embedder.name, self.embedder.dimension, older_than=damaged)
         if older is None:
             return False
+        self.archive.keep(d.text for d in older.documents)
         self._searcher = Searcher(older, self.embedder)
         log.warning(
             "serving index version %s, the newest intact one, instead of %s until `briefqa index` repairs the index",

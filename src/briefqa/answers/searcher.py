@@ -21,10 +21,13 @@ from .conversation import MAX_DEPTH, resolve
 from .notices import notice_for
 from .quotes import Query, Ranker, Scored, candidate_rows, distinct, rank, shipped_ranker
 from .retrieve import Candidates, retrieve
+from .revisions import revision_of
 
 MAX_QUESTION = 1000
 MAX_HISTORY = 20
 MAX_K = 20
+# How many earlier questions a follow-up is read against (what of a thread an answer depends on).
+THREAD_DEPTH = MAX_DEPTH
 CANDIDATE_CHUNKS = 8
 
 
@@ -89,6 +92,7 @@ class Searcher:
         _one_blas_thread()
         self._stop_ids = _stopword_pieces(embedder.pieces())
         self._cached = lru_cache(maxsize=256)(self._search)
+        self._revisions: dict[int, str] = {}
 
     @property
     def version(self) -> str:
@@ -106,6 +110,18 @@ class Searcher:
     def document(self, source_id: str) -> Document | None:
         """The source with id ``source_id``, None if the served version has none."""
         return self.index.document(source_id)
+
+    def revision(self, source_id: str) -> str | None:
+        """The revision of the served text of source ``source_id`` (None if there is none)."""
+        number = self.index.document_number(source_id)
+        return None if number is None else self._revision(number)
+
+    def _revision(self, number: int) -> str:
+        found = self._revisions.get(number)
+        if found is None:
+            # Hashed once per source and version: a text does not change within a version.
+            found = self._revisions[number] = revision_of(self.index.documents[number].text)
+        return found
 
     def quote_at(self, source_id: str, start: int, end: int, rank: int) -> Quote | None:
         """``text[start:end]`` of a source as a quote (score 0), with its chunk as passage, if it
@@ -151,11 +167,11 @@ class Searcher:
             return None
         # Through the cache, not search(): the previous turn was answered a moment ago, and this is
         # no new search of it (the page's tests count the searches a request makes).
-        # Its own thread is cut to what resolve() reads (MAX_DEPTH questions): each earlier
+        # Its own thread is cut to what resolve() reads (THREAD_DEPTH questions): each earlier
         # follow-up would otherwise search the one before it, 20 searches for one request of 20
-        # follow-ups. The cut bounds that to MAX_DEPTH + 1; what it can change is only which quote a
+        # follow-ups. The cut bounds that to THREAD_DEPTH + 1; what it can change is only which quote a
         # follow-up four turns back did not repeat.
-        before = tuple(earlier[:-1])[-MAX_DEPTH:]
+        before = tuple(earlier[:-1])[-THREAD_DEPTH:]
         previous = self._cached(validate(earlier[-1], before, k), before, k)
         if not previous.answered or not previous.results:
             return None
@@ -267,7 +283,7 @@ class Searcher:
             passage=doc.text[min(chunk.start, start) : max(chunk.end, end)],
             start=start,
             end=end,
-            source=SourceInfo(id=doc.id, title=doc.title, origin=doc.origin),
+            source=SourceInfo(id=doc.id, title=doc.title, origin=doc.origin, rev=self._revision(chunk.doc)),
         )
 
 

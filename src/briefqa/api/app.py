@@ -23,6 +23,7 @@ from . import routes_admin, routes_pages, routes_search, routes_sources, routes_
 from .docs import install_docs
 from .schemas import NONBLANK
 from .templating import STATIC, error_page, wants_html
+from .thread_signing import signer_of
 
 log = logging.getLogger("briefqa.api")
 
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None, live: LiveIndex | None = None) 
     )
     app.state.settings = settings
     app.state.live = live
+    app.state.signer = signer_of(settings)
     app.include_router(routes_search.router)
     app.include_router(routes_transcript.router)
     app.include_router(routes_sources.router)
