@@ -26,7 +26,7 @@ def test_quotes_are_verbatim_whole_sentences(searcher) -> None:  # type: ignore[
         assert r.quote in r.passage
         assert r.quote[0].isupper() or r.quote[0] in "“\"'"
         assert r.quote.rstrip("”\"')")[-1] in ".!?"
-        assert r.url == f"/sources/{r.source.id}?hl={r.start}-{r.end}#q"
+        assert r.url == f"/sources/{r.source.id}?hl={r.start}-{r.end}&rev={searcher.revision(r.source.id)}#q"
 
 
 def test_results_are_distinct_ranked_and_at_most_k(searcher) -> None:  # type: ignore[no-untyped-def]

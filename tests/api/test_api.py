@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 pytestmark = pytest.mark.slow
 
 QUESTION = "What challenges remain for the alliance?"
-URL = re.compile(r"/sources/(?P<id>[a-z0-9-]+)\?hl=(?P<start>\d+)-(?P<end>\d+)#q")
+URL = re.compile(r"/sources/(?P<id>[a-z0-9-]+)\?hl=(?P<start>\d+)-(?P<end>\d+)&rev=(?P<rev>[0-9a-f]{16})#q")
 RESULT_KEYS = {"rank", "score", "quote", "passage", "start", "end", "source"}
 
 

@@ -21,6 +21,7 @@ from ..errors import BriefqaError
 from ..settings import Settings
 from . import routes_admin, routes_pages, routes_search, routes_sources, routes_transcript
 from .docs import install_docs
+from .rate_limit import RateLimit
 from .schemas import NONBLANK
 from .templating import STATIC, error_page, wants_html
 from .thread_signing import signer_of
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None, live: LiveIndex | None = None) 
 
     # Added last is outermost: security headers go on every response, the 413 included.
     app.add_middleware(HeadAsGet)
+    app.add_middleware(RateLimit, budget=settings.rate_budget)
     app.add_middleware(BodyLimit, limit=MAX_BODY)
     app.add_middleware(SecurityHeaders)
     return app

@@ -30,7 +30,7 @@ Shown = Annotated[list[Annotated[str, Field(max_length=carried_turns.MAX_SHOWN)]
 PAGE_K = 3
 
 
-@router.get("/", response_class=HTMLResponse, responses=error_responses(422, 503, html=True))
+@router.get("/", response_class=HTMLResponse, responses=error_responses(422, 429, 503, html=True))
 def chat(
     request: Request,
     live: LiveDep,

@@ -13,7 +13,7 @@ from .schemas import NONBLANK, AskRequest, SearchResponse, error_responses
 router = APIRouter(prefix="/api", tags=["search"])
 
 
-@router.get("/search", response_model=SearchResponse, responses=error_responses(422, 503))
+@router.get("/search", response_model=SearchResponse, responses=error_responses(422, 429, 503))
 def search(
     searcher: SearcherDep,
     q: Annotated[str, Query(min_length=1, max_length=MAX_QUESTION, pattern=NONBLANK, description="the question")],
@@ -23,7 +23,7 @@ def search(
     return SearchResponse.of(searcher.search(q, (), k))
 
 
-@router.post("/ask", response_model=SearchResponse, responses=error_responses(413, 422, 503))
+@router.post("/ask", response_model=SearchResponse, responses=error_responses(413, 422, 429, 503))
 def ask(searcher: SearcherDep, body: AskRequest) -> SearchResponse:
     """A question in a conversation: ``history`` holds the user's earlier questions, oldest first."""
     return SearchResponse.of(searcher.search(body.question, body.history, body.k))

@@ -25,7 +25,7 @@ def _reply(text: str) -> Response:
     return Response(text, media_type=MEDIA_TYPE, headers={"Content-Disposition": f'attachment; filename="{FILENAME}"'})
 
 
-@router.get("/transcript", response_class=Response, responses={**_MARKDOWN, **error_responses(422, 503)})
+@router.get("/transcript", response_class=Response, responses={**_MARKDOWN, **error_responses(422, 429, 503)})
 def transcript(
     request: Request,
     searcher: SearcherDep,
@@ -49,7 +49,7 @@ def transcript(
     return _reply(markdown(turns, str(request.base_url)))
 
 
-@router.post("/transcript", response_class=Response, responses={**_MARKDOWN, **error_responses(413, 422, 503)})
+@router.post("/transcript", response_class=Response, responses={**_MARKDOWN, **error_responses(413, 422, 429, 503)})
 def transcript_of(request: Request, searcher: SearcherDep, signer: SignerDep, body: TranscriptRequest) -> Response:
     """The thread of ``questions`` as Markdown: each asked after the ones before it, as ``/api/ask`` would."""
     turns = draw_thread(searcher, [(question, None) for question in body.questions], body.k, signer)

@@ -96,6 +96,7 @@ def error_responses(*codes: int, html: bool = False) -> dict[int | str, dict[str
         409: "another build holds the index",
         413: "the request body is over the server's limit (64 KB), refused before it is parsed",
         422: "input breaks a limit",
+        429: "this client's budget of searches is spent (BRIEFQA_RATE_LIMIT); Retry-After says when to try again",
         503: "no usable index yet",
     }
     out: dict[int | str, dict[str, Any]] = {}
