@@ -38,6 +38,8 @@ class LiveIndex:
         self._failed: tuple[str, tuple[object, ...]] | None = None
         # The store's publish stamp when last acted on (see ``refresh_if_published``).
         self._published: object = None
+        # The published version's name as last read, whether or not it is the one served.
+        self._newest: str | None = None
         self._refresh_lock = threading.Lock()
         self._build_lock = threading.Lock()
         _one_search_thread()
@@ -67,6 +69,7 @@ class LiveIndex:
             except BackendError as exc:
                 # The store is out of reach: keep serving what is loaded, and say why once.
                 return self._unreachable(str(exc))
+            self._newest = name
             if name is None or (self._searcher is not None and self._searcher.version == name):
                 return False
             stamp = (name, self.store.version_stamp(name))
@@ -127,6 +130,11 @@ class LiveIndex:
             damaged,
         )
         return True
+
+    @property
+    def newest(self) -> str | None:
+        """The published version as last read (the watcher reads it every ``reload_interval``)."""
+        return self._newest
 
     @property
     def load_error(self) -> str | None:

@@ -164,11 +164,14 @@ class SearchResponse(BaseModel):
 
 
 class Health(BaseModel):
-    status: str
+    status: str = Field(description='"ok" when the newest published version serves, "stale" while an older one does')
     documents: int
     chunks: int
     model: str
-    index_version: str
+    index_version: str = Field(description="the version that serves")
+    newest_version: str | None = Field(description="the newest published version, as last read")
+    newest: bool = Field(description="whether the version that serves is the newest published")
+    reason: str | None = Field(default=None, description="why the newest version does not serve, when it does not")
 
 
 class SourceSummary(BaseModel):
