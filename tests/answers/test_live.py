@@ -264,9 +264,7 @@ def test_healthz_says_which_version_serves_and_whether_it_is_the_newest(live: Li
         assert "other-model" in health["reason"]
 
 
-def test_the_no_script_page_answers_from_a_version_another_worker_just_published(
-    live: LiveIndex, corpus: Path
-) -> None:
+def test_the_no_script_page_answers_from_a_version_another_worker_just_published(live: LiveIndex, corpus: Path) -> None:
     """As /api/* does: once a rebuild replied (on any worker), the next page is drawn from its version."""
     from fastapi.testclient import TestClient
 
