@@ -44,7 +44,7 @@ def test_search_results_quote_their_source_verbatim(client: TestClient) -> None:
     response = client.get("/api/search", params={"q": QUESTION, "k": 3})
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"query", "answered", "notice", "results"}
+    assert set(body) == {"query", "answered", "notice", "results", "shown"}
     assert body["query"] == QUESTION
     assert isinstance(body["answered"], bool)
     results = body["results"]

@@ -187,3 +187,14 @@ def test_references_stay_valid_across_a_restart(live: Any, tmp_path: Path) -> No
     other = Settings(corpus=tmp_path, index=live.root, secret="another deployment's secret")
     with TestClient(create_app(other, live)) as third:
         assert _searches(live, third, thread) == [ASKED, "And Japan?"]
+
+
+def test_the_api_issues_the_reference_the_page_carries(client: TestClient, counted: list[str]) -> None:  # noqa: F811
+    """The page's script asks /api/ask and carries its ``shown``: a reload draws that turn unsearched."""
+    asked = client.post("/api/ask", json={"question": ASKED, "k": 3}).json()
+    assert asked["shown"].startswith("a|")
+    counted.clear()
+    doc = html_of(client.get("/", params={"question": "And Japan?", "history": [ASKED], "shown": [asked["shown"]]}))
+    assert counted == ["And Japan?"]
+    first = doc.cssselect("article.turn")[0]
+    assert [text(b) for b in first.cssselect("blockquote")] == [r["quote"] for r in asked["results"]]

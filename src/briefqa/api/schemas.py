@@ -141,6 +141,10 @@ class SearchResponse(BaseModel):
         "a follow-up with no earlier question); otherwise null",
     )
     results: list[Result]
+    shown: str | None = Field(
+        default=None,
+        description="this turn as a later request carries it (the chat page's `shown`), signed by the server",
+    )
 
     @classmethod
     def of(cls, answer: Answer) -> SearchResponse:

@@ -48,8 +48,16 @@ def draw_thread(
         response = decode(ref, question, before, searcher, signer) if ref is not None else None
         if response is None:
             response = SearchResponse.of(searcher.search(question, before, k))
-        turns.append(Turn(question, response, encode(response, question, before, searcher, signer)))
+        response = signed(response, question, before, searcher, signer)
+        turns.append(Turn(question, response, response.shown or ""))
     return turns
+
+
+def signed(
+    response: SearchResponse, question: str, history: Sequence[str], searcher: Searcher, signer: ThreadSigner
+) -> SearchResponse:
+    """``response`` with the reference (``shown``) a later request draws it again from."""
+    return response.model_copy(update={"shown": encode(response, question, history, searcher, signer)})
 
 
 def encode(
