@@ -198,3 +198,12 @@ def test_the_api_issues_the_reference_the_page_carries(client: TestClient, count
     assert counted == ["And Japan?"]
     first = doc.cssselect("article.turn")[0]
     assert [text(b) for b in first.cssselect("blockquote")] == [r["quote"] for r in asked["results"]]
+
+
+def test_an_app_writes_its_thread_key_only_when_it_first_signs(live: Any, tmp_path: Path) -> None:
+    index = tmp_path / "index-of-a-schema-only-app"
+    create_app(Settings(corpus=tmp_path, index=index))
+    assert not index.exists(), "making an app (for its schema, say) leaves no file behind"
+    with TestClient(create_app(Settings(corpus=tmp_path, index=index), live)) as client:
+        assert client.get("/api/search", params={"q": ASKED}).json()["shown"]
+    assert (index / ".state" / "thread-secret").stat().st_mode & 0o077 == 0, "the key is the owner's alone"

@@ -20,7 +20,9 @@ import hmac
 import logging
 import os
 import secrets
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from ..answers.revisions import STATE_FOLDER
@@ -34,13 +36,23 @@ SIGNATURE_BYTES = 16
 
 
 class ThreadSigner:
-    """Signs and checks a sequence of strings with one key."""
+    """Signs and checks a sequence of strings with one key, fetched from ``key`` when first needed
+    (an app that never signs, such as one made only for its schema, writes no key file)."""
 
-    def __init__(self, key: bytes) -> None:
-        self._key = key
+    def __init__(self, key: Callable[[], bytes]) -> None:
+        self._fetch = key
+        self._key: bytes | None = None
+        self._lock = threading.Lock()
+
+    def _the_key(self) -> bytes:
+        if self._key is None:
+            with self._lock:
+                if self._key is None:
+                    self._key = self._fetch()
+        return self._key
 
     def sign(self, *parts: str) -> str:
-        digest = hmac.new(self._key, _framed(parts), hashlib.sha256).digest()[:SIGNATURE_BYTES]
+        digest = hmac.new(self._the_key(), _framed(parts), hashlib.sha256).digest()[:SIGNATURE_BYTES]
         return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
     def verify(self, signature: str, *parts: str) -> bool:
@@ -59,7 +71,7 @@ def _framed(parts: tuple[str, ...]) -> bytes:
 def signer_of(settings: Settings) -> ThreadSigner:
     """The signer of the deployment ``settings`` describe (see the module's docstring)."""
     secret = settings.secret.get_secret_value() if settings.secret else None
-    return ThreadSigner(deployment_key(secret, settings.index))
+    return ThreadSigner(lambda: deployment_key(secret, settings.index))
 
 
 def deployment_key(secret: str | None, index: Path) -> bytes:
