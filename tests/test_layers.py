@@ -148,9 +148,10 @@ WITHIN: dict[str, dict[str, set[str]]] = {
         "conversation": {"names"},
         "followups": {"questions"},
         "notices": {"conversation"},
+        "revisions": set(),
         # The wiring of an answer: it puts the steps together and holds no policy of its own.
-        "searcher": {"abstain", "conversation", "followups", "notices", "questions", "quotes", "retrieve"},
-        "live": {"searcher"},
+        "searcher": {"abstain", "conversation", "followups", "notices", "questions", "quotes", "retrieve", "revisions"},
+        "live": {"revisions", "searcher"},
     },
     "evaluation": {
         "squad": set(),

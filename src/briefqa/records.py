@@ -90,6 +90,8 @@ class SourceInfo:
     id: str
     title: str
     origin: str | None
+    # Names the text the quote's offsets index (answers.revisions); a citation link carries it.
+    rev: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +108,8 @@ class Quote:
 
     @property
     def url(self) -> str:
-        return f"/sources/{self.source.id}?hl={self.start}-{self.end}#q"
+        rev = f"&rev={self.source.rev}" if self.source.rev else ""
+        return f"/sources/{self.source.id}?hl={self.start}-{self.end}{rev}#q"
 
 
 @dataclass(frozen=True, slots=True)

@@ -116,9 +116,10 @@ function shownInputs() {
   return Array.from(form.querySelectorAll('input[type=hidden][name="shown"]'));
 }
 
-// What a turn showed, as api/turns.py reads it back: offsets into the sources, never text.
+// What a turn showed, as api/turns.py reads it back: offsets into the sources, never text, signed
+// by the server (a reference it did not issue is searched again).
 function shownRef(response) {
-  return (response.answered ? "a" : "n") + response.results.map((r) => `|${r.source.id}@${r.start}-${r.end}`).join("");
+  return response.shown || "";
 }
 
 // The questions asked so far, oldest first, each with what it showed, as the hidden inputs carry

@@ -17,13 +17,16 @@ from ..records import Answer, ChunkSpan, Document, Quote, SourceInfo, SourceStat
 from ..sources.segment import passage_text
 from ..terms import stopwords, terms
 from .abstain import Abstainer, Evidence, features, shipped_abstainer
-from .conversation import resolve
+from .conversation import MAX_DEPTH, resolve
 from .followups import QuoteKey, focus, named_first, previous_turn
 from .notices import notice_for
 from .questions import normalise_question, validate
 from .quotes import Query, Ranker, Scored, candidate_rows, distinct, rank, shipped_ranker
 from .retrieve import Candidates, retrieve
+from .revisions import revision_of
 
+# How many earlier questions a follow-up is read against (what of a thread an answer depends on).
+THREAD_DEPTH = MAX_DEPTH
 CANDIDATE_CHUNKS = 8
 
 
@@ -54,6 +57,7 @@ class Searcher:
         _one_blas_thread()
         self._stop_ids = _stopword_pieces(embedder.pieces())
         self._cached = lru_cache(maxsize=256)(self._search)
+        self._revisions: dict[int, str] = {}
 
     @property
     def version(self) -> str:
@@ -71,6 +75,18 @@ class Searcher:
     def document(self, source_id: str) -> Document | None:
         """The source with id ``source_id``, None if the served version has none."""
         return self.index.document(source_id)
+
+    def revision(self, source_id: str) -> str | None:
+        """The revision of the served text of source ``source_id`` (None if there is none)."""
+        number = self.index.document_number(source_id)
+        return None if number is None else self._revision(number)
+
+    def _revision(self, number: int) -> str:
+        found = self._revisions.get(number)
+        if found is None:
+            # Hashed once per source and version: a text does not change within a version.
+            found = self._revisions[number] = revision_of(self.index.documents[number].text)
+        return found
 
     def quote_at(self, source_id: str, start: int, end: int, rank: int) -> Quote | None:
         """``text[start:end]`` of a source as a quote (score 0), with its chunk as passage, if it
@@ -114,7 +130,12 @@ class Searcher:
             return None
         # Through the cache, not search(): the previous turn was answered a moment ago, and this is
         # no new search of it (the page's tests count the searches a request makes).
+        # Its own thread is cut to what resolve() reads (THREAD_DEPTH questions): each earlier
+        # follow-up would otherwise search the one before it, 20 searches for one request of 20
+        # follow-ups. The cut bounds that to THREAD_DEPTH + 1; what it can change is only which quote a
+        # follow-up four turns back did not repeat.
         question, before = turn
+        before = before[-THREAD_DEPTH:]
         previous = self._cached(validate(question, before, k), before, k)
         if not previous.answered or not previous.results:
             return None
@@ -214,7 +235,7 @@ class Searcher:
             passage=passage_text(doc.text, min(chunk.start, start), max(chunk.end, end), (start, end)),
             start=start,
             end=end,
-            source=SourceInfo(id=doc.id, title=doc.title, origin=doc.origin),
+            source=SourceInfo(id=doc.id, title=doc.title, origin=doc.origin, rev=self._revision(chunk.doc)),
         )
 
 

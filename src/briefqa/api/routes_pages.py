@@ -14,9 +14,9 @@ from starlette.responses import Response
 from ..answers.questions import MAX_HISTORY
 from ..errors import NotFoundError
 from . import turns as carried_turns
-from .deps import LiveDep, SearcherDep
+from .deps import LiveDep, SearcherDep, SignerDep
 from .schemas import History, Question, SourceList, error_responses
-from .source_view import byline, parse_hl, safe_origin, shown_blocks
+from .source_view import byline, cited_span, safe_origin, shown_blocks
 from .templating import page
 
 router = APIRouter(tags=["pages"], default_response_class=HTMLResponse)
@@ -30,10 +30,11 @@ Shown = Annotated[list[Annotated[str, Field(max_length=carried_turns.MAX_SHOWN)]
 PAGE_K = 3
 
 
-@router.get("/", response_class=HTMLResponse, responses=error_responses(422, 503, html=True))
+@router.get("/", response_class=HTMLResponse, responses=error_responses(422, 429, 503, html=True))
 def chat(
     request: Request,
     live: LiveDep,
+    signer: SignerDep,
     question: Annotated[
         Question | SkipJsonSchema[None], Query(description="ask this (the page works without JavaScript)")
     ] = None,
@@ -53,15 +54,17 @@ def chat(
     earlier = list(history or ())
     refs: list[str | None] = list(shown) if shown is not None and len(shown) == len(earlier) else [None] * len(earlier)
     asked = [*zip(earlier, refs, strict=True), (question, None)] if question is not None else []
-    turns = carried_turns.draw_thread(live.searcher, asked, PAGE_K) if asked else []
+    if asked:
+        live.refresh_if_published()  # as every /api/* route does: another worker may have published
+    turns = carried_turns.draw_thread(live.searcher, asked, PAGE_K, signer) if asked else []
     # The next question's history: the questions asked so far, as the API counts them, each with
     # what it showed.
     kept = turns[-MAX_HISTORY:]
     # The whole thread as Markdown, each turn as it is shown here (no-script twin of "Copy as Markdown").
-    transcript = [pair for t in turns for pair in (("q", t.question), ("shown", carried_turns.encode(t.response)))]
+    transcript = [pair for t in turns for pair in (("q", t.question), ("shown", t.ref))]
     context = {
         "turns": turns,
-        "history": [(t.question, carried_turns.encode(t.response)) for t in kept],
+        "history": [(t.question, t.ref) for t in kept],
         "k": PAGE_K,
         "transcript_query": urlencode([*transcript, ("k", PAGE_K)]),
     }
@@ -81,15 +84,31 @@ def source_page(
     request: Request,
     searcher: SearcherDep,
     source_id: str,
+    live: LiveDep,
     hl: Annotated[
         str | SkipJsonSchema[None], Query(description="START-END: character offsets of the text to highlight")
     ] = None,
+    rev: Annotated[
+        str | SkipJsonSchema[None], Query(description="the revision of the source's text that START-END index")
+    ] = None,
 ) -> Response:
-    """The source, paragraphs kept; ``hl`` wraps ``text[START:END]`` in ``<mark id="q">``."""
+    """The source, paragraphs kept; ``hl`` wraps ``text[START:END]`` in ``<mark id="q">``.
+
+    When ``rev`` names another text of the source than the one served, the quote is marked where
+    it stands now, found by its words, or not at all; the page says the source changed.
+    """
     doc = searcher.document(source_id)
     if doc is None:
         raise NotFoundError(f"no source with id {source_id!r}")
-    span = parse_hl(hl, len(doc.text)) if hl is not None else None
+    citation = cited_span(
+        hl,
+        rev,
+        doc.text,
+        searcher.revision(source_id) or "",
+        live.archive.text,
+        lambda start, end: searcher.quote_at(source_id, start, end, 1) is not None,
+    )
+    span = citation.span
     date, authors = byline(doc.metadata)
     blocks = shown_blocks(doc, span)
     context = {
@@ -99,6 +118,7 @@ def source_page(
         "authors": authors,
         "blocks": blocks,
         "highlighted": span is not None,
+        "citation": citation,
         "marked": any(p.marked for b in blocks for p in b.pieces),
         "back": _thread_link(request),
     }

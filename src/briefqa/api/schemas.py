@@ -96,6 +96,7 @@ def error_responses(*codes: int, html: bool = False) -> dict[int | str, dict[str
         409: "another build holds the index",
         413: "the request body is over the server's limit (64 KB), refused before it is parsed",
         422: "input breaks a limit",
+        429: "this client's budget of searches is spent (BRIEFQA_RATE_LIMIT); Retry-After says when to try again",
         503: "no usable index yet",
     }
     out: dict[int | str, dict[str, Any]] = {}
@@ -140,6 +141,10 @@ class SearchResponse(BaseModel):
         "a follow-up with no earlier question); otherwise null",
     )
     results: list[Result]
+    shown: str | None = Field(
+        default=None,
+        description="this turn as a later request carries it (the chat page's `shown`), signed by the server",
+    )
 
     @classmethod
     def of(cls, answer: Answer) -> SearchResponse:
@@ -163,11 +168,14 @@ class SearchResponse(BaseModel):
 
 
 class Health(BaseModel):
-    status: str
+    status: str = Field(description='"ok" when the newest published version serves, "stale" while an older one does')
     documents: int
     chunks: int
     model: str
-    index_version: str
+    index_version: str = Field(description="the version that serves")
+    newest_version: str | None = Field(description="the newest published version, as last read")
+    newest: bool = Field(description="whether the version that serves is the newest published")
+    reason: str | None = Field(default=None, description="why the newest version does not serve, when it does not")
 
 
 class SourceSummary(BaseModel):

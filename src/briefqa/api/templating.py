@@ -67,6 +67,7 @@ _TITLES = {
     405: "Method not allowed",
     409: "Busy",
     422: "Cannot read that request",
+    429: "Too many requests",
     503: "Not ready yet",
 }
 

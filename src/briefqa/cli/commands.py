@@ -223,7 +223,7 @@ def eval_cmd(
         settings = settings_of(index=index, corpus=corpus)
         from ..answers.searcher import open_searcher
         from ..embed import load_embedder
-        from ..evaluation.evaluate import evaluate, evaluate_squad, load_items
+        from ..evaluation.evaluate import evaluate, evaluate_squad, exit_status, load_items
         from ..evaluation.squad import is_squad
 
         if is_squad(file):
@@ -241,5 +241,7 @@ def eval_cmd(
         raise fail(exc) from None
     if as_json:
         typer.echo(json.dumps(report, indent=2))
-        return
-    print_eval(report)
+    else:
+        print_eval(report)
+    # A missed target fails the command, so CI can run an evaluation as a check.
+    raise typer.Exit(exit_status(report))
