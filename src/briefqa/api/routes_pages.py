@@ -17,9 +17,10 @@ from . import turns as carried_turns
 from .deps import LiveDep, SearcherDep
 from .schemas import History, Question, SourceList, error_responses
 from .source_view import byline, parse_hl, safe_origin, shown_blocks
+from .strict_input import CheckedRoute
 from .templating import page
 
-router = APIRouter(tags=["pages"], default_response_class=HTMLResponse)
+router = APIRouter(tags=["pages"], default_response_class=HTMLResponse, route_class=CheckedRoute)
 
 # Optional query parameters are typed ``X | SkipJsonSchema[None]``: a query string has no null, and
 # a schema saying "string or null" lets fuzzers send a "null" that is, once serialized, a valid string.

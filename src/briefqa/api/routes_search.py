@@ -9,8 +9,9 @@ from fastapi import APIRouter, Query
 from ..answers.searcher import MAX_K, MAX_QUESTION
 from .deps import SearcherDep
 from .schemas import NONBLANK, AskRequest, SearchResponse, error_responses
+from .strict_input import CheckedRoute
 
-router = APIRouter(prefix="/api", tags=["search"])
+router = APIRouter(prefix="/api", tags=["search"], route_class=CheckedRoute)
 
 
 @router.get("/search", response_model=SearchResponse, responses=error_responses(422, 503))
