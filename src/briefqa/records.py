@@ -90,6 +90,9 @@ class SourceInfo:
     id: str
     title: str
     origin: str | None
+    # Who wrote the source and when, where its metadata says (``metadata["authors"]``, ``["date"]``).
+    authors: tuple[str, ...] = ()
+    date: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,3 +161,12 @@ class SourceStats:
     origin: str | None
     chars: int
     chunks: int
+
+
+@dataclass(frozen=True, slots=True)
+class SourceOutline:
+    """One source as a starting point: its title and the headings its passages stand under, in order."""
+
+    id: str
+    title: str
+    headings: tuple[str, ...]
