@@ -53,7 +53,8 @@ def test_search_results_quote_their_source_verbatim(client: TestClient) -> None:
     texts: dict[str, str] = {}
     for r in results:
         assert set(r) == RESULT_KEYS
-        assert set(r["source"]) == {"id", "title", "url", "origin"}
+        # The contract's four, and the credit a citation is made of (added: the contract allows it).
+        assert set(r["source"]) == {"id", "title", "url", "origin", "authors", "date", "citation"}
         source_id = r["source"]["id"]
         if source_id not in texts:
             texts[source_id] = client.get(f"/api/sources/{source_id}").json()["text"]

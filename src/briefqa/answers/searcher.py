@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -13,7 +14,7 @@ from ..embed import Embedder, Encoded
 from ..index.backends.choose import as_store
 from ..index.backends.interface import IndexStore
 from ..index.loaded_version import IndexVersion
-from ..records import Answer, ChunkSpan, Document, Quote, SourceInfo, SourceStats
+from ..records import Answer, ChunkSpan, Document, Quote, SourceInfo, SourceOutline, SourceStats
 from ..sources.segment import passage_text
 from ..terms import stopwords, terms
 from .abstain import Abstainer, Evidence, features, shipped_abstainer
@@ -71,6 +72,17 @@ class Searcher:
     def sources(self) -> tuple[SourceStats, ...]:
         """The sources of the served version, for ``/sources`` and ``/api/sources`` alike."""
         return self.index.sources()
+
+    @cached_property
+    def outlines(self) -> tuple[SourceOutline, ...]:
+        """Every source with the headings its passages stand under, in order, each once (a heading
+        that repeats the title left out): what the sources hold, for a page to offer as starting points."""
+        headings: list[list[str]] = [[] for _ in self.index.documents]
+        for chunk in self.index.chunks():
+            heading, seen = " ".join(chunk.heading.split()), headings[chunk.doc]
+            if heading and heading not in seen and heading != self.index.documents[chunk.doc].title:
+                seen.append(heading)
+        return tuple(SourceOutline(d.id, d.title, tuple(headings[i])) for i, d in enumerate(self.index.documents))
 
     def document(self, source_id: str) -> Document | None:
         """The source with id ``source_id``, None if the served version has none."""
@@ -235,7 +247,9 @@ class Searcher:
             passage=passage_text(doc.text, min(chunk.start, start), max(chunk.end, end), (start, end)),
             start=start,
             end=end,
-            source=SourceInfo(id=doc.id, title=doc.title, origin=doc.origin, rev=self._revision(chunk.doc)),
+            source=SourceInfo(
+                id=doc.id, title=doc.title, origin=doc.origin, rev=self._revision(chunk.doc), **_credit(doc.metadata)
+            ),
         )
 
 
@@ -264,3 +278,18 @@ def _stopword_pieces(pieces: list[str]) -> np.ndarray:
     """Ids of the word pieces that are whole stopwords: a question's "how" or "does" is no topic."""
     stop = stopwords()
     return np.array([i for i, piece in enumerate(pieces) if piece in stop], dtype=np.int32)
+
+
+def _credit(metadata: dict[str, Any]) -> dict[str, Any]:
+    """A source's authors and date from its metadata, for its citation.
+
+    Readers store ``authors`` as a list of names (front matter may give one name as text) and
+    ``date`` as text, ISO where it can be; anything else is no credit rather than a wrong one.
+    """
+    authors = metadata.get("authors")
+    names = [authors] if isinstance(authors, str) else authors if isinstance(authors, list) else []
+    date = metadata.get("date")
+    return {
+        "authors": tuple(" ".join(n.split()) for n in names if isinstance(n, str) and n.strip()),
+        "date": (" ".join(date.split()) or None) if isinstance(date, str) else None,
+    }

@@ -7,10 +7,11 @@ from fastapi.concurrency import run_in_threadpool
 
 from .deps import AdminDep, LiveDep, SearcherDep
 from .schemas import Health, RebuildResponse, error_responses
+from .strict_input import CheckedRoute
 
 REBUILD_LOCK_WAIT = 30.0
 
-router = APIRouter(tags=["admin"])
+router = APIRouter(tags=["admin"], route_class=CheckedRoute)
 
 
 @router.get("/healthz", response_model=Health, responses=error_responses(503))

@@ -9,9 +9,10 @@ from fastapi import APIRouter, Query
 from ..answers.questions import MAX_K, MAX_QUESTION
 from .deps import SearcherDep, SignerDep
 from .schemas import NONBLANK, AskRequest, SearchResponse, error_responses
+from .strict_input import CheckedRoute
 from .turns import signed
 
-router = APIRouter(prefix="/api", tags=["search"])
+router = APIRouter(prefix="/api", tags=["search"], route_class=CheckedRoute)
 
 
 @router.get("/search", response_model=SearchResponse, responses=error_responses(422, 429, 503))

@@ -11,10 +11,11 @@ from pydantic import Field
 from ..answers.questions import MAX_K
 from .deps import SearcherDep, SignerDep
 from .schemas import MAX_TURNS, Question, TranscriptRequest, error_responses
+from .strict_input import CheckedRoute
 from .transcript import FILENAME, MEDIA_TYPE, markdown
 from .turns import MAX_SHOWN, draw_thread
 
-router = APIRouter(prefix="/api", tags=["search"])
+router = APIRouter(prefix="/api", tags=["search"], route_class=CheckedRoute)
 
 _MARKDOWN: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/markdown": {"schema": {"type": "string"}}}, "description": "the thread"}
