@@ -92,6 +92,11 @@ class SourceInfo:
     id: str
     title: str
     origin: str | None
+    # Names the text the quote's offsets index (answers.revisions); a citation link carries it.
+    rev: str | None = None
+    # Who wrote the source and when, where its metadata says (``metadata["authors"]``, ``["date"]``).
+    authors: tuple[str, ...] = ()
+    date: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +113,8 @@ class Quote:
 
     @property
     def url(self) -> str:
-        return f"/sources/{self.source.id}?hl={self.start}-{self.end}#q"
+        rev = f"&rev={self.source.rev}" if self.source.rev else ""
+        return f"/sources/{self.source.id}?hl={self.start}-{self.end}{rev}#q"
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,3 +172,12 @@ class SourceStats:
     chunks: int
     state: SourceState = "current"
     problem: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SourceOutline:
+    """One source as a starting point: its title and the headings its passages stand under, in order."""
+
+    id: str
+    title: str
+    headings: tuple[str, ...]
