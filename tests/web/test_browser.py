@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,42 +11,12 @@ import pytest
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = "/usr/bin/chromium"
-# Headless as root on a closed network: without the background-networking flags Chromium keeps
-# trying Google's hosts and fills the log with refused connections.
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 # Written under test-artifacts/ (ignored by git); docs/screenshot.png is refreshed from it by hand.
 SCREENSHOT = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshot.png"
-# axe-core from npm (tests/web/package.json; `make axe`, which `make test` runs).
-AXE = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
-
 FIRST = "Which missile defense programs is Japan part of?"
 FOLLOW_UP = "What else does Japan plan to deploy?"
 ANSWERED = "What challenges remain for the alliance?"
 UNANSWERABLE = "Who won the 2024 World Series?"
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI"):  # a skip in CI would pass the run without a single page tested
-            pytest.fail(f"{CHROMIUM} is missing: run `make browser` before the tests")
-        pytest.skip("Debian's chromium is not installed (make browser)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 class Page:
@@ -85,15 +54,6 @@ def chat(browser: Any, server: Any) -> Iterator[Page]:
     yield page
     page.context.close()
     assert page.errors == [], "the page logged errors"
-
-
-@pytest.fixture(scope="session")
-def axe_source() -> str:
-    if not AXE.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{AXE} is missing: run `make axe` before the tests")
-        pytest.skip("axe-core is not installed (make axe)")
-    return AXE.read_text(encoding="utf-8")
 
 
 def serious_violations(page: Any, axe_source: str) -> list[str]:

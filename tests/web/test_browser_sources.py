@@ -17,10 +17,9 @@ from briefqa.settings import Settings
 
 from ..conftest import CountingEmbedder, RunningServer, free_port, write_source
 from ..sources.test_ingest import make_pdf
-from .test_browser import Page, axe_source, browser, serious_violations
+from .test_browser import Page, serious_violations
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-__all__ = ["axe_source", "browser"]  # fixtures, used by name
 
 
 @pytest.fixture(scope="module")

@@ -20,6 +20,9 @@ REPO = Path(__file__).resolve().parents[2]
 SERVE_FROM_INSTALL = """
 import json, sys, types
 from pathlib import Path
+# The checkout off the path: an editable install of it (the venv's own) puts its src/ there.
+checkout = Path(sys.argv[2])
+sys.path[:] = [p for p in sys.path if p and Path(p).resolve() not in (checkout, checkout / "src")]
 from fastapi.testclient import TestClient
 import briefqa
 from briefqa.answers.live import LiveIndex
@@ -69,7 +72,7 @@ def test_a_wheel_installed_elsewhere_serves_the_page_and_its_static_files(tmp_pa
     env = {k: v for k, v in os.environ.items() if not k.startswith("BRIEFQA_")}
     env["PYTHONPATH"] = str(site)  # the installed copy first, ahead of any editable install's path entry
     done = subprocess.run(
-        [sys.executable, "-c", SERVE_FROM_INSTALL, str(tmp_path)],
+        [sys.executable, "-c", SERVE_FROM_INSTALL, str(tmp_path), str(REPO)],
         cwd=tmp_path,
         env=env,
         capture_output=True,
