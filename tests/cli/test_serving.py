@@ -51,6 +51,7 @@ def test_serve_on_qdrant_serves_what_is_published_and_says_when_it_differs_from_
         version = build_index(published, store, embedder).version
         live = prepare(settings, store, time.monotonic())
         assert store.versions() == [version]  # nothing built from ./corpus, nothing published
+        live.refresh()  # as the app does when it starts
         assert live.searcher.version == version
         assert {d.id for d in live.searcher.sources()} == {"fisheries"}
         err = capsys.readouterr().err.strip().splitlines()

@@ -123,7 +123,7 @@ def prepare(settings: Settings, store: Any, started: float) -> Any:
         # A shared store (Qdrant) is published into by `briefqa index` or the rebuild endpoint,
         # perhaps from another host's corpus: a server serves it as published, and says so when it
         # is not this machine's corpus rather than overwriting every other server's index with it.
-        live.refresh()
+        # (The app loads it as it starts, in each worker.)
         if is_stale(settings.corpus, store, embedder.name):
             typer.echo(
                 f"briefqa: note: the index published in {store.describe()} differs from corpus folder "
