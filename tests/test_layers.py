@@ -110,9 +110,12 @@ WITHIN: dict[str, dict[str, set[str]]] = {
             "manifest",
             "segments.store",
         },
+        # The deployment's build lease, one point in Qdrant: it knows only the client and the names.
+        "backends.qdrant.lock": {"backends.qdrant.client", "backends.qdrant.schema"},
         "backends.qdrant.store": {
             "backends.interface",
             "backends.qdrant.client",
+            "backends.qdrant.lock",
             "backends.qdrant.read",
             "backends.qdrant.schema",
             "backends.qdrant.write",

@@ -11,6 +11,27 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
+DEFAULT_QDRANT_PREFIX = "briefqa"
+# Lower-case letters, digits, '-' and '_', starting with a letter or digit, at most 48: a
+# collection's name becomes a folder on every Qdrant node (and in the embedded mode's folder, where
+# a case-insensitive file system would merge ``A`` and ``a``) and a path segment of the REST API,
+# so nothing that a file system or a URL would read specially; 48 leaves room for the version and
+# role under the 255 bytes a file name may have.
+QDRANT_PREFIX_SHAPE = re.compile(r"[a-z0-9][a-z0-9_-]{0,47}")
+
+
+def qdrant_prefix_problem(prefix: str) -> str | None:
+    """Why ``prefix`` cannot name a deployment's collections; None when it can."""
+    if not QDRANT_PREFIX_SHAPE.fullmatch(prefix):
+        return (
+            f"{prefix!r} is not 1 to 48 lower-case letters, digits, '-' or '_' starting with a letter or digit "
+            "(it names Qdrant collections, which are folders on each node and parts of its URLs)"
+        )
+    if re.search(r"\d{8}T\d{12}Z", prefix):
+        # ``p-<version>`` would name its aliases as deployment ``p`` names that version's collections.
+        return f"{prefix!r} holds an index version's name; choose one without a timestamp in it"
+    return None
+
 
 _RATE = re.compile(r"\s*([0-9]{1,9})\s*/\s*(second|minute|hour)\s*(\+\s*loopback)?\s*", re.I)
 _UNIT_SECONDS = {"second": 1.0, "minute": 60.0, "hour": 3600.0}
@@ -63,6 +84,16 @@ class Settings(BaseSettings):
     # there; an http(s) URL, a Qdrant server or cluster (``qdrant_api_key`` when it needs one).
     qdrant: str | None = None
     qdrant_api_key: SecretStr | None = None
+    # The names of this deployment's collections and aliases in that Qdrant (``<prefix>-...``).
+    qdrant_prefix: str = DEFAULT_QDRANT_PREFIX
+
+    @field_validator("qdrant_prefix")
+    @classmethod
+    def _collection_names(cls, value: str) -> str:
+        if (problem := qdrant_prefix_problem(value)) is not None:
+            raise ValueError(problem)
+        return value
+
     # Each client's budget of search requests (docs/configuration.md gives the syntax).
     rate_limit: str = "60/minute"
 

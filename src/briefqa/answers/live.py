@@ -67,39 +67,49 @@ class LiveIndex:
         """
         with self._refresh_lock:
             try:
-                name = self.store.current_version()
+                return self._refresh()
             except BackendError as exc:
-                # The store is out of reach: keep serving what is loaded, and say why once.
+                # The store is out of reach or failed a request (reading the alias, counting a
+                # version, listing fallbacks): keep serving what is loaded, and say why once.
                 return self._unreachable(str(exc))
-            self._newest = name
-            if name is None or (self._searcher is not None and self._searcher.version == name):
-                return False
-            stamp = (name, self.store.version_stamp(name))
-            if stamp == self._failed:
-                # Known bad and untouched since: verifying it again every second would read it all.
-                return False
-            try:
-                # Load the very version just read from CURRENT, not whatever CURRENT says by now,
-                # so the searcher's name always matches its data.
-                searcher = open_searcher(self.store, self.embedder, version=name)
-            except (IndexDamagedError, IndexMismatchError, IndexMissingError, BackendError, OSError) as exc:
-                # What a damaged, incompatible or vanished version raises: keep serving the old one
-                # and say why the new one is not used. Anything else is a bug and surfaces with its
-                # traceback rather than reading as "not loaded" until the files change.
-                message = str(exc) if isinstance(exc, IndexDamagedError) else f"index version {name} not loaded: {exc}"
-                # One log line per failing version, not one a second.
-                if message != self._load_error:
-                    log.error("%s", message)
-                self._load_error = message
-                self._failed = stamp
-                return self._searcher is None and self._fall_back(name)
-            self.archive.keep(d.text for d in searcher.index.documents)
-            # One reference assignment: a request holds either the old searcher or the new one.
-            self._searcher = searcher
+
+    def _refresh(self) -> bool:
+        name = self.store.current_version()
+        self._newest = name
+        if name is None:
+            return False
+        if self._searcher is not None and self._searcher.version == name:
+            # Serving exactly what is published: whatever failed before (Qdrant out of reach, a
+            # damaged version since repaired in place) is over, and must not read as an error.
             self._load_error = None
             self._failed = None
-            log.info("serving index version %s", searcher.version)
-            return True
+            return False
+        stamp = (name, self.store.version_stamp(name))
+        if stamp == self._failed:
+            # Known bad and untouched since: verifying it again every second would read it all.
+            return False
+        try:
+            # Load the very version just read from CURRENT, not whatever CURRENT says by now,
+            # so the searcher's name always matches its data.
+            searcher = open_searcher(self.store, self.embedder, version=name)
+        except (IndexDamagedError, IndexMismatchError, IndexMissingError, BackendError, OSError) as exc:
+            # What a damaged, incompatible or vanished version raises: keep serving the old one
+            # and say why the new one is not used. Anything else is a bug and surfaces with its
+            # traceback rather than reading as "not loaded" until the files change.
+            message = str(exc) if isinstance(exc, IndexDamagedError) else f"index version {name} not loaded: {exc}"
+            # One log line per failing version, not one a second.
+            if message != self._load_error:
+                log.error("%s", message)
+            self._load_error = message
+            self._failed = stamp
+            return self._searcher is None and self._fall_back(name)
+        self.archive.keep(d.text for d in searcher.index.documents)
+        # One reference assignment: a request holds either the old searcher or the new one.
+        self._searcher = searcher
+        self._load_error = None
+        self._failed = None
+        log.info("serving index version %s", searcher.version)
+        return True
 
     def refresh_if_published(self) -> None:
         """``refresh`` if a version was published since the last look; one ``stat`` otherwise.

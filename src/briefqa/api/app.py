@@ -36,7 +36,7 @@ def create_app(settings: Settings | None = None, live: LiveIndex | None = None) 
 
             key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
             # Before the model: a Qdrant that cannot be reached stops the start at once, saying why.
-            store = await asyncio.to_thread(open_store, settings.index, settings.qdrant, key)
+            store = await asyncio.to_thread(open_store, settings.index, settings.qdrant, key, settings.qdrant_prefix)
             if settings.workers > 1:
                 share_cores(settings.workers)
             embedder = await asyncio.to_thread(load_serving_embedder, settings.model, settings.onnx_cache)

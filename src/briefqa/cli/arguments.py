@@ -62,7 +62,7 @@ def open_named_store(settings: Settings) -> Any:
     from ..index.backends.choose import open_store
 
     key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
-    return open_store(settings.index, settings.qdrant, key)
+    return open_store(settings.index, settings.qdrant, key, settings.qdrant_prefix)
 
 
 def check_index(settings: Settings, named: str) -> Any:

@@ -1,6 +1,7 @@
 """``briefqa serve`` past its arguments: the listening socket, the index built first when it is
-missing or stale, uvicorn with one worker or its supervisor with several, and the record beside
-the index of where the server listens (so ``briefqa ask`` links there)."""
+missing or stale (in Qdrant: only when missing), uvicorn with one worker or its supervisor with
+several, and the record beside the index of where the server listens (so ``briefqa ask`` links
+there)."""
 
 from __future__ import annotations
 
@@ -97,7 +98,8 @@ def check_workers(settings: Settings, named: str) -> None:
 
 def prepare(settings: Settings, store: Any, started: float) -> Any:
     """The live index to serve, built first if it is missing or stale (with one worker, the model
-    loaded); raises the error that leaves nothing to serve."""
+    loaded); in Qdrant, built only when nothing is published under the deployment's prefix.
+    Raises the error that leaves nothing to serve."""
     from ..answers.live import LiveIndex
     from ..embed import LazyEmbedder, load_serving_embedder
     from ..index.build.pipeline import is_stale
@@ -121,6 +123,17 @@ def prepare(settings: Settings, store: Any, started: float) -> Any:
             f"briefqa: warning: corpus folder {settings.corpus} does not exist; serving the index as it is",
             err=True,
         )
+    elif store.shared and store.current_version() is not None:
+        # A shared store (Qdrant) is published into by `briefqa index` or the rebuild endpoint,
+        # perhaps from another host's corpus: a server serves it as published, and says so when it
+        # is not this machine's corpus rather than overwriting every other server's index with it.
+        # (The app loads it as it starts, in each worker.)
+        if is_stale(settings.corpus, store, embedder.name):
+            typer.echo(
+                f"briefqa: note: the index published in {store.describe()} differs from corpus folder "
+                f"{settings.corpus}; serving it as published (`briefqa index` publishes this corpus)",
+                err=True,
+            )
     elif is_stale(settings.corpus, store, embedder.name):
         typer.echo("index missing or stale: building it first")
         try:

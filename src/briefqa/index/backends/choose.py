@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ...settings import DEFAULT_QDRANT_PREFIX
 from .interface import IndexStore
 from .local.store import LocalStore
 
 
-def open_store(index: Path, qdrant: str | None = None, api_key: str | None = None) -> IndexStore:
-    """The store ``BRIEFQA_QDRANT`` names (unset: the local folder ``index``), connected and checked.
+def open_store(
+    index: Path, qdrant: str | None = None, api_key: str | None = None, prefix: str = DEFAULT_QDRANT_PREFIX
+) -> IndexStore:
+    """The store ``BRIEFQA_QDRANT`` names (unset: the local folder ``index``), connected and checked;
+    in Qdrant, the deployment ``BRIEFQA_QDRANT_PREFIX=prefix`` names.
 
     Raises ``BackendError`` naming the setting when Qdrant cannot be reached or refuses the key.
     """
@@ -17,7 +21,7 @@ def open_store(index: Path, qdrant: str | None = None, api_key: str | None = Non
         return LocalStore(index)
     from .qdrant.store import QdrantStore
 
-    return QdrantStore.connect(qdrant, api_key, index)
+    return QdrantStore.connect(qdrant, api_key, index, prefix)
 
 
 def as_store(where: Path | IndexStore) -> IndexStore:

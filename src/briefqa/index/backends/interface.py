@@ -17,11 +17,12 @@ import datetime as dt
 import logging
 import uuid
 from abc import ABC, abstractmethod
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import numpy as np
 
-from ...errors import IndexBusyError, IndexDamagedError, IndexMismatchError, IndexMissingError
+from ...errors import BackendError, IndexBusyError, IndexDamagedError, IndexMismatchError, IndexMissingError
 from ..lexical import LexicalIndex
 from ..loaded_version import IndexVersion
 from ..manifest import Manifest, incompatibility
@@ -97,6 +98,10 @@ class BuildLock:
 class IndexStore(ABC):
     """A place that holds index versions: write, publish atomically, drop old ones, load one."""
 
+    # Whether builds on other hosts publish into it (Qdrant): ``serve`` then serves what is
+    # published rather than building from its own corpus.
+    shared = False
+
     # ---- what a backend supplies ----------------------------------------------------------------
 
     @property
@@ -121,8 +126,9 @@ class IndexStore(ABC):
     def versions(self) -> list[str]:
         """Every version the backend holds (damaged and unfinished ones included), newest first."""
 
-    def finished(self, name: str) -> bool:
-        """Whether version ``name`` was written to the end (it may still be damaged since)."""
+    def finished(self, name: str) -> bool | None:
+        """Whether version ``name`` was written to the end (it may still be damaged since); None
+        when the backend cannot tell right now (garbage collection then keeps it)."""
         return True
 
     @abstractmethod
@@ -174,8 +180,9 @@ class IndexStore(ABC):
 
     # ---- what every backend does alike ----------------------------------------------------------
 
-    def build_lock(self, timeout: float = 600.0) -> BuildLock:
-        """The lock the one build that may write holds (a file under ``root``, whatever the backend)."""
+    def build_lock(self, timeout: float = 600.0) -> AbstractContextManager[object]:
+        """The lock the one build that may write holds (here a file under ``root``; Qdrant adds a
+        lease kept in Qdrant, for builds on other hosts)."""
         return BuildLock(self.root, timeout)
 
     def load(self, model: str | None, dimension: int | None, version: str | None = None) -> IndexVersion:
@@ -229,17 +236,30 @@ class IndexStore(ABC):
 
         Kept: the live version, however old (rolled back by hand), and the newest finished others;
         with no live version (a ``CURRENT`` that cannot be read), the newest finished ones, so that
-        it costs no fallback. Servers still answering from a dropped version of the local folder are
-        unaffected: they hold its data in memory.
+        it costs no fallback. A version is dropped only when the store said it may be: when the
+        store fails to say which is live, which there are, or whether one was finished, that one
+        (or all) is kept, since other servers may still read it; the next build tries again.
+        Servers still answering from a dropped version of the local folder are unaffected: they
+        hold its texts and vectors in memory, and their segments' open descriptors keep the word
+        pieces readable (``segments.file``).
         """
-        self.drop_unfinished()
-        live = self.current_version()
-        listed = self.versions()
+        try:
+            self.drop_unfinished()
+            live = self.current_version()
+            listed = self.versions()
+        except BackendError as exc:
+            log.warning("%s: no version dropped this time", exc)
+            return
         kept = [live] if live else []
-        kept += [v for v in listed if v != live and self.finished(v)][: KEEP_VERSIONS - len(kept)]
+        others = [(v, self.finished(v)) for v in listed if v != live]
+        kept += [v for v, done in others if done][: KEEP_VERSIONS - len(kept)]
+        kept += [v for v, done in others if done is None]
         for name in listed:
             if name not in kept:
-                self.drop(name)
+                try:
+                    self.drop(name)
+                except BackendError as exc:
+                    log.warning("%s: version %s is left for the next build", exc, name)
 
     def drop_old_versions(self) -> None:
         """After a publish: drop what no reader needs any more (kept versions stay)."""

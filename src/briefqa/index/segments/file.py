@@ -6,6 +6,12 @@ Like a Lucene segment file it ends with a checksum of all that precedes it, so a
 verified on its own, and any array (or a run of rows of one) can be read with ``pread`` alone:
 nothing is mapped, and a file cut short under a reader gives a short read, never a SIGBUS.
 
+A ``SegmentFile`` keeps its file open while it lives: a loaded version reads its word pieces per
+query, and a build may prune the segment meanwhile (the version is no longer kept, or is a
+fallback no build lists); the open descriptor keeps the data readable until the version goes.
+So a process holds one descriptor per source of each version it has loaded, and raises its soft
+limit on open files to the hard one (``allow_open_segments``).
+
 Layout::
 
     MAGIC (8 bytes) | header length (8 bytes, little-endian) | header (JSON)
@@ -95,13 +101,35 @@ def footer_problem(path: Path) -> str | None:
     return None
 
 
-class SegmentFile:
-    """The header of one segment, and reads of its arrays with ``pread`` (one open per read)."""
+def allow_open_segments() -> None:
+    """Raise this process's soft limit on open files to its hard limit (once): a version keeps one
+    descriptor per source open, and the usual soft limit, 1024, is below a large corpus."""
+    global _LIMIT_RAISED
+    if _LIMIT_RAISED:
+        return
+    _LIMIT_RAISED = True
+    try:
+        import resource
 
-    __slots__ = ("_arrays", "_start", "meta", "path", "size")
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if hard == resource.RLIM_INFINITY or soft < hard:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard if hard != resource.RLIM_INFINITY else 1 << 20, hard))
+    except (ImportError, ValueError, OSError):
+        pass  # not POSIX, or not allowed: the soft limit stays, as it was before
+
+
+_LIMIT_RAISED = False
+
+
+class SegmentFile:
+    """The header of one segment, and reads of its arrays with ``pread`` on the descriptor it keeps."""
+
+    __slots__ = ("_arrays", "_fd", "_start", "meta", "path", "size")
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._fd = -1
+        allow_open_segments()
         try:
             fd = os.open(path, os.O_RDONLY)
         except OSError as exc:
@@ -113,8 +141,10 @@ class SegmentFile:
                 raise SegmentError(f"{path.name} is not a segment file")
             length = int.from_bytes(head[len(MAGIC) :], "little")
             raw = os.pread(fd, length, len(MAGIC) + 8)
-        finally:
+        except BaseException:
             os.close(fd)
+            raise
+        self._fd = fd
         try:
             header = json.loads(raw)
             self.meta: dict[str, Any] = header["meta"]
@@ -159,13 +189,17 @@ class SegmentFile:
         if not nbytes:
             return np.zeros(0, dtype=dtype)
         try:
-            fd = os.open(self.path, os.O_RDONLY)
+            raw = os.pread(self._fd, nbytes, self._start + int(entry["offset"]) + skip)
         except OSError as exc:
-            raise SegmentError(f"{self.path.name} cannot be opened ({exc.strerror or type(exc).__name__})") from None
-        try:
-            raw = os.pread(fd, nbytes, self._start + int(entry["offset"]) + skip)
-        finally:
-            os.close(fd)
+            raise SegmentError(f"{self.path.name} cannot be read ({exc.strerror or type(exc).__name__})") from None
         if len(raw) != nbytes:
             raise SegmentError(f"{self.path.name} is shorter than its header says")
         return np.frombuffer(raw, dtype=dtype)
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            fd, self._fd = self._fd, -1
+            os.close(fd)
+
+    def __del__(self) -> None:
+        self.close()

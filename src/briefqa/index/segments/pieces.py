@@ -4,8 +4,10 @@ Each segment holds the codes of its source's pieces (``codec``) and where each s
 rows start. A query needs the rows of about forty sentences of a few passages, so the codes are
 read with ``os.pread`` and decoded, never loaded or mapped: memory stays flat at any corpus
 size, and a segment truncated under a running server gives a short read (an error naming the
-file) instead of a SIGBUS. Rarity of each piece across the version is summed from the segments'
-per-sentence counts when the version loads.
+file) instead of a SIGBUS. They are read through the descriptor each ``SegmentFile`` keeps open,
+so a segment that a later build prunes stays readable for the versions still loaded. Rarity of
+each piece across the version is summed from the segments' per-sentence counts when the
+version loads.
 """
 
 from __future__ import annotations
@@ -117,4 +119,5 @@ class TokenStore:
         return TokenRows(matrix.reshape(-1, self.dimension), np.concatenate([*bounds, [at]]).astype(np.int64))
 
     def close(self) -> None:
-        """Nothing stays open between reads (each read opens its segment); kept for the façade."""
+        """Nothing to do: each segment's descriptor closes when its last reader lets the version go
+        (a request in flight may still hold it after the server swapped)."""

@@ -9,8 +9,9 @@ pieces) is in its segment (``segments.store``), shared with the other versions.
 Nothing is memory-mapped: a file truncated in place under a running server (a restore with ``cp``
 or ``rsync --inplace``) would kill it with SIGBUS on the next page it touched, while arrays read
 into memory are the server's own. The word pieces, too large to hold at scale, are read a few
-rows at a time with ``pread``: a truncated segment there is an error for that request, never a
-crash.
+rows at a time with ``pread`` on a descriptor kept open: a truncated segment there is an error
+for that request, never a crash, and a segment a later build prunes stays readable while the
+version is loaded.
 """
 
 from __future__ import annotations

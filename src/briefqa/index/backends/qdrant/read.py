@@ -13,17 +13,17 @@ from ...loaded_version import IndexVersion, check_shapes, span_arrays
 from ...manifest import Manifest
 from ...segments.pieces import PieceRarity
 from .client import QdrantClientGuard
-from .schema import META_ID, collections_of
+from .schema import DEFAULT_PREFIX, META_ID, collections_of
 from .search import QdrantVectors, damaged_in_qdrant
 
 
-def read_version(guard: QdrantClientGuard, version: str) -> IndexVersion:
+def read_version(guard: QdrantClientGuard, version: str, prefix: str = DEFAULT_PREFIX) -> IndexVersion:
     """Version ``version`` as a searcher reads it: texts and spans in memory, vectors in Qdrant.
 
     Raises ``IndexMissingError`` when its collections are gone, ``IndexDamagedError`` when one
     disagrees with the manifest (a collection short of points, a source that does not fit).
     """
-    names = collections_of(version)
+    names = collections_of(version, prefix)
     with guard.call(f"opening version {version}") as client:
         existing = {c.name for c in client.get_collections().collections}
         if any(name not in existing for name in names.values()):
@@ -58,7 +58,9 @@ def read_version(guard: QdrantClientGuard, version: str) -> IndexVersion:
     lexicon = payload["lexicon"]
     vocab = {term: int(pair[0]) for term, pair in lexicon.items()}
     df = {term: int(pair[1]) for term, pair in lexicon.items() if int(pair[1]) > 0}
-    vectors = QdrantVectors(guard, version, vocab, np.array(counts, np.int64), manifest.dimension or 0, manifest.chunks)
+    vectors = QdrantVectors(
+        guard, version, vocab, np.array(counts, np.int64), manifest.dimension or 0, manifest.chunks, prefix
+    )
     index = IndexVersion(
         version=version,
         manifest=manifest,

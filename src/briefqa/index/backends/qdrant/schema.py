@@ -1,6 +1,7 @@
 """How a version is laid out in Qdrant: its collections' names, the aliases, and their schema.
 
-Per version ``<name>`` (the same timestamped names as the local store's versions)::
+Per version ``<name>`` (the same timestamped names as the local store's versions), under the
+deployment's prefix (``BRIEFQA_QDRANT_PREFIX``, ``briefqa`` unless set; below as ``briefqa``)::
 
     briefqa-<name>-passages   one point per passage (id: its number in the version): its vector
                               (``dense``, float16, inner product) and its BM25 weights (``bm25``,
@@ -25,37 +26,53 @@ written once, never updated, and carries corpus-wide statistics.
 
 from __future__ import annotations
 
+import re
+
+from ....settings import DEFAULT_QDRANT_PREFIX as DEFAULT_PREFIX
+from ....settings import qdrant_prefix_problem as prefix_problem
 from .client import Cluster, QdrantClientGuard
 
-PREFIX = "briefqa"
 ROLES = ("passages", "sentences", "sources")
 META_ID = 0  # the sources collection's point holding the manifest and the lexicon
 UPLOAD_BATCH = 128  # points per request: a batch of sentences' word pieces is a few MB of JSON
+# A version's name as ``interface.version_name`` makes it: a collection is this deployment's only
+# when what lies between its prefix and its role is exactly such a name, so ``briefqa`` never
+# mistakes ``briefqa-2-<version>-passages`` (deployment ``briefqa-2``'s) for one of its own.
+VERSION_SHAPE = re.compile(r"\d{8}T\d{12}Z-[0-9a-f]{6}")
+__all__ = ["DEFAULT_PREFIX", "prefix_problem"]  # the setting's rule, named where the names are made
 
 
-def alias_of(role: str) -> str:
-    return f"{PREFIX}-{role}"
+def alias_of(role: str, prefix: str = DEFAULT_PREFIX) -> str:
+    return f"{prefix}-{role}"
 
 
-def collection_of(version: str, role: str) -> str:
-    return f"{PREFIX}-{version}-{role}"
+def collection_of(version: str, role: str, prefix: str = DEFAULT_PREFIX) -> str:
+    return f"{prefix}-{version}-{role}"
 
 
-def collections_of(version: str) -> dict[str, str]:
+def collections_of(version: str, prefix: str = DEFAULT_PREFIX) -> dict[str, str]:
     """Each role's collection of ``version``."""
-    return {role: collection_of(version, role) for role in ROLES}
+    return {role: collection_of(version, role, prefix) for role in ROLES}
 
 
-def version_of(collection: str) -> str | None:
-    """The version a collection of this store belongs to; None for any other collection."""
+def lock_collection(prefix: str = DEFAULT_PREFIX) -> str:
+    """The collection holding the deployment's build lock (``lock.QdrantBuildLock``): no role is "lock"."""
+    return f"{prefix}-lock"
+
+
+def version_of(collection: str, prefix: str = DEFAULT_PREFIX) -> str | None:
+    """The version a collection of this deployment belongs to; None for any other collection."""
     for role in ROLES:
-        tail = f"-{role}"
-        if collection.startswith(f"{PREFIX}-") and collection.endswith(tail):
-            return collection[len(PREFIX) + 1 : -len(tail)] or None
+        head, tail = f"{prefix}-", f"-{role}"
+        if collection.startswith(head) and collection.endswith(tail):
+            middle = collection[len(head) : -len(tail)]
+            return middle if VERSION_SHAPE.fullmatch(middle) else None
     return None
 
 
-def create_collections(guard: QdrantClientGuard, version: str, dimension: int, cluster: Cluster) -> None:
+def create_collections(
+    guard: QdrantClientGuard, version: str, dimension: int, cluster: Cluster, prefix: str = DEFAULT_PREFIX
+) -> None:
     """The empty collections of a version; dense search is exact below ``HNSW_THRESHOLD`` passages."""
     from qdrant_client import models as m
 
@@ -68,13 +85,13 @@ def create_collections(guard: QdrantClientGuard, version: str, dimension: int, c
     no_graph = m.HnswConfigDiff(m=0)
     with guard.call(f"creating the collections of version {version}") as client:
         client.create_collection(
-            collection_of(version, "passages"),
+            collection_of(version, "passages", prefix),
             vectors_config={"dense": m.VectorParams(size=dimension, distance=m.Distance.DOT, datatype=f16)},
             sparse_vectors_config={"bm25": m.SparseVectorParams()},
             **layout,
         )
         client.create_collection(
-            collection_of(version, "sentences"),
+            collection_of(version, "sentences", prefix),
             vectors_config={
                 "pieces": m.VectorParams(
                     size=dimension,
@@ -90,4 +107,4 @@ def create_collections(guard: QdrantClientGuard, version: str, dimension: int, c
             },
             **layout,
         )
-        client.create_collection(collection_of(version, "sources"), vectors_config={}, **layout)
+        client.create_collection(collection_of(version, "sources", prefix), vectors_config={}, **layout)

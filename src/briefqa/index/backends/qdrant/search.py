@@ -12,7 +12,7 @@ from ...segments.pieces import TokenRows
 from ...vector_search import HNSW_EF_SEARCH, HNSW_THRESHOLD, RRF_K, Candidates, SentenceRows, depth_for
 from ..interface import damage_phrase, damaged
 from .client import QdrantClientGuard
-from .schema import collections_of
+from .schema import DEFAULT_PREFIX, collections_of
 
 
 def query_weights(vocab: dict[str, int], query_terms: Sequence[str]) -> tuple[list[int], list[float]]:
@@ -41,11 +41,18 @@ class QdrantVectors:
     dense_kind = "qdrant"
 
     def __init__(
-        self, guard: QdrantClientGuard, version: str, vocab: dict[str, int], counts: np.ndarray, dim: int, total: int
+        self,
+        guard: QdrantClientGuard,
+        version: str,
+        vocab: dict[str, int],
+        counts: np.ndarray,
+        dim: int,
+        total: int,
+        prefix: str = DEFAULT_PREFIX,
     ) -> None:
         self._guard = guard
         self._version = version
-        self._names = collections_of(version)
+        self._names = collections_of(version, prefix)
         self._vocab = vocab
         self._piece_counts = counts  # per sentence, its word pieces (the stored multivector may pad)
         self._dim = dim

@@ -11,11 +11,17 @@ from ...lexical import LexicalIndex
 from ...manifest import Manifest
 from ...segments.store import read_segments, token_store
 from .client import Cluster, QdrantClientGuard
-from .schema import META_ID, UPLOAD_BATCH, collections_of, create_collections
+from .schema import DEFAULT_PREFIX, META_ID, UPLOAD_BATCH, collections_of, create_collections
 
 
 def write_version(
-    guard: QdrantClientGuard, root: Any, version: str, manifest: Manifest, lexical: LexicalIndex, cluster: Cluster
+    guard: QdrantClientGuard,
+    root: Any,
+    version: str,
+    manifest: Manifest,
+    lexical: LexicalIndex,
+    cluster: Cluster,
+    prefix: str = DEFAULT_PREFIX,
 ) -> None:
     """Upload a version whose segments are in the local segment store under ``root``."""
     from qdrant_client import models as m
@@ -23,9 +29,9 @@ def write_version(
     dim = manifest.dimension or 0
     segments = read_segments(root, manifest)
     tokens = token_store(segments, manifest)
-    create_collections(guard, version, dim, cluster)
+    create_collections(guard, version, dim, cluster, prefix)
     vocab, weights = bm25_rows(lexical)
-    names = collections_of(version)
+    names = collections_of(version, prefix)
 
     def upload(role: str, points: list[Any]) -> None:
         with guard.call(f"writing version {version}") as client:
