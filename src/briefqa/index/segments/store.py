@@ -34,7 +34,7 @@ from ...records import Chunk, Document, Sentence, document_from_json, document_t
 from ..manifest import Manifest, SegmentRef
 from .codec import PieceCodec, codec_named, model_key
 from .file import FOOTER, SegmentError, SegmentFile, footer_problem, write_segment
-from .pieces import PieceSource, TokenStore
+from .pieces import BLOCKS, PIECES, PieceSource, TokenStore, blocks_fit, pack_codes
 
 SUFFIX = ".seg"
 VECTOR_DTYPE = np.float16  # passage and sentence vectors: dense search and ranking lose nothing measurable
@@ -52,6 +52,7 @@ class SourceSegment:
     chunk_vectors: np.ndarray
     sentence_vectors: np.ndarray | None  # None when read for a build (``read_source(whole=False)``)
     piece_offsets: np.ndarray  # sentence i owns piece rows offsets[i]:offsets[i+1]
+    piece_blocks: np.ndarray  # where each passage's compressed codes start (``pieces.BLOCKS``)
     piece_df: np.ndarray  # (piece id, sentences holding it) pairs
     codec: str
     terms: list[list[str]]  # per passage, its BM25 terms (``briefqa.terms``), kept for every build
@@ -89,6 +90,8 @@ def write_source(
     pairs = np.unique(np.stack([owner, ids], axis=1), axis=0) if len(ids) else np.zeros((0, 2), np.int64)
     df_ids, df = np.unique(pairs[:, 1], return_counts=True)
     meta = {**document_to_json(doc), "headings": [c.heading for c in chunks], "codec": codec.name, "terms": terms}
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    codes, blocks = pack_codes(codec.encode(rows).reshape(-1, codec.width), offsets, [c.first_sentence for c in chunks])
     write_segment(
         path,
         meta,
@@ -101,9 +104,10 @@ def write_source(
             ).reshape(-1, 4),
             "chunk_vectors": np.asarray(chunk_vectors, dtype=VECTOR_DTYPE),
             "sentence_vectors": np.asarray(sentence_vectors, dtype=VECTOR_DTYPE).reshape(-1, dim),
-            "piece_offsets": np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
+            "piece_offsets": offsets,
             "piece_df": np.stack([df_ids, df], axis=1).astype(np.int32).reshape(-1, 2),
-            "pieces": codec.encode(rows).reshape(-1, codec.width),
+            BLOCKS: blocks,
+            PIECES: codes,
         },
     )
     # Read back before any version lists it: what is on disk is what was meant.
@@ -214,6 +218,7 @@ def read_source(path: Path, whole: bool = True) -> SourceSegment:
             chunk_vectors=seg.array("chunk_vectors"),
             sentence_vectors=seg.array("sentence_vectors") if whole else None,
             piece_offsets=seg.array("piece_offsets") if whole else np.zeros(1, np.int64),
+            piece_blocks=seg.array(BLOCKS) if whole else np.zeros((1, 2), np.int64),
             piece_df=seg.array("piece_df") if whole else np.zeros((0, 2), np.int32),
             codec=str(meta["codec"]),
             terms=[[str(t) for t in passage] for passage in meta["terms"]],
@@ -228,20 +233,16 @@ def read_source(path: Path, whole: bool = True) -> SourceSegment:
         or seg.shape("sentence_vectors")[0] != len(sentences)
         or len(heads) != len(chunks)
         or len(out.terms) != len(chunks)
-        or (whole and not _offsets_fit(out.piece_offsets, len(sentences), seg.shape("pieces")[0]))
+        or (whole and not _offsets_fit(out.piece_offsets, len(sentences)))
+        or (whole and not blocks_fit(out.piece_blocks, len(sentences), seg.shape(PIECES)[0]))
         or any(not 0 <= s.start <= s.end <= size for s in sentences)
     ):
         raise SegmentError(f"{path.name} holds arrays that disagree with each other")
     return out
 
 
-def _offsets_fit(offsets: np.ndarray, sentences: int, pieces: int) -> bool:
-    return (
-        len(offsets) == sentences + 1
-        and int(offsets[0]) == 0
-        and int(offsets[-1]) == pieces
-        and bool(np.all(np.diff(offsets) >= 0))
-    )
+def _offsets_fit(offsets: np.ndarray, sentences: int) -> bool:
+    return len(offsets) == sentences + 1 and int(offsets[0]) == 0 and bool(np.all(np.diff(offsets) >= 0))
 
 
 def reusable(path: Path, content_hash: str, codec: PieceCodec) -> SourceSegment | None:
@@ -299,7 +300,11 @@ def token_store(segments: list[SourceSegment], manifest: Manifest) -> TokenStore
     codecs: dict[str, PieceCodec] = {}
     pieces = [
         PieceSource(
-            s.file, s.piece_offsets, s.piece_df, codecs.setdefault(s.codec, codec_named(manifest.model, dim, s.codec))
+            s.file,
+            s.piece_offsets,
+            s.piece_blocks,
+            s.piece_df,
+            codecs.setdefault(s.codec, codec_named(manifest.model, dim, s.codec)),
         )
         for s in segments
     ]
