@@ -136,6 +136,13 @@ class SegmentFile:
     def _nbytes(entry: dict[str, Any]) -> int:
         return int(np.prod(entry["shape"], dtype=np.int64)) * np.dtype(entry["dtype"]).itemsize
 
+    def dtype(self, name: str) -> np.dtype:
+        return np.dtype(self._entry(name)["dtype"])
+
+    def names(self) -> list[str]:
+        """The arrays the segment holds, in file order."""
+        return list(self._arrays)
+
     def shape(self, name: str) -> tuple[int, ...]:
         return tuple(int(n) for n in self._entry(name)["shape"])
 
