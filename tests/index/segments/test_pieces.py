@@ -194,3 +194,38 @@ def test_a_segment_of_format_4_is_not_misread(segment: Path) -> None:
     segment.write_bytes(bytes(raw))
     with pytest.raises(SegmentError, match="not a segment file"):
         SegmentFile(segment)
+
+
+def test_sentence_vectors_are_read_a_run_at_a_time_across_segments(tmp_path: Path) -> None:
+    """A server reads its candidates' sentence vectors from the segments (the page cache holds
+    them once for every worker) instead of each worker holding a copy of all of them."""
+    written = []
+    sources = []
+    for n, name in ((3, "a.seg"), (2, "b.seg")):
+        text = " ".join(f"Sentence {i}." for i in range(n))
+        sents = [Sentence(12 * i, 12 * i + 11, 0) for i in range(n)]
+        vectors = _unit_rows(n, 10 + n)
+        write_source(
+            tmp_path / name,
+            Document(name, f"{name}.md", name, None, text, name),
+            sents,
+            [(s.start, s.end) for s in sents],
+            [Chunk(0, len(text), "", 0, n - 1)],
+            np.zeros((1, DIM), np.float32),
+            vectors,
+            [_unit_rows(1, i) for i in range(n)],
+            [np.array([i]) for i in range(n)],
+            CODEC,
+            [["sentenc"]],
+        )
+        written.append(vectors.astype(np.float16).astype(np.float32))
+        seg = read_source(tmp_path / name, vectors=False)
+        assert seg.sentence_vectors is None
+        sources.append(PieceSource(seg.file, seg.piece_offsets, seg.piece_blocks, seg.piece_df, CODEC))
+    store = TokenStore(sources, DIM)
+    every = np.vstack(written)
+    assert np.array_equal(store.sentence_vectors(0, 4), every)
+    assert np.array_equal(store.sentence_vectors(2, 3), every[2:4])  # across the two segments
+    assert store.sentence_vectors(3, 2).shape == (0, DIM)
+    held = [v for v in vars(store).values() if isinstance(v, np.ndarray)]
+    assert sum(a.nbytes for a in held) < every.nbytes

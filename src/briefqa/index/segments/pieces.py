@@ -19,7 +19,7 @@ from __future__ import annotations
 import itertools
 import math
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,6 +29,7 @@ from .codec import PieceCodec
 from .file import SegmentError, SegmentFile
 
 PIECES = "pieces"
+SENTENCE_VECTORS = "sentence_vectors"
 # (first sentence, first byte in ``PIECES``) of each compressed block, and (sentences, bytes) last.
 BLOCKS = "piece_blocks"
 ZLIB_LEVEL = 6  # level 1 keeps 0.67 of the bytes, 6 keeps 0.65 for twice the build's few ms a passage
@@ -150,17 +151,22 @@ class TokenStore:
     def max_idf(self) -> float:
         return self.rarity.max_idf()
 
+    def _runs(self, first: int, last: int) -> Iterator[tuple[PieceSource, int, int]]:
+        """Sentences ``first..last`` (global) as runs within one segment: (segment, first, last)."""
+        sentence = first
+        while sentence <= last:
+            s = int(np.searchsorted(self._first, sentence, side="right")) - 1
+            a = sentence - int(self._first[s])
+            b = min(last, int(self._first[s + 1]) - 1) - int(self._first[s])
+            yield self._sources[s], a, b
+            sentence = b + int(self._first[s]) + 1
+
     def rows(self, first: int, last: int) -> TokenRows:
         """The rows of sentences ``first..last`` (inclusive, consecutive): one read per segment."""
         parts: list[np.ndarray] = []
         bounds: list[np.ndarray] = []
         at = 0
-        sentence = first
-        while sentence <= last:
-            s = int(np.searchsorted(self._first, sentence, side="right")) - 1
-            src = self._sources[s]
-            a = sentence - int(self._first[s])
-            b = min(last, int(self._first[s + 1]) - 1) - int(self._first[s])
+        for src, a, b in self._runs(first, last):
             start, stop = int(src.offsets[a]), int(src.offsets[b + 1])
             try:
                 codes = src.codes(a, b)
@@ -169,9 +175,21 @@ class TokenStore:
             parts.append(src.codec.decode(codes))
             bounds.append(src.offsets[a : b + 1] - start + at)
             at += stop - start
-            sentence = b + int(self._first[s]) + 1
         matrix = np.vstack(parts) if parts else np.zeros((0, self.dimension), np.float32)
         return TokenRows(matrix.reshape(-1, self.dimension), np.concatenate([*bounds, [at]]).astype(np.int64))
+
+    def sentence_vectors(self, first: int, last: int) -> np.ndarray:
+        """Unit vectors of sentences ``first..last`` (inclusive), float32, read like the pieces
+        (one ``pread`` per segment): no worker holds a copy of them, the page cache holds one
+        for all (3.8 KB a SQuAD paragraph: the largest per-passage array a server would hold)."""
+        parts = []
+        for src, a, b in self._runs(first, last):
+            try:
+                parts.append(src.file.rows(SENTENCE_VECTORS, a, b + 1))
+            except SegmentError as exc:
+                raise IndexMismatchError(f"{exc}; run `briefqa index` to repair it") from None
+        rows = np.vstack(parts) if parts else np.zeros((0, self.dimension), np.float16)
+        return np.asarray(rows, dtype=np.float32).reshape(-1, self.dimension)
 
     def close(self) -> None:
         """Nothing stays open between reads (each read opens its segment); kept for the façade."""
