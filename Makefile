@@ -14,17 +14,20 @@ PORT    ?= 8000
 TORCH_INDEX ?= $(shell $(BIN)/pip install --dry-run --no-index --no-deps --ignore-installed --quiet $(TORCH) \
                  >/dev/null 2>&1 || echo https://download.pytorch.org/whl/cpu)
 
-.PHONY: serve test bench lint setup browser axe clean eval fit
+.PHONY: serve test bench lint setup browser poppler axe clean eval fit
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
 # torch first, pinned and CPU-only (see TORCH_INDEX); the project's own dependencies then find
-# it installed and pull no other build.
+# it installed and pull no other build. Then the model's ONNX file, made from its weights by torch
+# into BRIEFQA_ONNX_CACHE (about a minute, once): serving runs it on ONNX Runtime, without torch.
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX) )$(TORCH)
 	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/python -c 'from briefqa.embed import load_embedder; from briefqa.settings import Settings; \
+	  s = Settings(); print("model:", type(load_embedder(s.model, s.onnx_cache)).__name__)'
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -34,6 +37,13 @@ browser:
 	@test -x /usr/bin/chromium || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "install Debian's chromium (sudo apt-get install chromium)"; exit 1; fi; }
+
+# Debian's poppler-utils for pdftotext, the independent reader the PDF fidelity tests compare
+# briefqa's reading of each PDF with (tests/sources/test_fidelity.py).
+poppler:
+	@test -x /usr/bin/pdftotext || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null; \
+	  else echo "install Debian's poppler-utils (sudo apt-get install poppler-utils)"; exit 1; fi; }
 
 # axe-core from npm, pinned by its lock file, for the accessibility checks of the browser tests.
 AXE := tests/web/node_modules/axe-core/axe.min.js
@@ -50,7 +60,7 @@ serve: $(STAMP)
 # benchmarks), then the whole suite.
 LINTED := src tests benchmarks training
 
-test: $(STAMP) browser axe lint
+test: $(STAMP) browser poppler axe lint
 	$(BIN)/pytest -q
 
 lint: $(STAMP)
@@ -70,15 +80,16 @@ bench: $(STAMP)
 # The full evaluation of the README: SQuAD 2.0's 8 articles (scored by offsets over a temporary
 # index), as they are (near misses) and with every third paragraph withheld (both kinds of
 # unanswerable question), and the brief's two question sets. SQuAD comes from ../shared;
-# without it, it says so.
+# without it, it says so. Each `briefqa eval` exits 1 when a target it prints is missed: all four
+# run all the same, and make eval fails at the end if any missed.
 SQUAD ?= ../shared/data/squad2/dev-odd-8-articles.json
+EVALS := "$(SQUAD)" "$(SQUAD) --withhold 3" eval/brief_qa_dev.jsonl eval/brief_qa_heldout.jsonl
 eval: $(STAMP)
 	@test -f $(SQUAD) || { echo "make eval: $(SQUAD) not found: the full SQuAD evaluation needs the shared data"; exit 1; }
-	$(BIN)/briefqa eval $(SQUAD)
-	$(BIN)/briefqa eval $(SQUAD) --withhold 3
 	$(BIN)/briefqa index >/dev/null
-	$(BIN)/briefqa eval eval/brief_qa_dev.jsonl
-	$(BIN)/briefqa eval eval/brief_qa_heldout.jsonl
+	@missed=0; for args in $(EVALS); do \
+	  echo "$(BIN)/briefqa eval $$args"; $(BIN)/briefqa eval $$args || missed=1; \
+	done; exit $$missed
 
 # Refit what ships: the word pieces' codebook (training/fit_codebook.py), then the ranker and the
 # abstainer (training/fit_models.py): 96 articles of SQuAD 1.1's

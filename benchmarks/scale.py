@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from briefqa.answers.searcher import Searcher, open_searcher
-from briefqa.embed import SentenceTransformerEmbedder
+from briefqa.embed import Embedder
 from briefqa.index.backends.choose import open_store
 from briefqa.index.backends.local.store import LocalStore
 from briefqa.index.build.pipeline import build_index
@@ -111,7 +111,7 @@ def tier(
     questions: Sequence[str],
     extra: Sequence[str],
     workdir: Path,
-    embedder: SentenceTransformerEmbedder,
+    embedder: Embedder,
     bare: Callable[[list[str]], float],
     floor: Callable[[str], object],
 ) -> dict[str, Any]:
@@ -160,7 +160,7 @@ def tier(
 
 
 def qdrant_tier(
-    corpus: Path, questions: Sequence[str], workdir: Path, embedder: SentenceTransformerEmbedder, local_root: Path
+    corpus: Path, questions: Sequence[str], workdir: Path, embedder: Embedder, local_root: Path
 ) -> dict[str, Any]:
     """The same corpus in Qdrant's embedded mode beside the local store built at ``local_root``.
 
@@ -222,7 +222,7 @@ def render_qdrant(q: dict[str, Any], local_build_s: float) -> list[str]:
     ]
 
 
-def _passages(root: Path, embedder: SentenceTransformerEmbedder) -> list[str]:
+def _passages(root: Path, embedder: Embedder) -> list[str]:
     """What the build embedded as passages (headings included), in index order."""
     index = LocalStore(root).load(embedder.name, None)
     return [index.passage_text(c) for c in index.chunks()]

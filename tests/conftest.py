@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import socket
 import threading
@@ -19,11 +20,23 @@ EVAL_FILE = REPO / "eval" / "brief_qa_dev.jsonl"
 SQUAD_SAMPLE = REPO / "eval" / "squad2-sample.json"
 
 
+def _clear_settings() -> None:
+    """Drop every ``BRIEFQA_*`` variable: a developer's exported ``BRIEFQA_QDRANT`` would otherwise
+    have the suite build into, and collect the versions of, a real deployment."""
+    for name in [n for n in os.environ if n.upper().startswith("BRIEFQA_")]:
+        del os.environ[name]
+
+
+# At import, before any fixture: session fixtures (the brief's index, the app) are set up before
+# the per-test fixture below runs, and read settings too.
+_clear_settings()
+
+
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No test reads the developer's BRIEFQA_* settings or writes ./index."""
-    for name in ("BRIEFQA_CORPUS", "BRIEFQA_MODEL", "BRIEFQA_ADMIN_TOKEN", "BRIEFQA_HOST", "BRIEFQA_PORT"):
-        monkeypatch.delenv(name, raising=False)
+    for name in [n for n in os.environ if n.upper().startswith("BRIEFQA_")]:
+        monkeypatch.delenv(name)
     monkeypatch.setenv("BRIEFQA_INDEX", str(tmp_path / "index"))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import pty
 import re
@@ -260,9 +261,26 @@ def test_eval_lines_have_a_legend_and_the_question(brief_index: Path, tmp_path: 
         ' "type": "factoid"}\n'
     )
     code, out, err = run_cli("eval", str(questions), "--index", str(brief_index))
-    assert code == 0, err
     assert "first_hit: rank of the first quote holding the evidence" in out
     assert "x2 (factoid): answered=" in out and "What colour is the moon base?" in out
+    # x2's evidence is in no source: hit@1 is missed, and CI must see it.
+    assert "MISSED" in out
+    assert code == 1, err
+    code, out, err = run_cli("eval", str(questions), "--index", str(brief_index), "--json")
+    assert code == 1, err
+    assert json.loads(out)["metrics"]["hit@1"] == 0.0
+
+
+@pytest.mark.slow
+def test_eval_exits_0_when_every_target_is_met(brief_index: Path, tmp_path: Path) -> None:
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(
+        (REPO / "eval" / "brief_qa_dev.jsonl").read_text().splitlines()[0] + "\n"
+        '{"id": "x1", "question": "Who won the 2024 World Series?", "evidence": [], "type": "unanswerable"}\n'
+    )
+    code, out, err = run_cli("eval", str(questions), "--index", str(brief_index), "--corpus", str(CORPUS))
+    assert "MISSED" not in out, out
+    assert code == 0, err
 
 
 @pytest.mark.slow

@@ -77,6 +77,15 @@ def test_make_test_installs_axe_core_from_its_lock_file() -> None:
     assert '"node_modules/axe-core"' in lock.read_text(encoding="utf-8")
 
 
+def test_make_test_installs_poppler_for_the_pdf_fidelity_check() -> None:
+    lines = dry_run("test")
+    check = next(i for i, line in enumerate(lines) if line.startswith("test -x /usr/bin/pdftotext"))
+    assert "apt-get install -y -qq poppler-utils" in lines[check + 1], lines[check : check + 3]
+    assert "sudo apt-get install poppler-utils" in lines[check + 2]  # what a user without root is told
+    # before the suite runs
+    assert check < next(i for i, line in enumerate(lines) if line.endswith("pytest -q"))
+
+
 def test_the_readme_is_a_short_start_whose_links_lead_somewhere() -> None:
     import re
 

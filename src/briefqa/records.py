@@ -90,6 +90,11 @@ class SourceInfo:
     id: str
     title: str
     origin: str | None
+    # Names the text the quote's offsets index (answers.revisions); a citation link carries it.
+    rev: str | None = None
+    # Who wrote the source and when, where its metadata says (``metadata["authors"]``, ``["date"]``).
+    authors: tuple[str, ...] = ()
+    date: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +111,8 @@ class Quote:
 
     @property
     def url(self) -> str:
-        return f"/sources/{self.source.id}?hl={self.start}-{self.end}#q"
+        rev = f"&rev={self.source.rev}" if self.source.rev else ""
+        return f"/sources/{self.source.id}?hl={self.start}-{self.end}{rev}#q"
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,3 +164,12 @@ class SourceStats:
     origin: str | None
     chars: int
     chunks: int
+
+
+@dataclass(frozen=True, slots=True)
+class SourceOutline:
+    """One source as a starting point: its title and the headings its passages stand under, in order."""
+
+    id: str
+    title: str
+    headings: tuple[str, ...]

@@ -243,3 +243,37 @@ def test_no_index_yet_is_a_clear_error(corpus: Path, tmp_path: Path) -> None:
     assert live.refresh() is False and not live.ready
     with pytest.raises(IndexMissingError, match="briefqa index"):
         _ = live.searcher
+
+
+def test_healthz_says_which_version_serves_and_whether_it_is_the_newest(live: LiveIndex, corpus: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    with TestClient(create_app(Settings(corpus=corpus, index=live.root), live)) as client:
+        health = client.get("/healthz").json()
+        assert health["status"] == "ok" and health["newest"] is True
+        assert health["index_version"] == health["newest_version"] == live.searcher.version
+        served = health["index_version"]
+        # A newer version that this server cannot load: the old one keeps serving, and says so.
+        build_index(corpus, live.root, CountingEmbedder(name="other-model"))
+        response = client.get("/healthz")
+        assert response.status_code == 200, "a usable version still serves"
+        health = response.json()
+        assert health["index_version"] == served
+        assert health["newest_version"] == LocalStore(live.root).current_version() != served
+        assert health["status"] == "stale" and health["newest"] is False
+        assert "other-model" in health["reason"]
+
+
+def test_the_no_script_page_answers_from_a_version_another_worker_just_published(live: LiveIndex, corpus: Path) -> None:
+    """As /api/* does: once a rebuild replied (on any worker), the next page is drawn from its version."""
+    from fastapi.testclient import TestClient
+
+    settings = Settings(corpus=corpus, index=live.root, reload_interval=3600)  # no periodic look in time
+    with TestClient(create_app(settings, live)) as client:
+        assert "alpha plan" in client.get("/", params={"question": QUESTIONS[0]}).text
+        for topic in TOPICS:
+            write_marked(corpus, topic, "omega")
+        other_worker = LiveIndex(corpus, live.root, CountingEmbedder())
+        other_worker.rebuild()
+        page = client.get("/", params={"question": QUESTIONS[0]}).text
+        assert "omega plan" in page and "alpha plan" not in page

@@ -1,5 +1,7 @@
 """The engine end to end on the brief, with the real model."""
 
+import itertools
+
 import pytest
 
 from briefqa.errors import InputError
@@ -24,7 +26,7 @@ def test_quotes_are_verbatim_whole_sentences(searcher) -> None:  # type: ignore[
         assert r.quote in r.passage
         assert r.quote[0].isupper() or r.quote[0] in "“\"'"
         assert r.quote.rstrip("”\"')")[-1] in ".!?"
-        assert r.url == f"/sources/{r.source.id}?hl={r.start}-{r.end}#q"
+        assert r.url == f"/sources/{r.source.id}?hl={r.start}-{r.end}&rev={searcher.revision(r.source.id)}#q"
 
 
 def test_results_are_distinct_ranked_and_at_most_k(searcher) -> None:  # type: ignore[no-untyped-def]
@@ -143,3 +145,59 @@ def test_blank_entries_in_the_history_are_no_turn(searcher) -> None:  # type: ig
     for history in ([share, ""], ["", share, " \u200b"], ["\t", share]):
         answer = searcher.search("And Japan?", history, k=3)  # no "question must not be empty"
         assert [r.quote for r in answer.results] == [r.quote for r in plain.results], history
+
+
+class _CountingEncoder:
+    """The real embedder, counting the searches made through it (one question encode each)."""
+
+    def __init__(self, embedder) -> None:  # type: ignore[no-untyped-def]
+        self._embedder = embedder
+        self.searches = 0
+
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        return getattr(self._embedder, name)
+
+    def encode_full(self, texts, progress=None, spans=False):  # type: ignore[no-untyped-def]
+        self.searches += 1
+        return self._embedder.encode_full(texts, progress, spans)
+
+
+def test_a_thread_of_twenty_follow_ups_costs_a_bounded_number_of_searches(searcher) -> None:  # type: ignore[no-untyped-def]
+    """One request with 20 follow-up-shaped earlier questions does not search each of them again."""
+    from briefqa.answers.conversation import MAX_DEPTH, is_followup
+    from briefqa.answers.questions import MAX_HISTORY
+    from briefqa.answers.searcher import Searcher
+
+    shapes = ["And what about its budget?", "Why does that matter?", "And Japan?", "What else do they plan?"]
+    history = ["What does the alliance plan for satellites?", *(shapes * 5)][:MAX_HISTORY]
+    assert sum(is_followup(h) for h in history) == MAX_HISTORY - 1
+    counting = _CountingEncoder(searcher.embedder)
+    fresh = Searcher(searcher.index, counting)  # an empty cache: nothing answered before
+    answer = fresh.search("And what about the launch sites?", history, 3)
+    assert answer.results
+    # This question, the previous one, and the MAX_DEPTH before that one which resolve() reads.
+    assert counting.searches <= 2 + MAX_DEPTH
+
+
+def test_a_carried_quote_is_found_by_its_offsets_and_only_on_sentence_bounds(searcher) -> None:  # type: ignore[no-untyped-def]
+    """What the no-script page redraws from ``shown``: every sentence (from its own start or from
+    where its quote starts) is its chunk's; a span that cuts a sentence or crosses chunks is none."""
+    index = searcher.index
+    chunks = index.chunks()
+    checked = 0
+    for c in chunks:
+        doc = index.documents[c.doc]
+        spans = index.sentence_spans(c.first, c.last)
+        for start, quote_start, end in zip(spans.start, spans.quote_start, spans.end, strict=True):
+            for s in {start, quote_start}:
+                quote = searcher.quote_at(doc.id, s, end, 1)
+                assert quote is not None and quote.quote == doc.text[s:end] and quote.passage.find(quote.quote) >= 0
+                checked += 1
+            assert searcher.quote_at(doc.id, start + 1, end, 1) is None
+            assert searcher.quote_at(doc.id, start, end - 1, 1) is None
+    assert checked > 20
+    across = [(a, b) for a, b in itertools.pairwise(chunks) if a.doc == b.doc]
+    for a, b in across:
+        doc_id = index.documents[a.doc].id
+        last = index.sentence_spans(b.first, b.first)
+        assert searcher.quote_at(doc_id, index.sentence_spans(a.last, a.last).start[0], last.end[0], 1) is None

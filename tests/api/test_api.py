@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 pytestmark = pytest.mark.slow
 
 QUESTION = "What challenges remain for the alliance?"
-URL = re.compile(r"/sources/(?P<id>[a-z0-9-]+)\?hl=(?P<start>\d+)-(?P<end>\d+)#q")
+URL = re.compile(r"/sources/(?P<id>[a-z0-9-]+)\?hl=(?P<start>\d+)-(?P<end>\d+)&rev=(?P<rev>[0-9a-f]{16})#q")
 RESULT_KEYS = {"rank", "score", "quote", "passage", "start", "end", "source"}
 
 
@@ -32,8 +32,9 @@ def test_healthz_reports_the_served_index(client: TestClient) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"status", "documents", "chunks", "model", "index_version"}
+    assert {"status", "documents", "chunks", "model", "index_version"} <= set(body)
     assert body["status"] == "ok"
+    assert body["newest"] is True and body["newest_version"] == body["index_version"] and body["reason"] is None
     assert body["documents"] == 1
     assert body["chunks"] >= 1
     assert body["model"] and body["index_version"]
@@ -43,7 +44,7 @@ def test_search_results_quote_their_source_verbatim(client: TestClient) -> None:
     response = client.get("/api/search", params={"q": QUESTION, "k": 3})
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"query", "answered", "notice", "results"}
+    assert set(body) == {"query", "answered", "notice", "results", "shown"}
     assert body["query"] == QUESTION
     assert isinstance(body["answered"], bool)
     results = body["results"]
@@ -52,7 +53,8 @@ def test_search_results_quote_their_source_verbatim(client: TestClient) -> None:
     texts: dict[str, str] = {}
     for r in results:
         assert set(r) == RESULT_KEYS
-        assert set(r["source"]) == {"id", "title", "url", "origin"}
+        # The contract's four, and the credit a citation is made of (added: the contract allows it).
+        assert set(r["source"]) == {"id", "title", "url", "origin", "authors", "date", "citation"}
         source_id = r["source"]["id"]
         if source_id not in texts:
             texts[source_id] = client.get(f"/api/sources/{source_id}").json()["text"]

@@ -20,7 +20,8 @@ pytestmark = pytest.mark.slow
 # index; `served` hands it the session's live index before the first request. (schemathesis's
 # fixture-backed lazy schema does not run on pytest 9.) No admin token is set: the rebuild
 # endpoint is fuzzed too, and answers 403 without touching the index.
-APP: FastAPI = create_app(Settings(corpus=Path("corpus"), index=Path("unused-index")))
+# A secret of its own: the app signs thread references, and would otherwise keep a key in that folder.
+APP: FastAPI = create_app(Settings(corpus=Path("corpus"), index=Path("unused-index"), secret="fuzzing"))
 schema = schemathesis.openapi.from_dict(APP.openapi())
 # A body over the limit is refused with 413 before it is read, whatever it holds: for a body that
 # also breaks the schema (a 1000-character history entry is long enough), that is its rejection.

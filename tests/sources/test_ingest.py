@@ -12,6 +12,8 @@ from briefqa.errors import CorpusError, SourceError
 from briefqa.records import Document
 from briefqa.sources.ingest import SourceFile, assign_ids, discover, parse, scan, slugify
 
+from .documents import ARTICLE_HTML
+
 REPO = Path(__file__).resolve().parents[2]
 BRIEF = REPO / "corpus" / "us-japan-space-alliance.txt"
 SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
@@ -43,10 +45,13 @@ def parse_file(root: Path, relpath: str, content: str | bytes) -> Document:
     return parse(source(root, relpath))
 
 
-def make_pdf(pages: list[list[str]], *, title: str | None = None, author: str | None = None) -> bytes:
+def make_pdf(
+    pages: list[list[str]], *, title: str | None = None, author: str | None = None, encoding: str | None = None
+) -> bytes:
     """A small, valid PDF (correct xref table) whose pages hold the given lines as real text."""
     objects: list[bytes] = [b"", b""]  # 1: catalog, 2: page tree; filled in below
-    objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
+    font_encoding = f" /Encoding {encoding}" if encoding else ""
+    objects.append(f"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica{font_encoding} >>".encode())
     font = len(objects)
     kids = []
     for lines in pages:
@@ -81,38 +86,6 @@ def make_pdf(pages: list[list[str]], *, title: str | None = None, author: str | 
         out += b"%010d 00000 n \n" % offset
     out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R{info} >>\nstartxref\n{xref}\n%%EOF\n".encode()
     return bytes(out)
-
-
-ARTICLE_HTML = """<!DOCTYPE html>
-<html lang="en">
-<head>
-  <meta charset="utf-8">
-  <title>Orbital Debris and Allied Policy | Space Review</title>
-  <meta name="author" content="Jane Doe">
-  <link rel="canonical" href="https://example.org/2024/orbital-debris">
-</head>
-<body>
-  <nav><ul>
-    <li><a href="/">Home</a></li><li><a href="/about">About us</a></li>
-    <li><a href="/subscribe">Subscribe to our newsletter</a></li>
-  </ul></nav>
-  <header><div class="logo">Space Review</div></header>
-  <main><article>
-    <h1>Orbital Debris and Allied Policy</h1>
-    <p>Orbital debris has become a pressing concern for every spacefaring nation, and the allies
-    are drafting shared rules for tracking it.</p>
-    <p>The U.S. and Japan agreed in 2023 to share space domain awareness data, e.g. radar tracks
-    and optical observations, with each other.</p>
-    <p>Dr. Tanaka, who leads the program, said the partnership &ldquo;changes what either country
-    can see&rdquo; in orbit.</p>
-    <p>Critics argue that the agreement still leaves commercial operators without clear guidance
-    on collision avoidance.</p>
-  </article></main>
-  <footer><p>Copyright 2024 Space Review. All rights reserved.</p>
-    <a href="/privacy">Privacy policy</a></footer>
-</body>
-</html>
-"""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -172,10 +145,11 @@ def test_md_front_matter_sets_title_origin_and_metadata(tmp_path: Path) -> None:
     assert doc.text == "# A heading that is not the title\n\nDeterrence now extends to orbit.\n"
 
 
-def test_md_front_matter_datetime_becomes_iso_string(tmp_path: Path) -> None:
+def test_md_front_matter_datetime_becomes_an_iso_day(tmp_path: Path) -> None:
+    # Every format's date takes one shape, the day (a citation names the day, not the minute).
     content = "---\ntitle: Timed\ndate: 2024-05-01 10:30:00\n---\nBody text here.\n"
     doc = parse_file(tmp_path, "timed.md", content)
-    assert doc.metadata["date"] == "2024-05-01T10:30:00"
+    assert doc.metadata["date"] == "2024-05-01"
 
 
 def test_md_front_matter_without_title_falls_back_to_heading(tmp_path: Path) -> None:
@@ -213,7 +187,7 @@ def test_html_main_text_without_boilerplate_and_title_from_page(tmp_path: Path) 
     for boilerplate in ("Subscribe to our newsletter", "About us", "All rights reserved", "Privacy policy"):
         assert boilerplate not in doc.text
     assert doc.origin == "https://example.org/2024/orbital-debris"
-    assert doc.metadata.get("authors") == "Jane Doe"
+    assert doc.metadata.get("authors") == ["Jane Doe"]
     assert "\r" not in doc.text
     assert doc.id == "web-debris"
 
@@ -241,7 +215,7 @@ def test_pdf_text_layer_title_and_authors(tmp_path: Path) -> None:
     )
     doc = parse_file(tmp_path, "papers/ssa.pdf", pdf)
     assert doc.title == "SSA Report"
-    assert doc.metadata["authors"] == "J. Sato"
+    assert doc.metadata["authors"] == ["J. Sato"]
     assert doc.metadata["pages"] == 2
     assert "The U.S. and Japan share radar data." in doc.text
     assert "Dr. Sato leads the joint team in Tokyo." in doc.text
@@ -519,3 +493,41 @@ def test_symlink_loop_does_not_hang(tmp_path: Path) -> None:
     except OSError:
         pytest.skip("symlinks not supported here")
     assert [f.relpath for f in discover(tmp_path)] == ["sub/a.txt"]
+
+
+# ---------------------------------------------------------------------------------------------
+# symbolic links: the corpus is what the server may show, and a link must not widen it
+
+
+def symlink(link: Path, target: Path) -> None:
+    try:
+        link.symlink_to(target, target_is_directory=target.is_dir())
+    except OSError:
+        pytest.skip("symlinks not supported here")
+
+
+def test_links_that_lead_out_of_the_corpus_are_refused_and_reported(tmp_path: Path) -> None:
+    corpus, elsewhere = tmp_path / "corpus", tmp_path / "elsewhere"
+    write(corpus, "brief.md", "# Brief\n\nThe corpus's own text.\n")
+    write(elsewhere, "secret.md", "A private note that was never meant to be served.\n")
+    write(elsewhere, "folder/more.txt", "More private text.\n")
+    symlink(corpus / "secret.md", elsewhere / "secret.md")
+    symlink(corpus / "linked", elsewhere / "folder")
+    symlink(corpus / "up.md", Path("..") / "elsewhere" / "secret.md")  # relative, still outside
+    found = scan(corpus)
+    assert [f.relpath for f in found.files] == ["brief.md"]
+    refused = {e["path"]: e["error"] for e in found.errors}
+    assert set(refused) == {"secret.md", "linked", "up.md"}
+    assert all("outside the corpus folder" in reason for reason in refused.values())
+
+
+def test_links_inside_the_corpus_are_read_once_under_the_real_path(tmp_path: Path) -> None:
+    write(tmp_path, "briefs/japan.md", "# Japan\n\nJapan's text.\n")
+    write(tmp_path, ".drafts/korea.md", "# Korea\n\nA draft the author chose to publish by a link.\n")
+    symlink(tmp_path / "latest.md", tmp_path / "briefs" / "japan.md")  # a second name for an indexed file
+    symlink(tmp_path / "current", tmp_path / "briefs")  # a second name for an indexed folder
+    symlink(tmp_path / "korea.md", tmp_path / ".drafts" / "korea.md")  # the only way the draft is found
+    found = scan(tmp_path)
+    assert [f.relpath for f in found.files] == ["briefs/japan.md", "korea.md"]
+    assert found.errors == []
+    assert "chose to publish by a link" in parse(source(tmp_path, "korea.md")).text

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from briefqa.records import Segmented
-from briefqa.sources.segment import blocks_of, chunks_of, quote_spans, segment, sentences_of
+from briefqa.sources.segment import blocks_of, chunks_of, passage_text, quote_spans, segment, sentences_of
 
 BRIEF = Path(__file__).resolve().parents[2] / "corpus" / "us-japan-space-alliance.txt"
 
@@ -451,3 +451,60 @@ def test_a_piece_of_a_cut_sentence_does_not_lean_back_on_the_piece_before() -> N
     seg = segment(text, words, budget=20)
     spans = quote_spans(text, seg.sentences, seg.chunks)
     assert spans == [(s.start, s.end) for s in seg.sentences]
+
+
+# ---------------------------------------------------------------------------------------------
+# bylines, and the passage shown around a quote
+
+
+def test_a_byline_is_a_sentence_of_its_own() -> None:
+    text = "Chips and Allies\nBy Priya Raman · June 2, 2025\nExport controls tightened through 2024.\n"
+    assert blocks(text) == [
+        ("heading", "Chips and Allies"),
+        ("paragraph", "By Priya Raman · June 2, 2025"),
+        ("paragraph", "Export controls tightened through 2024."),
+    ]
+    assert sentences(text) == ["By Priya Raman · June 2, 2025", "Export controls tightened through 2024."]
+
+
+def test_a_line_that_only_opens_with_by_is_not_a_byline() -> None:
+    text = "Launches slowed in the spring.\nBy March Japan had flown two missions\nand planned a third.\n"
+    assert "By March Japan had flown two missions and planned a third." in " ".join(sentences(text)).replace("\n", " ")
+    assert blocks(text)[-1][0] == "paragraph"
+    assert blocks("By the Numbers\n\nThree launches failed.\n")[0] == ("heading", "By the Numbers")
+
+
+LIST_NOTE = (
+    "# Fabs\n\n"
+    "Subsidies grew in every allied state.\n\n"
+    "- Coastal states should fund new fabs by 2027.\n"
+    "- Inland states should train technicians.\n"
+    "  2. A numbered point follows the second.\n"
+)
+
+
+def test_list_markers_stay_out_of_the_passage_around_a_quote() -> None:
+    seg = segment(LIST_NOTE, words)
+    (chunk,) = seg.chunks
+    passage = passage_text(LIST_NOTE, chunk.start, chunk.end)
+    assert "2027. Coastal" not in passage  # the items stay on their own lines
+    assert "- " not in passage and "2. " not in passage
+    assert "by 2027.\nInland states" in passage
+    for s in seg.sentences:  # every quote is found in the passage as it is, character for character
+        quote = LIST_NOTE[s.start : s.end]
+        assert quote in passage
+    # the offsets are untouched: the stored text still holds the markers
+    assert LIST_NOTE[chunk.start : chunk.end].count("- ") == 2
+
+
+def test_a_quote_that_spans_two_items_keeps_its_marker_in_the_passage() -> None:
+    text = "Intro line here.\n- Japan funds the first stage.\n- These grants end in 2027.\nLast.\n"
+    start, end = text.index("Japan"), text.index("2027.") + 5  # a sentence with the one it leans on
+    passage = passage_text(text, 0, len(text), (start, end))
+    assert text[start:end] in passage
+    assert passage == "Intro line here.\nJapan funds the first stage.\n- These grants end in 2027.\nLast.\n"
+
+
+def test_a_dash_inside_a_sentence_stays_in_the_passage() -> None:
+    text = "Costs rose - sharply - after 2024.\nThe list:\n- one item here.\n"
+    assert passage_text(text, 0, len(text)).startswith("Costs rose - sharply - after 2024.")

@@ -398,3 +398,137 @@ def test_without_javascript_back_to_the_conversation_and_the_markdown_link_work(
         assert page.asks == []
     finally:
         page.context.close()
+
+
+# --- Issue 26: the empty page, a question the page cannot ask, citations with their credit --------
+
+
+@pytest.mark.parametrize("script", [True, False], ids=["script", "no-script"])
+def test_a_blank_question_reads_the_same_with_and_without_javascript(browser: Any, server: Any, script: bool) -> None:
+    from briefqa.api.question_words import BLANK
+
+    page = Page(browser, server.url, java_script_enabled=script)
+    try:
+        page.page.goto("/")
+        page.ask(FIRST)
+        box = page.page.locator('#ask-form input[name="question"]')
+        box.fill(" \u200b ")
+        box.press("Enter")
+        error = page.page.locator("#error")
+        error.wait_for(state="visible")
+        assert error.inner_text() == BLANK
+        # The thread before it stays on the page, and nothing of the validator's shows.
+        assert page.page.locator("#thread article.turn").count() == 1
+        assert "constrained-str" not in page.page.content()
+        assert page.asks == ([{"question": FIRST, "history": [], "k": 3}] if script else [])
+        # Without the script the page comes back as the 422 it is, which Chromium logs as a failed load.
+        assert [e for e in page.errors if script or "status of 422" not in e] == []
+    finally:
+        page.context.close()
+
+
+@pytest.mark.parametrize("script", [True, False], ids=["script", "no-script"])
+def test_the_empty_page_offers_the_sources_headings_and_one_asks(browser: Any, server: Any, script: bool) -> None:
+    page = Page(browser, server.url, java_script_enabled=script)
+    try:
+        page.page.goto("/")
+        holdings = page.page.locator(".intro .holdings")
+        assert holdings.is_visible()
+        assert "1 source, " in holdings.inner_text() and "1 sources" not in holdings.inner_text()
+        starts = holdings.locator("a.start")
+        assert starts.first.inner_text() == "Is the U.S.-Japan Space Alliance Entering a New Era?"
+        heading = starts.nth(2).inner_text()
+        starts.nth(2).click()
+        turn = page.page.locator("#thread article.turn").first
+        turn.wait_for()
+        assert turn.locator("p.asked").inner_text().endswith(heading)
+        assert page.page.locator(".intro .holdings").is_hidden()
+        assert page.errors == []
+    finally:
+        page.context.close()
+
+
+@pytest.mark.parametrize("script", [True, False], ids=["script", "no-script"])
+def test_new_conversation_starts_an_empty_thread(browser: Any, server: Any, script: bool) -> None:
+    from briefqa.answers.notices import NO_THREAD
+
+    page = Page(browser, server.url, java_script_enabled=script)
+    try:
+        page.page.goto("/")
+        assert page.page.locator("#new-conversation").is_hidden(), "nothing to leave yet"
+        page.ask(FIRST)
+        page.page.locator("#new-conversation").click()
+        page.page.locator(".intro .holdings").wait_for(state="visible")
+        assert page.page.locator("#thread article.turn").count() == 0
+        # The new conversation holds nothing earlier: a follow-up has nothing to follow.
+        alone = page.ask("And Japan?")
+        assert alone.locator(".no-answer .notice").inner_text() == NO_THREAD
+        assert page.errors == []
+    finally:
+        page.context.close()
+
+
+AUTHORED = """---
+title: Chips for the alliance
+date: 2025-06-02
+authors: [Priya Raman, Li Wei]
+---
+# Chips for the alliance
+
+## Fabrication plants
+
+Three new fabrication plants will open in Kumamoto by 2027. Each plant employs about two thousand engineers.
+"""
+CITED = "Priya Raman and Li Wei, “Chips for the alliance”, 2 June 2025"
+
+
+@pytest.fixture(scope="module")
+def authored_server(tmp_path_factory: pytest.TempPathFactory, embedder: Any) -> Iterator[Any]:
+    from briefqa.answers.live import LiveIndex
+    from briefqa.api.app import create_app
+    from briefqa.index.build.pipeline import build_index
+    from briefqa.settings import Settings
+
+    from ..conftest import RunningServer, free_port
+
+    root = tmp_path_factory.mktemp("authored")
+    corpus, index = root / "corpus", root / "index"
+    corpus.mkdir()
+    (corpus / "chips.md").write_text(AUTHORED, encoding="utf-8")
+    build_index(corpus, index, embedder)
+    live = LiveIndex(corpus, index, embedder)
+    live.refresh()
+    with RunningServer(create_app(Settings(corpus=corpus, index=index), live), free_port()) as running:
+        yield running
+
+
+def test_copy_quote_with_citation_names_the_authors_and_the_date(browser: Any, authored_server: Any) -> None:
+    page = Page(browser, authored_server.url)
+    try:
+        page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=authored_server.url)
+        page.page.goto("/")
+        turn = page.ask("Where will the new fabrication plants open?")
+        quote = turn.locator(".answer blockquote.quote").inner_text()
+        href = turn.locator(".answer a.source-link").get_attribute("href")
+        turn.locator("button.copy").click()
+        page.page.wait_for_function("() => document.querySelector('button.copy').textContent === 'Copied'")
+        copied = page.page.evaluate("navigator.clipboard.readText()")
+        assert copied == f"“{quote}” — {CITED}, {authored_server.url}{href}"
+        assert page.errors == []
+    finally:
+        page.context.close()
+
+
+def test_without_javascript_the_markdown_cites_the_authors_and_the_date(browser: Any, authored_server: Any) -> None:
+    page = Page(browser, authored_server.url, java_script_enabled=False, accept_downloads=True)
+    try:
+        page.page.goto("/")
+        turn = page.ask("Where will the new fabrication plants open?")
+        href = turn.locator(".answer a.source-link").get_attribute("href")
+        with page.page.expect_download() as download:
+            page.page.locator("a#markdown-link").click()
+        markdown = Path(download.value.path()).read_text(encoding="utf-8")
+        link = f"{authored_server.url}{href}"
+        assert f"— Priya Raman and Li Wei, [“Chips for the alliance”]({link}), 2 June 2025" in markdown
+    finally:
+        page.context.close()

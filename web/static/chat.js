@@ -22,6 +22,12 @@ const markdownStatus = document.getElementById("markdown-status");
 let markdownFallback = null; // a box to copy from by hand, made when the clipboard is refused
 const MARKDOWN_LABEL = "Copy as Markdown";
 const THREAD_KEY = "briefqa:thread"; // source.js reads it for its way back to the conversation
+// What the page says of a question it cannot ask, in the server's words (api/question_words.py),
+// so the page reads the same with this script and without it.
+const BLANK = errorBox.dataset.blank;
+const TOO_LONG = errorBox.dataset.tooLong;
+// What answers.searcher.normalise_question drops: white space, control and format characters.
+const NOTHING_VISIBLE = /^[\s\p{Cc}\p{Cf}\p{Cs}]*$/u;
 
 function el(tag, attrs, ...children) {
   const node = document.createElement(tag);
@@ -59,6 +65,7 @@ function copyButton(result) {
   const button = el("button", { type: "button", class: "copy" }, COPY_LABEL);
   button.dataset.quote = result.quote;
   button.dataset.title = result.source.title;
+  button.dataset.citation = result.source.citation || "";
   button.dataset.url = result.source.url;
   return button;
 }
@@ -116,9 +123,10 @@ function shownInputs() {
   return Array.from(form.querySelectorAll('input[type=hidden][name="shown"]'));
 }
 
-// What a turn showed, as api/turns.py reads it back: offsets into the sources, never text.
+// What a turn showed, as api/turns.py reads it back: offsets into the sources, never text, signed
+// by the server (a reference it did not issue is searched again).
 function shownRef(response) {
-  return (response.answered ? "a" : "n") + response.results.map((r) => `|${r.source.id}@${r.start}-${r.end}`).join("");
+  return response.shown || "";
 }
 
 // The questions asked so far, oldest first, each with what it showed, as the hidden inputs carry
@@ -162,6 +170,11 @@ function keepThread() {
 function describe(detail, status) {
   if (typeof detail === "string") return detail;
   if (Array.isArray(detail)) {
+    const question = detail.filter((issue) => (issue.loc || [])[1] === "question");
+    if (question.some((issue) => issue.type === "string_pattern_mismatch" || issue.type === "string_too_short")) {
+      return BLANK;
+    }
+    if (question.some((issue) => issue.type === "string_too_long")) return TOO_LONG;
     return detail.map((issue) => `${(issue.loc || []).slice(1).join(".") || "request"}: ${issue.msg}`).join("; ");
   }
   return `The server answered ${status}.`;
@@ -182,8 +195,8 @@ async function ask(event) {
   event.preventDefault();
   if (!submit.disabled) {
     const question = input.value.trim();
-    if (!question) {
-      showError("Type a question first.");
+    if (NOTHING_VISIBLE.test(question)) {
+      showError(BLANK);
       return;
     }
     showError("");
@@ -232,7 +245,8 @@ function fallbackCopy(text) {
 
 async function copy(button) {
   const link = new URL(button.dataset.url, window.location.href).href;
-  const text = `“${button.dataset.quote}” — ${button.dataset.title}, ${link}`;
+  // The source as api/citation.py cites it (authors, “title”, date, where known), then the link.
+  const text = `“${button.dataset.quote}” — ${button.dataset.citation || button.dataset.title}, ${link}`;
   let ok = false;
   try {
     await navigator.clipboard.writeText(text);

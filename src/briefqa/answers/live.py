@@ -12,6 +12,7 @@ from ..index.backends.choose import as_store
 from ..index.backends.interface import IndexStore
 from ..index.build.embedding import ProgressHook
 from ..index.build.pipeline import BuildReport, build_index
+from .revisions import STATE_FOLDER, TextArchive
 from .searcher import Searcher, open_searcher
 
 log = logging.getLogger("briefqa.live")
@@ -24,17 +25,23 @@ class LiveIndex:
     ``refresh`` replaces the reference in one assignment after the new version is fully loaded.
     """
 
-    def __init__(self, corpus: Path, where: Path | IndexStore, embedder: Embedder) -> None:
+    def __init__(
+        self, corpus: Path, where: Path | IndexStore, embedder: Embedder, archive: TextArchive | None = None
+    ) -> None:
         self.corpus = corpus
         self.store = as_store(where)
         self.root = self.store.root
         self.embedder = embedder
+        # Every text served is kept, so a citation made from it finds its sentence after an edit.
+        self.archive = archive or TextArchive(self.root / STATE_FOLDER / "texts")
         self._searcher: Searcher | None = None
         self._load_error: str | None = None
         # (version, stamp) of the published version that last failed to load.
         self._failed: tuple[str, tuple[object, ...]] | None = None
         # The store's publish stamp when last acted on (see ``refresh_if_published``).
         self._published: object = None
+        # The published version's name as last read, whether or not it is the one served.
+        self._newest: str | None = None
         self._refresh_lock = threading.Lock()
         self._build_lock = threading.Lock()
         _one_search_thread()
@@ -64,6 +71,7 @@ class LiveIndex:
             except BackendError as exc:
                 # The store is out of reach: keep serving what is loaded, and say why once.
                 return self._unreachable(str(exc))
+            self._newest = name
             if name is None or (self._searcher is not None and self._searcher.version == name):
                 return False
             stamp = (name, self.store.version_stamp(name))
@@ -85,6 +93,7 @@ class LiveIndex:
                 self._load_error = message
                 self._failed = stamp
                 return self._searcher is None and self._fall_back(name)
+            self.archive.keep(d.text for d in searcher.index.documents)
             # One reference assignment: a request holds either the old searcher or the new one.
             self._searcher = searcher
             self._load_error = None
@@ -115,6 +124,7 @@ class LiveIndex:
         older = self.store.load_newest_intact(self.embedder.name, self.embedder.dimension, older_than=damaged)
         if older is None:
             return False
+        self.archive.keep(d.text for d in older.documents)
         self._searcher = Searcher(older, self.embedder)
         log.warning(
             "serving index version %s, the newest intact one, instead of %s until `briefqa index` repairs the index",
@@ -122,6 +132,11 @@ class LiveIndex:
             damaged,
         )
         return True
+
+    @property
+    def newest(self) -> str | None:
+        """The published version as last read (the watcher reads it every ``reload_interval``)."""
+        return self._newest
 
     @property
     def load_error(self) -> str | None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -13,16 +14,20 @@ from ..embed import Embedder, Encoded
 from ..index.backends.choose import as_store
 from ..index.backends.interface import IndexStore
 from ..index.loaded_version import IndexVersion
-from ..records import Answer, ChunkSpan, Document, Quote, SourceInfo, SourceStats
+from ..records import Answer, ChunkSpan, Document, Quote, SourceInfo, SourceOutline, SourceStats
+from ..sources.segment import passage_text
 from ..terms import stopwords, terms
 from .abstain import Abstainer, Evidence, features, shipped_abstainer
-from .conversation import resolve
+from .conversation import MAX_DEPTH, resolve
 from .followups import QuoteKey, focus, named_first, previous_turn
 from .notices import notice_for
 from .questions import normalise_question, validate
 from .quotes import Query, Ranker, Scored, candidate_rows, distinct, rank, shipped_ranker
 from .retrieve import Candidates, retrieve
+from .revisions import revision_of
 
+# How many earlier questions a follow-up is read against (what of a thread an answer depends on).
+THREAD_DEPTH = MAX_DEPTH
 CANDIDATE_CHUNKS = 8
 
 
@@ -53,6 +58,7 @@ class Searcher:
         _one_blas_thread()
         self._stop_ids = _stopword_pieces(embedder.pieces())
         self._cached = lru_cache(maxsize=256)(self._search)
+        self._revisions: dict[int, str] = {}
 
     @property
     def version(self) -> str:
@@ -67,9 +73,32 @@ class Searcher:
         """The sources of the served version, for ``/sources`` and ``/api/sources`` alike."""
         return self.index.sources()
 
+    @cached_property
+    def outlines(self) -> tuple[SourceOutline, ...]:
+        """Every source with the headings its passages stand under, in order, each once (a heading
+        that repeats the title left out): what the sources hold, for a page to offer as starting points."""
+        headings: list[list[str]] = [[] for _ in self.index.documents]
+        for chunk in self.index.chunks():
+            heading, seen = " ".join(chunk.heading.split()), headings[chunk.doc]
+            if heading and heading not in seen and heading != self.index.documents[chunk.doc].title:
+                seen.append(heading)
+        return tuple(SourceOutline(d.id, d.title, tuple(headings[i])) for i, d in enumerate(self.index.documents))
+
     def document(self, source_id: str) -> Document | None:
         """The source with id ``source_id``, None if the served version has none."""
         return self.index.document(source_id)
+
+    def revision(self, source_id: str) -> str | None:
+        """The revision of the served text of source ``source_id`` (None if there is none)."""
+        number = self.index.document_number(source_id)
+        return None if number is None else self._revision(number)
+
+    def _revision(self, number: int) -> str:
+        found = self._revisions.get(number)
+        if found is None:
+            # Hashed once per source and version: a text does not change within a version.
+            found = self._revisions[number] = revision_of(self.index.documents[number].text)
+        return found
 
     def quote_at(self, source_id: str, start: int, end: int, rank: int) -> Quote | None:
         """``text[start:end]`` of a source as a quote (score 0), with its chunk as passage, if it
@@ -113,7 +142,12 @@ class Searcher:
             return None
         # Through the cache, not search(): the previous turn was answered a moment ago, and this is
         # no new search of it (the page's tests count the searches a request makes).
+        # Its own thread is cut to what resolve() reads (THREAD_DEPTH questions): each earlier
+        # follow-up would otherwise search the one before it, 20 searches for one request of 20
+        # follow-ups. The cut bounds that to THREAD_DEPTH + 1; what it can change is only which quote a
+        # follow-up four turns back did not repeat.
         question, before = turn
+        before = before[-THREAD_DEPTH:]
         previous = self._cached(validate(question, before, k), before, k)
         if not previous.answered or not previous.results:
             return None
@@ -210,10 +244,12 @@ class Searcher:
             rank=rank,
             score=round(float(score), 4),
             quote=doc.text[start:end],
-            passage=doc.text[min(chunk.start, start) : max(chunk.end, end)],
+            passage=passage_text(doc.text, min(chunk.start, start), max(chunk.end, end), (start, end)),
             start=start,
             end=end,
-            source=SourceInfo(id=doc.id, title=doc.title, origin=doc.origin),
+            source=SourceInfo(
+                id=doc.id, title=doc.title, origin=doc.origin, rev=self._revision(chunk.doc), **_credit(doc.metadata)
+            ),
         )
 
 
@@ -242,3 +278,18 @@ def _stopword_pieces(pieces: list[str]) -> np.ndarray:
     """Ids of the word pieces that are whole stopwords: a question's "how" or "does" is no topic."""
     stop = stopwords()
     return np.array([i for i, piece in enumerate(pieces) if piece in stop], dtype=np.int32)
+
+
+def _credit(metadata: dict[str, Any]) -> dict[str, Any]:
+    """A source's authors and date from its metadata, for its citation.
+
+    Readers store ``authors`` as a list of names (front matter may give one name as text) and
+    ``date`` as text, ISO where it can be; anything else is no credit rather than a wrong one.
+    """
+    authors = metadata.get("authors")
+    names = [authors] if isinstance(authors, str) else authors if isinstance(authors, list) else []
+    date = metadata.get("date")
+    return {
+        "authors": tuple(" ".join(n.split()) for n in names if isinstance(n, str) and n.strip()),
+        "date": (" ".join(date.split()) or None) if isinstance(date, str) else None,
+    }

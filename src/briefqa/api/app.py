@@ -17,7 +17,9 @@ from . import routes_admin, routes_pages, routes_search, routes_sources, routes_
 from .docs import install_docs
 from .http_errors import install_error_handlers
 from .middleware import MAX_BODY, BodyLimit, HeadAsGet, SecurityHeaders
+from .rate_limit import RateLimit
 from .templating import STATIC
+from .thread_signing import signer_of
 
 log = logging.getLogger("briefqa.api")
 
@@ -37,7 +39,7 @@ def create_app(settings: Settings | None = None, live: LiveIndex | None = None) 
             store = await asyncio.to_thread(open_store, settings.index, settings.qdrant, key)
             if settings.workers > 1:
                 share_cores(settings.workers)
-            embedder = await asyncio.to_thread(load_serving_embedder, settings.model)
+            embedder = await asyncio.to_thread(load_serving_embedder, settings.model, settings.onnx_cache)
             app.state.live = LiveIndex(settings.corpus, store, embedder)
         await asyncio.to_thread(app.state.live.refresh)
         watcher = asyncio.create_task(_watch_versions(app.state.live, settings.reload_interval))
@@ -56,6 +58,7 @@ def create_app(settings: Settings | None = None, live: LiveIndex | None = None) 
     )
     app.state.settings = settings
     app.state.live = live
+    app.state.signer = signer_of(settings)
     app.include_router(routes_search.router)
     app.include_router(routes_transcript.router)
     app.include_router(routes_sources.router)
@@ -67,6 +70,7 @@ def create_app(settings: Settings | None = None, live: LiveIndex | None = None) 
 
     # Added last is outermost: security headers go on every response, the 413 included.
     app.add_middleware(HeadAsGet)
+    app.add_middleware(RateLimit, budget=settings.rate_budget)
     app.add_middleware(BodyLimit, limit=MAX_BODY)
     app.add_middleware(SecurityHeaders)
     return app

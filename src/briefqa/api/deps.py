@@ -11,6 +11,7 @@ from ..answers.live import LiveIndex
 from ..answers.searcher import Searcher
 from ..errors import AuthError, ForbiddenError
 from ..settings import Settings
+from .thread_signing import ThreadSigner
 
 
 def get_live(request: Request) -> LiveIndex:
@@ -19,6 +20,10 @@ def get_live(request: Request) -> LiveIndex:
 
 def get_settings(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
+
+
+def get_signer(request: Request) -> ThreadSigner:
+    return request.app.state.signer  # type: ignore[no-any-return]
 
 
 def get_searcher(live: Annotated[LiveIndex, Depends(get_live)]) -> Searcher:
@@ -43,3 +48,4 @@ def require_admin(
 LiveDep = Annotated[LiveIndex, Depends(get_live)]
 SearcherDep = Annotated[Searcher, Depends(get_searcher)]
 AdminDep = Annotated[None, Depends(require_admin)]
+SignerDep = Annotated[ThreadSigner, Depends(get_signer)]

@@ -7,21 +7,29 @@ from fastapi.concurrency import run_in_threadpool
 
 from .deps import AdminDep, LiveDep, SearcherDep
 from .schemas import Health, RebuildResponse, error_responses
+from .strict_input import CheckedRoute
 
 REBUILD_LOCK_WAIT = 30.0
 
-router = APIRouter(tags=["admin"])
+router = APIRouter(tags=["admin"], route_class=CheckedRoute)
 
 
 @router.get("/healthz", response_model=Health, responses=error_responses(503))
-def healthz(searcher: SearcherDep) -> Health:
+def healthz(searcher: SearcherDep, live: LiveDep) -> Health:
+    """200 while a usable version serves (503 while none does); says which, and whether it is the newest."""
     sources = searcher.sources()
+    newest = live.newest
+    # A store out of reach leaves nothing newer known: the version that serves is the newest seen.
+    is_newest = newest is None or newest == searcher.version
     return Health(
-        status="ok",
+        status="ok" if is_newest else "stale",
         documents=len(sources),
         chunks=sum(s.chunks for s in sources),
         model=searcher.model,
         index_version=searcher.version,
+        newest_version=newest,
+        newest=is_newest,
+        reason=None if is_newest else live.load_error or "the newest version is being loaded",
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from typing import Annotated
 from urllib.parse import urlencode, urlsplit
 
@@ -12,14 +13,18 @@ from pydantic.json_schema import SkipJsonSchema
 from starlette.responses import Response
 
 from ..answers.questions import MAX_HISTORY
-from ..errors import NotFoundError
+from ..answers.searcher import Searcher
+from ..errors import InputError, NotFoundError
+from ..records import SourceOutline
+from . import question_words
 from . import turns as carried_turns
-from .deps import LiveDep, SearcherDep
-from .schemas import History, Question, SourceList, error_responses
-from .source_view import byline, parse_hl, safe_origin, shown_blocks
-from .templating import page
+from .deps import LiveDep, SearcherDep, SignerDep
+from .schemas import History, PageQuestion, SourceList, error_responses
+from .source_view import byline, cited_span, safe_origin, shown_blocks
+from .strict_input import CheckedRoute
+from .templating import page, wants_html
 
-router = APIRouter(tags=["pages"], default_response_class=HTMLResponse)
+router = APIRouter(tags=["pages"], default_response_class=HTMLResponse, route_class=CheckedRoute)
 
 # Optional query parameters are typed ``X | SkipJsonSchema[None]``: a query string has no null, and
 # a schema saying "string or null" lets fuzzers send a "null" that is, once serialized, a valid string.
@@ -28,14 +33,42 @@ Shown = Annotated[list[Annotated[str, Field(max_length=carried_turns.MAX_SHOWN)]
 
 # The page shows one answer and a couple more quotes under it; more would bury the answer.
 PAGE_K = 3
+# The empty page's starting points: enough to show what the sources are about, not the index.
+START_SOURCES = 8
+START_HEADINGS = 5
 
 
-@router.get("/", response_class=HTMLResponse, responses=error_responses(422, 503, html=True))
+@dataclass(frozen=True, slots=True)
+class Holdings:
+    """What the empty chat page says the sources hold: counts, and the sources it offers to start from."""
+
+    sources: int
+    passages: int
+    shown: tuple[SourceOutline, ...]
+
+    @property
+    def more(self) -> int:
+        return self.sources - len(self.shown)
+
+
+def holdings(searcher: Searcher) -> Holdings:
+    """The sources' titles and section headings as starting points, each short enough to ask."""
+    askable = [o for o in searcher.outlines if question_words.problem(o.title) is None]
+    shown = tuple(
+        replace(o, headings=tuple(h for h in o.headings if question_words.problem(h) is None)[:START_HEADINGS])
+        for o in askable[:START_SOURCES]
+    )
+    stats = searcher.sources()
+    return Holdings(sources=len(stats), passages=sum(s.chunks for s in stats), shown=shown)
+
+
+@router.get("/", response_class=HTMLResponse, responses=error_responses(422, 429, 503, html=True))
 def chat(
     request: Request,
     live: LiveDep,
+    signer: SignerDep,
     question: Annotated[
-        Question | SkipJsonSchema[None], Query(description="ask this (the page works without JavaScript)")
+        PageQuestion | SkipJsonSchema[None], Query(description="ask this (the page works without JavaScript)")
     ] = None,
     history: Annotated[
         History | SkipJsonSchema[None], Query(description="earlier questions, oldest first (at most 20)")
@@ -52,20 +85,31 @@ def chat(
     """
     earlier = list(history or ())
     refs: list[str | None] = list(shown) if shown is not None and len(shown) == len(earlier) else [None] * len(earlier)
-    asked = [*zip(earlier, refs, strict=True), (question, None)] if question is not None else []
-    turns = carried_turns.draw_thread(live.searcher, asked, PAGE_K) if asked else []
+    problem = question_words.problem(question) if question is not None else None
+    if problem is not None and not wants_html(request):
+        raise InputError(problem)
+    # A question the page cannot ask leaves the thread before it on the page, under its reason.
+    asked = [*zip(earlier, refs, strict=True), *([(question, None)] if question is not None and not problem else [])]
+    if question is not None:
+        live.refresh_if_published()  # as every /api/* route does: another worker may have published
+    turns = carried_turns.draw_thread(live.searcher, asked, PAGE_K, signer) if question is not None else []
     # The next question's history: the questions asked so far, as the API counts them, each with
     # what it showed.
     kept = turns[-MAX_HISTORY:]
     # The whole thread as Markdown, each turn as it is shown here (no-script twin of "Copy as Markdown").
-    transcript = [pair for t in turns for pair in (("q", t.question), ("shown", carried_turns.encode(t.response)))]
+    transcript = [pair for t in turns for pair in (("q", t.question), ("shown", t.ref))]
     context = {
         "turns": turns,
-        "history": [(t.question, carried_turns.encode(t.response)) for t in kept],
+        "history": [(t.question, t.ref) for t in kept],
         "k": PAGE_K,
         "transcript_query": urlencode([*transcript, ("k", PAGE_K)]),
+        "error": problem,
+        "typed": question if problem == question_words.TOO_LONG else "",
+        "words": question_words,
+        # Without a thread, the page says what it can be asked about (nothing while no index is served).
+        "holdings": holdings(live.searcher) if not turns and live.ready else None,
     }
-    return page(request, "chat.html", context)
+    return page(request, "chat.html", context, status_code=422 if problem else 200)
 
 
 @router.get("/sources", response_class=HTMLResponse, responses=error_responses(503, html=True))
@@ -81,15 +125,31 @@ def source_page(
     request: Request,
     searcher: SearcherDep,
     source_id: str,
+    live: LiveDep,
     hl: Annotated[
         str | SkipJsonSchema[None], Query(description="START-END: character offsets of the text to highlight")
     ] = None,
+    rev: Annotated[
+        str | SkipJsonSchema[None], Query(description="the revision of the source's text that START-END index")
+    ] = None,
 ) -> Response:
-    """The source, paragraphs kept; ``hl`` wraps ``text[START:END]`` in ``<mark id="q">``."""
+    """The source, paragraphs kept; ``hl`` wraps ``text[START:END]`` in ``<mark id="q">``.
+
+    When ``rev`` names another text of the source than the one served, the quote is marked where
+    it stands now, found by its words, or not at all; the page says the source changed.
+    """
     doc = searcher.document(source_id)
     if doc is None:
         raise NotFoundError(f"no source with id {source_id!r}")
-    span = parse_hl(hl, len(doc.text)) if hl is not None else None
+    citation = cited_span(
+        hl,
+        rev,
+        doc.text,
+        searcher.revision(source_id) or "",
+        live.archive.text,
+        lambda start, end: searcher.quote_at(source_id, start, end, 1) is not None,
+    )
+    span = citation.span
     date, authors = byline(doc.metadata)
     blocks = shown_blocks(doc, span)
     context = {
@@ -99,6 +159,7 @@ def source_page(
         "authors": authors,
         "blocks": blocks,
         "highlighted": span is not None,
+        "citation": citation,
         "marked": any(p.marked for b in blocks for p in b.pieces),
         "back": _thread_link(request),
     }

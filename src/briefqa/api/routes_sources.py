@@ -7,8 +7,9 @@ from fastapi import APIRouter
 from ..errors import NotFoundError
 from .deps import SearcherDep
 from .schemas import SourceDetail, SourceList, error_responses
+from .strict_input import CheckedRoute
 
-router = APIRouter(prefix="/api/sources", tags=["sources"])
+router = APIRouter(prefix="/api/sources", tags=["sources"], route_class=CheckedRoute)
 
 
 @router.get("", response_model=SourceList, responses=error_responses(503))

@@ -9,12 +9,13 @@ from fastapi.responses import Response
 from pydantic import Field
 
 from ..answers.questions import MAX_K
-from .deps import SearcherDep
+from .deps import SearcherDep, SignerDep
 from .schemas import MAX_TURNS, Question, TranscriptRequest, error_responses
+from .strict_input import CheckedRoute
 from .transcript import FILENAME, MEDIA_TYPE, markdown
 from .turns import MAX_SHOWN, draw_thread
 
-router = APIRouter(prefix="/api", tags=["search"])
+router = APIRouter(prefix="/api", tags=["search"], route_class=CheckedRoute)
 
 _MARKDOWN: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/markdown": {"schema": {"type": "string"}}}, "description": "the thread"}
@@ -25,10 +26,11 @@ def _reply(text: str) -> Response:
     return Response(text, media_type=MEDIA_TYPE, headers={"Content-Disposition": f'attachment; filename="{FILENAME}"'})
 
 
-@router.get("/transcript", response_class=Response, responses={**_MARKDOWN, **error_responses(422, 503)})
+@router.get("/transcript", response_class=Response, responses={**_MARKDOWN, **error_responses(422, 429, 503)})
 def transcript(
     request: Request,
     searcher: SearcherDep,
+    signer: SignerDep,
     q: Annotated[
         list[Question], Query(min_length=1, max_length=MAX_TURNS, description="the thread's questions, oldest first")
     ],
@@ -44,12 +46,12 @@ def transcript(
     the page showed it; otherwise each question is searched after the ones before it.
     """
     refs: list[str | None] = list(shown) if shown is not None and len(shown) == len(q) else [None] * len(q)
-    turns = draw_thread(searcher, list(zip(q, refs, strict=True)), k)
+    turns = draw_thread(searcher, list(zip(q, refs, strict=True)), k, signer)
     return _reply(markdown(turns, str(request.base_url)))
 
 
-@router.post("/transcript", response_class=Response, responses={**_MARKDOWN, **error_responses(413, 422, 503)})
-def transcript_of(request: Request, searcher: SearcherDep, body: TranscriptRequest) -> Response:
+@router.post("/transcript", response_class=Response, responses={**_MARKDOWN, **error_responses(413, 422, 429, 503)})
+def transcript_of(request: Request, searcher: SearcherDep, signer: SignerDep, body: TranscriptRequest) -> Response:
     """The thread of ``questions`` as Markdown: each asked after the ones before it, as ``/api/ask`` would."""
-    turns = draw_thread(searcher, [(question, None) for question in body.questions], body.k)
+    turns = draw_thread(searcher, [(question, None) for question in body.questions], body.k, signer)
     return _reply(markdown(turns, str(request.base_url)))

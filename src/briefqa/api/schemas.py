@@ -7,10 +7,11 @@ import unicodedata
 from collections.abc import Sequence
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, WithJsonSchema
 
 from ..answers.questions import INVISIBLE_CATEGORIES, MAX_HISTORY, MAX_K, MAX_QUESTION
 from ..records import Answer, SourceStats
+from .citation import credit
 
 
 def _invisible_class() -> str:
@@ -40,6 +41,11 @@ def _invisible_class() -> str:
 NONBLANK = f"[^{_invisible_class()}]"
 
 Question = Annotated[str, Strict(), Field(min_length=1, max_length=MAX_QUESTION, pattern=NONBLANK)]
+# The chat page's question: documented as the API's, but read as any text, so that the page itself
+# says what is wrong with it (api/question_words.py) rather than a validator's error page.
+PageQuestion = Annotated[
+    str, WithJsonSchema({"type": "string", "minLength": 1, "maxLength": MAX_QUESTION, "pattern": NONBLANK})
+]
 EarlierQuestion = Annotated[str, Strict(), Field(max_length=MAX_QUESTION)]
 History = Annotated[list[EarlierQuestion], Field(max_length=MAX_HISTORY)]
 
@@ -96,6 +102,7 @@ def error_responses(*codes: int, html: bool = False) -> dict[int | str, dict[str
         409: "another build holds the index",
         413: "the request body is over the server's limit (64 KB), refused before it is parsed",
         422: "input breaks a limit",
+        429: "this client's budget of searches is spent (BRIEFQA_RATE_LIMIT); Retry-After says when to try again",
         503: "no usable index yet",
     }
     out: dict[int | str, dict[str, Any]] = {}
@@ -119,6 +126,15 @@ class SourceRef(BaseModel):
     title: str
     url: str
     origin: str | None
+    authors: list[str] = Field(default_factory=list, description="who wrote the source, where its metadata says")
+    date: str | None = Field(
+        default=None, description="when it was published, as its metadata gives it (ISO where it can be)"
+    )
+    citation: str = Field(
+        default="",
+        description='the source cited without its link, as the page\'s "Copy quote with citation" gives it: '
+        "authors, “title”, date (each where known)",
+    )
 
 
 class Result(BaseModel):
@@ -140,6 +156,10 @@ class SearchResponse(BaseModel):
         "a follow-up with no earlier question); otherwise null",
     )
     results: list[Result]
+    shown: str | None = Field(
+        default=None,
+        description="this turn as a later request carries it (the chat page's `shown`), signed by the server",
+    )
 
     @classmethod
     def of(cls, answer: Answer) -> SearchResponse:
@@ -155,7 +175,15 @@ class SearchResponse(BaseModel):
                     passage=q.passage,
                     start=q.start,
                     end=q.end,
-                    source=SourceRef(id=q.source.id, title=q.source.title, url=q.url, origin=q.source.origin),
+                    source=SourceRef(
+                        id=q.source.id,
+                        title=q.source.title,
+                        url=q.url,
+                        origin=q.source.origin,
+                        authors=list(q.source.authors),
+                        date=q.source.date,
+                        citation=credit(q.source.title, q.source.authors, q.source.date),
+                    ),
                 )
                 for q in answer.results
             ],
@@ -163,11 +191,14 @@ class SearchResponse(BaseModel):
 
 
 class Health(BaseModel):
-    status: str
+    status: str = Field(description='"ok" when the newest published version serves, "stale" while an older one does')
     documents: int
     chunks: int
     model: str
-    index_version: str
+    index_version: str = Field(description="the version that serves")
+    newest_version: str | None = Field(description="the newest published version, as last read")
+    newest: bool = Field(description="whether the version that serves is the newest published")
+    reason: str | None = Field(default=None, description="why the newest version does not serve, when it does not")
 
 
 class SourceSummary(BaseModel):

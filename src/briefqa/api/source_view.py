@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..answers.revisions import REVISION, REVISION_CHARS
 from ..errors import InputError
 from ..records import BlockKind, Document
 from ..sources.segment import blocks_of
@@ -52,6 +54,59 @@ def parse_hl(raw: str, length: int) -> tuple[int, int]:
     if end > length:
         raise InputError(f"hl {start}-{end} runs past the end of the source ({length} characters)")
     return start, end
+
+
+@dataclass(frozen=True, slots=True)
+class Citation:
+    """What a link's ``hl`` and ``rev`` mark in the served text of its source.
+
+    ``changed``: the link was made from another text of the source; ``known``: that text is kept
+    here, so the quote could be looked for. ``span`` is None when nothing is to be marked.
+    """
+
+    span: tuple[int, int] | None
+    changed: bool = False
+    known: bool = True
+
+
+# How many places a quote that reads the same at several of them is weighed at: the nearest to
+# where it stood wins; a source that repeats a sentence more often is not worth reading whole.
+_MAX_PLACES = 1000
+
+
+def cited_span(
+    hl: str | None,
+    rev: str | None,
+    text: str,
+    served: str,
+    old_text: Callable[[str], str | None],
+    whole_sentences: Callable[[int, int], bool],
+) -> Citation:
+    """The span to mark for a link: ``hl`` as it is when ``rev`` names the served text (``served``)
+    or is missing (a link made before links carried it); else the same quote found in ``text`` by
+    its words, from the old text (``old_text``), where it still stands as whole sentences, or none.
+    """
+    if rev is not None and REVISION.fullmatch(rev) is None:
+        raise InputError(f"rev must be {REVISION_CHARS} hex digits, as a citation link carries it, not {rev[:40]!r}")
+    if rev is None or rev == served:
+        return Citation(parse_hl(hl, len(text)) if hl is not None else None)
+    before = old_text(rev)
+    if before is None:
+        return Citation(None, changed=True, known=False)
+    if hl is None:
+        return Citation(None, changed=True)
+    start, end = parse_hl(hl, len(before))
+    quote = before[start:end]
+    places: list[int] = []
+    at = text.find(quote)
+    while at >= 0 and len(places) < _MAX_PLACES:
+        if whole_sentences(at, at + len(quote)):
+            places.append(at)
+        at = text.find(quote, at + 1)
+    if not places:
+        return Citation(None, changed=True)
+    nearest = min(places, key=lambda p: abs(p - start))
+    return Citation((nearest, nearest + len(quote)), changed=True)
 
 
 def shown_blocks(doc: Document, hl: tuple[int, int] | None) -> list[ShownBlock]:

@@ -59,6 +59,14 @@ def around(passage: str, quote: str, width: int = CONTEXT_CHARS) -> tuple[str, s
 
 _env.globals["around"] = around
 
+
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """``1 passage``, ``2 passages``, ``12,400 characters``: a number with its noun agreeing."""
+    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"
+
+
+_env.filters["count"] = count
+
 _TITLES = {
     400: "Bad request",
     401: "Not signed in",
@@ -67,6 +75,7 @@ _TITLES = {
     405: "Method not allowed",
     409: "Busy",
     422: "Cannot read that request",
+    429: "Too many requests",
     503: "Not ready yet",
 }
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from .citation import credit
 from .schemas import Result
 from .turns import Turn
 
@@ -53,4 +54,8 @@ def markdown(turns: Sequence[Turn], base_url: str) -> str:
 
 def _quote(result: Result, base: str) -> list[str]:
     quoted = "\n".join(f"> {line}" if line else ">" for line in escape(result.quote).split("\n"))
-    return [quoted, "", f"— [{escape(result.source.title)}]({base}{result.source.url})", ""]
+    source = result.source
+    cited = credit(
+        source.title, source.authors, source.date, text=escape, title_as=lambda t: f"[{t}]({base}{source.url})"
+    )
+    return [quoted, "", f"— {cited}", ""]

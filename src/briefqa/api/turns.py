@@ -2,10 +2,12 @@
 
 The page without JavaScript is a GET form: each request carries the whole thread. Searching every
 earlier question again would cost one search per turn on every request, so each turn travels as
-``a|source@start-end|...`` (``n`` when it was not answered) and is drawn from the index's text.
-The reference holds offsets, never text: whatever a crafted URL says, a turn can only show whole
-sentences of a source, verbatim. A reference that does not check out against the served index
-(another version, a hand-edited URL) is ignored and that turn is searched again.
+``a|source@start-end|...~SIGNATURE`` (``n`` when it was not answered) and is drawn from the index's
+text. The reference holds offsets, never text, and its signature (``thread_signing``) covers the
+question, the questions before it and the revision of each source's text it quotes: only briefqa
+can issue one, and one issued for another question, thread or text does not check out. A
+reference that does not check out against the served index (another version, a hand-edited or
+forged URL) is ignored and that turn is searched again.
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..answers.questions import MAX_HISTORY, normalise_question
-from ..answers.searcher import Searcher
+from ..answers.searcher import THREAD_DEPTH, Searcher
 from ..records import Answer
 from .schemas import SearchResponse
+from .thread_signing import ThreadSigner
 
 MAX_SHOWN = 2000  # characters of one reference; a page shows at most a few quotes per turn
 _REF = re.compile(r"([^|@]{1,200})@([0-9]{1,12})-([0-9]{1,12})")
@@ -27,9 +30,12 @@ _REF = re.compile(r"([^|@]{1,200})@([0-9]{1,12})-([0-9]{1,12})")
 class Turn:
     question: str
     response: SearchResponse
+    ref: str  # what a later request draws this turn again from
 
 
-def draw_thread(searcher: Searcher, asked: Sequence[tuple[str, str | None]], k: int) -> list[Turn]:
+def draw_thread(
+    searcher: Searcher, asked: Sequence[tuple[str, str | None]], k: int, signer: ThreadSigner
+) -> list[Turn]:
     """The turns of a thread: each question (oldest first) with the reference to what it showed, if any.
 
     A turn with a usable reference is drawn from it; any other is searched, with the questions
@@ -40,33 +46,63 @@ def draw_thread(searcher: Searcher, asked: Sequence[tuple[str, str | None]], k: 
         if not normalise_question(question):
             continue
         before = [q for q, _ in asked[:i]][-MAX_HISTORY:]
-        response = decode(ref, question, before, searcher) if ref is not None else None
+        response = decode(ref, question, before, searcher, signer) if ref is not None else None
         if response is None:
             response = SearchResponse.of(searcher.search(question, before, k))
-        turns.append(Turn(question, response))
+        response = signed(response, question, before, searcher, signer)
+        turns.append(Turn(question, response, response.shown or ""))
     return turns
 
 
-def encode(response: SearchResponse) -> str:
-    """The reference a later request draws ``response`` again from."""
-    refs = "".join(f"|{r.source.id}@{r.start}-{r.end}" for r in response.results)
-    return ("a" if response.answered else "n") + refs
+def signed(
+    response: SearchResponse, question: str, history: Sequence[str], searcher: Searcher, signer: ThreadSigner
+) -> SearchResponse:
+    """``response`` with the reference (``shown``) a later request draws it again from."""
+    return response.model_copy(update={"shown": encode(response, question, history, searcher, signer)})
 
 
-def decode(raw: str, question: str, history: Sequence[str], searcher: Searcher) -> SearchResponse | None:
+def encode(
+    response: SearchResponse, question: str, history: Sequence[str], searcher: Searcher, signer: ThreadSigner
+) -> str:
+    """The signed reference a later request draws ``response`` again from."""
+    body = ("a" if response.answered else "n") + "".join(f"|{r.source.id}@{r.start}-{r.end}" for r in response.results)
+    revisions = [searcher.revision(r.source.id) or "" for r in response.results]
+    return f"{body}~{signer.sign(*_signed(question, history, body, revisions))}"
+
+
+def _signed(question: str, history: Sequence[str], body: str, revisions: Sequence[str]) -> list[str]:
+    """What a signature covers: the turn's question, the earlier questions a follow-up is read
+    against, what it showed and the texts it showed it from.
+
+    Only the last ``THREAD_DEPTH`` earlier questions: the page keeps the last 20 turns, and a
+    signature over the whole thread would fail for every turn once the oldest one is dropped.
+    """
+    thread = [normalise_question(h) for h in history if normalise_question(h)][-THREAD_DEPTH:]
+    return [normalise_question(question), str(len(thread)), *thread, body, *revisions]
+
+
+def decode(
+    raw: str, question: str, history: Sequence[str], searcher: Searcher, signer: ThreadSigner
+) -> SearchResponse | None:
     """The turn ``raw`` refers to, drawn from the searcher's index; None when it does not check out.
 
     An unanswered turn says again why, when the searcher knows (``notice``); that costs no search.
     """
     if len(raw) > MAX_SHOWN or raw[:1] not in ("a", "n"):
         return None
-    rest = raw[1:]
-    if rest and not rest.startswith("|"):
+    body, sep, signature = raw.rpartition("~")
+    rest = body[1:]
+    if not sep or (rest and not rest.startswith("|")):
         return None
     parts = rest.split("|")[1:]
+    matches = [_REF.fullmatch(part) for part in parts]
+    if not all(matches):
+        return None
+    revisions = [searcher.revision(m[1]) if m else None for m in matches]
+    if None in revisions or not signer.verify(signature, *_signed(question, history, body, revisions)):  # type: ignore[arg-type]
+        return None
     quotes = []
-    for rank, part in enumerate(parts, 1):
-        match = _REF.fullmatch(part)
+    for rank, match in enumerate(matches, 1):
         quote = searcher.quote_at(match[1], int(match[2]), int(match[3]), rank) if match else None
         if quote is None:
             return None

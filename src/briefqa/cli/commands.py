@@ -76,7 +76,7 @@ def index(
         from ..index.build.pipeline import build_index
 
         # Loaded only when a source needs embedding: a build with nothing to do never waits for it.
-        embedder = LazyEmbedder(settings.model)
+        embedder = LazyEmbedder(settings.model, settings.onnx_cache)
     except BriefqaError as exc:
         raise fail(exc) from None
     report = None
@@ -140,7 +140,7 @@ def ask(
         from ..answers.notices import warm_identifier
 
         warm_identifier()  # read beside the encoder and the index, not after them
-        answer = open_searcher(store, load_embedder(settings.model)).search(question, (), k)
+        answer = open_searcher(store, load_embedder(settings.model, settings.onnx_cache)).search(question, (), k)
     except BriefqaError as exc:
         raise fail(exc) from None
     if as_json:
@@ -226,21 +226,25 @@ def eval_cmd(
         settings = settings_of(index=index, corpus=corpus)
         from ..answers.searcher import open_searcher
         from ..embed import load_embedder
-        from ..evaluation.evaluate import evaluate, evaluate_squad, load_items
+        from ..evaluation.evaluate import evaluate, evaluate_squad, exit_status, load_items
         from ..evaluation.squad import is_squad
 
         if is_squad(file):
-            report = evaluate_squad(file, load_embedder(settings.model), withhold=withhold)
+            report = evaluate_squad(file, load_embedder(settings.model, settings.onnx_cache), withhold=withhold)
         else:
             if withhold:
                 raise InputError(f"{file}: --withhold applies to SQuAD files only")
             store = check_index(settings, index_named(index))
             check_folder(settings.corpus, corpus_named(corpus), write=False)
             items = load_items(file)  # a bad file costs no model load
-            report = evaluate(open_searcher(store, load_embedder(settings.model)), items, settings.corpus)
+            report = evaluate(
+                open_searcher(store, load_embedder(settings.model, settings.onnx_cache)), items, settings.corpus
+            )
     except BriefqaError as exc:
         raise fail(exc) from None
     if as_json:
         typer.echo(json.dumps(report, indent=2))
-        return
-    print_eval(report)
+    else:
+        print_eval(report)
+    # A missed target fails the command, so CI can run an evaluation as a check.
+    raise typer.Exit(exit_status(report))

@@ -104,7 +104,11 @@ def prepare(settings: Settings, store: Any, started: float) -> Any:
 
     # With several workers this process only builds, if it must, and supervises: each worker
     # loads its own model, so this one loads it only for a build.
-    embedder = LazyEmbedder(settings.model) if settings.workers > 1 else load_serving_embedder(settings.model)
+    embedder = (
+        LazyEmbedder(settings.model, settings.onnx_cache)
+        if settings.workers > 1
+        else load_serving_embedder(settings.model, settings.onnx_cache)
+    )
     live = LiveIndex(settings.corpus, store, embedder)
     if not settings.corpus.is_dir():
         # An index that exists still answers; the analyst can restore the corpus and rebuild.

@@ -307,6 +307,11 @@ def meets_targets(metrics: dict[str, float]) -> dict[str, bool]:
     }
 
 
+def exit_status(report: dict[str, Any]) -> int:
+    """What ``briefqa eval`` exits with: 1 when a target the report states is missed (for CI), else 0."""
+    return 0 if all(meets_targets(report["metrics"]).values()) else 1
+
+
 def signal_means(
     path: Path, embedder: Embedder, workdir: Path, ranker: Ranker | None = None, abstainer: Abstainer | None = None
 ) -> dict[str, Any]:

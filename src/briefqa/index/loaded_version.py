@@ -40,6 +40,7 @@ class IndexVersion:
         "_doc_index",
         "_headings",
         "_rarity",
+        "_sentence_bounds",
         "_spans",
         "_vectors",
         "documents",
@@ -57,6 +58,7 @@ class IndexVersion:
     _vectors: VersionVectors
     _rarity: PieceRarity
     _doc_index: dict[str, int]
+    _sentence_bounds: np.ndarray | None
 
     def __init__(
         self,
@@ -82,6 +84,7 @@ class IndexVersion:
         set_(self, "_vectors", vectors)
         set_(self, "_rarity", rarity)
         set_(self, "_doc_index", {d.id: i for i, d in enumerate(self.documents)})
+        set_(self, "_sentence_bounds", _sentence_bounds(arrays, len(self.documents)))
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"an IndexVersion is read-only ({name!r})")
@@ -174,6 +177,9 @@ class IndexVersion:
         if di is None:
             return None
         s = self._spans
+        bounds = self._sentence_bounds
+        if bounds is not None:
+            return self._chunk_of_quote_in(int(bounds[di]), int(bounds[di + 1]), start, end)
         in_doc = s["sent_doc"] == di
         first = np.flatnonzero(in_doc & ((s["sent_start"] == start) | (s["sent_quote_start"] == start)))
         last = np.flatnonzero(in_doc & (s["sent_end"] == end))
@@ -183,6 +189,23 @@ class IndexVersion:
         if int(s["sent_chunk"][first[0]]) != chunk:
             return None
         return self.chunk(chunk)
+
+    def _chunk_of_quote_in(self, lo: int, hi: int, start: int, end: int) -> ChunkSpan | None:
+        """``chunk_of_quote`` within sentences ``lo..hi`` (one source's, each array in order):
+        found by binary search, so a page of 20 carried quotes costs no scan of every sentence."""
+        s = self._spans
+        found = []
+        for name in ("sent_start", "sent_quote_start"):
+            column = s[name][lo:hi]
+            at = int(np.searchsorted(column, start))
+            if at < len(column) and int(column[at]) == start:
+                found.append(lo + at)
+        ends = s["sent_end"][lo:hi]
+        last = int(np.searchsorted(ends, end))
+        if not found or last >= len(ends) or int(ends[last]) != end or min(found) > lo + last:
+            return None
+        chunk = int(s["sent_chunk"][lo + last])
+        return None if int(s["sent_chunk"][min(found)]) != chunk else self.chunk(chunk)
 
     def sources(self) -> tuple[SourceStats, ...]:
         """Every source with its length and number of chunks, in index order."""
@@ -226,6 +249,20 @@ class IndexVersion:
     def close(self) -> None:
         """Release what the version holds open."""
         self._vectors.close()
+
+
+def _sentence_bounds(spans: Mapping[str, np.ndarray], documents: int) -> np.ndarray | None:
+    """Where each source's sentences start and end (``documents + 1`` bounds) when the sentences
+    run in source order with each span column in order within a source, as ``span_arrays`` writes
+    them; None otherwise (then quotes are looked up by a scan)."""
+    owner = spans["sent_doc"]
+    if len(owner) and (np.any(np.diff(owner) < 0) or owner[0] < 0 or owner[-1] >= documents):
+        return None
+    same = np.diff(owner) == 0
+    for name in ("sent_start", "sent_end", "sent_quote_start"):
+        if np.any((np.diff(spans[name]) < 0) & same):
+            return None
+    return np.searchsorted(owner, np.arange(documents + 1)).astype(np.int64)
 
 
 def span_arrays(parts: Sequence[tuple[Sequence[Sentence], Sequence[Chunk], np.ndarray]]) -> dict[str, np.ndarray]:

@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
+import logging
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from ..errors import CorpusError, SourceError
 from ..records import Document
+from .html_pages import parse_html
+from .library_noise import caught_library_noise
+from .pdf_text import parse_pdf
+from .plain_text import FRONT_MATTER_FIELDS, decode, parse_text
+from .source_fields import ParsedSource, ParseProblem
+
+__all__ = ["FRONT_MATTER_FIELDS", "PARSER_VERSION", "SUFFIXES", "Scan", "SourceFile", "discover", "parse", "scan"]
+log = logging.getLogger(__name__)
 
 # Bumped whenever parsing changes what a source's text becomes, so cached sources are re-parsed.
-PARSER_VERSION = "2"
+PARSER_VERSION = "3"  # 3: PDFs read as paragraphs; bylines kept; authors and date in one shape
 SUFFIXES = (".md", ".markdown", ".txt", ".html", ".htm", ".pdf")
-FRONT_MATTER_FIELDS = ("title", "origin", "date", "authors")
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,12 +93,13 @@ def discover(corpus: Path, known: Mapping[str, str] | None = None) -> list[Sourc
 
 def scan(corpus: Path, known: Mapping[str, str] | None = None) -> Scan:
     """The sources under ``corpus`` with their ids (``known``: path -> id of the last build),
-    and the folders that could not be read. Raises ``CorpusError`` if ``corpus`` is no folder."""
+    and what was left out with a reason (folders that could not be read, links that lead out
+    of the corpus). Raises ``CorpusError`` if ``corpus`` is no folder."""
     if not corpus.exists():
         raise CorpusError(f"corpus folder {corpus} does not exist")
     if not corpus.is_dir():
         raise CorpusError(f"corpus {corpus} is not a folder")
-    paths, unreadable = _walk(corpus)
+    paths, refused = _walk(corpus)
     relpaths = {path: path.relative_to(corpus).as_posix() for path in paths}
     ids = assign_ids(sorted(relpaths.values()), known)
     files: list[SourceFile] = []
@@ -104,232 +111,115 @@ def scan(corpus: Path, known: Mapping[str, str] | None = None) -> Scan:
         digest = hashlib.sha256(PARSER_VERSION.encode() + b"\0" + content).hexdigest()
         rel = relpaths[path]
         files.append(SourceFile(path=path, relpath=rel, id=ids[rel], content_hash=digest))
-    errors = [
-        {
-            "path": folder.relative_to(corpus).as_posix() or ".",
-            "error": f"the folder cannot be read ({exc.strerror or type(exc).__name__})",
-        }
-        for folder, exc in unreadable
-    ]
+    errors = [{"path": path.relative_to(corpus).as_posix() or ".", "error": reason} for path, reason in refused]
     return Scan(files, sorted(errors, key=lambda e: e["path"]))
 
 
-def _walk(corpus: Path) -> tuple[list[Path], list[tuple[Path, OSError]]]:
-    """Source files under ``corpus`` and the folders that could not be listed.
+LINK_OUTSIDE = "a symbolic link to a place outside the corpus folder (not read)"
+
+
+def _walk(corpus: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """Source files under ``corpus``, and what was left out with the reason.
+
+    A symbolic link (to a file or a folder) that resolves outside the corpus folder is refused:
+    the corpus is what the server may show, and a link must not widen it. A link that stays
+    inside is read, but never twice: a linked folder is walked after every real one and only if
+    its target was not walked already, and a linked file whose target is a source found at its
+    own path is left out, so each text is indexed once, under its real path.
 
     An explicit stack, not recursion: a corpus may nest deeper than Python's recursion limit.
     """
+    root = os.path.realpath(corpus)
     found: list[Path] = []
-    unreadable: list[tuple[Path, OSError]] = []
+    linked_files: list[Path] = []
+    refused: list[tuple[Path, str]] = []
     visited: set[tuple[int, int]] = set()
     stack = [corpus]
-    while stack:
-        folder = stack.pop()
+    linked_folders: list[Path] = []
+    while stack or linked_folders:
+        folder = stack.pop() if stack else linked_folders.pop()
         try:
             st = os.stat(folder)  # (device, inode) names a folder however it is reached
             if (st.st_dev, st.st_ino) in visited:  # a symlink loop, or a folder linked in twice
                 continue
             visited.add((st.st_dev, st.st_ino))
             with os.scandir(folder) as listing:
-                entries = list(listing)
+                entries = sorted(listing, key=lambda e: e.name)
         except OSError as exc:
-            unreadable.append((folder, exc))
+            refused.append((folder, f"the folder cannot be read ({exc.strerror or type(exc).__name__})"))
             continue
         for entry in entries:
             if entry.name.startswith("."):
                 continue
+            path = Path(entry.path)
             try:
-                if entry.is_dir():
-                    stack.append(Path(entry.path))
-                elif entry.is_file() and Path(entry.name).suffix.lower() in SUFFIXES:
-                    found.append(Path(entry.path))
-            except OSError as exc:  # a dangling or unreadable entry: skip it, say nothing more
-                unreadable.append((Path(entry.path), exc))
-    return found, unreadable
+                link = entry.is_symlink()
+                if link and not _inside(os.path.realpath(path), root):
+                    refused.append((path, LINK_OUTSIDE))
+                elif entry.is_dir():
+                    (linked_folders if link else stack).append(path)
+                elif entry.is_file() and path.suffix.lower() in SUFFIXES:
+                    (linked_files if link else found).append(path)
+            except OSError as exc:  # an entry that cannot be looked at: reported, the rest go on
+                refused.append((path, f"the folder cannot be read ({exc.strerror or type(exc).__name__})"))
+    real = {os.path.realpath(p) for p in found}
+    found += [p for p in linked_files if os.path.realpath(p) not in real]
+    return found, refused
+
+
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
 def parse(source: SourceFile) -> Document:
-    """Parse one source file; raises ``SourceError`` naming the file and the reason."""
+    """Parse one source file; raises ``SourceError`` naming the file and the reason.
+
+    What the parsing libraries warn about while reading it is logged as one line naming the
+    file (``library_noise``), not passed on message by message.
+    """
+    with caught_library_noise() as caught:
+        doc = _parse(source)
+    summary = caught.summary()
+    if summary:
+        log.warning("%s: %s", source.relpath, summary)
+    return doc
+
+
+def _parse(source: SourceFile) -> Document:
     suffix = source.path.suffix.lower()
     try:
         raw = source.path.read_bytes()
         if not raw:
-            raise _ParseProblem("the file is empty")
+            raise ParseProblem("the file is empty")
         if not raw.strip():
-            raise _ParseProblem("the file holds only white space")
+            raise ParseProblem("the file holds only white space")
+        parsed: ParsedSource
         if suffix == ".pdf":
-            title, origin, text, meta = _parse_pdf(raw)
+            parsed = parse_pdf(raw)
         elif suffix in (".html", ".htm"):
-            title, origin, text, meta = _parse_html(raw)
+            parsed = parse_html(raw)
         else:
-            decoded = _decode(raw)
+            decoded = decode(raw)
             if not decoded.strip():  # white space beyond ASCII's (no-break, ideographic spaces)
-                raise _ParseProblem("the file holds only white space")
-            title, origin, text, meta = _parse_text(decoded, markdown=suffix != ".txt")
+                raise ParseProblem("the file holds only white space")
+            parsed = parse_text(decoded, markdown=suffix != ".txt")
     except SourceError:
         raise
-    except _ParseProblem as problem:
+    except ParseProblem as problem:
         raise SourceError(source.relpath, str(problem)) from None
     except Exception as exc:  # a parser library failing on hostile input must not stop the corpus
         raise SourceError(source.relpath, f"cannot be parsed ({type(exc).__name__}: {exc})") from exc
-    if not text.strip():
+    if not parsed.text.strip():
         raise SourceError(source.relpath, "no text to index")
-    if not title:
-        title = _first_line(text) or source.path.stem
     return Document(
         id=source.id,
         path=source.relpath,
-        title=title,
-        origin=origin,
-        text=text,
+        title=parsed.title or _first_line(parsed.text) or source.path.stem,
+        origin=parsed.origin,
+        text=parsed.text,
         content_hash=source.content_hash,
-        metadata=meta,
+        metadata=parsed.metadata,
     )
-
-
-class _ParseProblem(Exception):
-    pass
-
-
-def _decode(raw: bytes) -> str:
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise _ParseProblem(f"not UTF-8 text (byte {exc.start})") from None
-    if "\x00" in text:
-        raise _ParseProblem("binary content (NUL bytes) in a text file")
-    return text.replace("\r\n", "\n").replace("\r", "\n")
-
-
-_FRONT = re.compile(r"\A---[ \t]*\n(.*?\n)?---[ \t]*(?:\n|\Z)", re.S)
-
-
-def _parse_text(text: str, *, markdown: bool) -> tuple[str, str | None, str, dict[str, Any]]:
-    meta: dict[str, Any] = {}
-    match = _FRONT.match(text)
-    if match:
-        import yaml
-
-        try:
-            loaded = yaml.safe_load(match.group(1) or "") or {}
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            problem = getattr(exc, "problem", None) or exc.__class__.__name__
-            where = f"line {mark.line + 2}: " if mark is not None else ""  # +2: 1-based, after "---"
-            raise _ParseProblem(f"front matter is not valid YAML ({where}{problem})") from None
-        if not isinstance(loaded, dict):
-            raise _ParseProblem("front matter must be a mapping of fields")
-        meta = {k: _plain(v) for k, v in loaded.items() if isinstance(k, str)}
-        _check_fields(meta)
-        text = text[match.end() :]
-    title = str(meta.pop("title", "") or "").strip()
-    origin = str(meta.pop("origin", "") or "").strip() or None
-    if not title and markdown:
-        heading = re.search(r"^#{1,6}[ \t]+(.+?)[ \t#]*$", text, re.M)
-        title = heading.group(1).strip() if heading else ""
-    return title, origin, text, meta
-
-
-# What each front-matter field may hold (after dates became ISO strings). Anything else is a
-# mistake worth naming: "title: [a, b]" would otherwise become the title "['a', 'b']".
-_FIELD_TYPES: dict[str, tuple[str, Callable[[Any], bool]]] = {
-    "title": ("text", lambda v: isinstance(v, str)),
-    "origin": ("text (the URL of the original)", lambda v: isinstance(v, str)),
-    "date": ("a date or text", lambda v: isinstance(v, str)),
-    "authors": (
-        "text or a list of names",
-        lambda v: isinstance(v, str) or (isinstance(v, list) and all(isinstance(a, str) for a in v)),
-    ),
-}
-
-
-def _check_fields(meta: dict[str, Any]) -> None:
-    for name, (wanted, ok) in _FIELD_TYPES.items():
-        value = meta.get(name)
-        if value is not None and not ok(value):
-            raise _ParseProblem(f"front matter field '{name}' must be {wanted}, not {_kind(value)}")
-
-
-def _kind(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true/false"
-    if isinstance(value, (int, float)):
-        return f"the number {value}"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a mapping"
-    return type(value).__name__
-
-
-def _plain(value: Any) -> Any:
-    """Front-matter values as JSON-ready data (YAML dates become ISO strings)."""
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    return str(value)
-
-
-def _parse_html(raw: bytes) -> tuple[str, str | None, str, dict[str, Any]]:
-    import trafilatura
-    from trafilatura.utils import decode_file
-
-    # UTF-8 first; a page saved in another encoding is decoded by its declared/guessed charset.
-    html = decode_file(raw)
-    if "\x00" in html:
-        raise _ParseProblem("binary content (NUL bytes) in an HTML file")
-    # Menus and footers are never the main text; without them a page of links has none.
-    text = trafilatura.extract(
-        html,
-        output_format="txt",
-        include_comments=False,
-        include_tables=True,
-        prune_xpath=["//nav", "//footer"],
-    )
-    if not text or not text.strip():
-        raise _ParseProblem("no main text found in the HTML")
-    # Not extensive: a date guessed from a copyright line is not the page's date.
-    meta_doc = trafilatura.extract_metadata(html, extensive=False)
-    title = (meta_doc.title or "").strip() if meta_doc else ""
-    origin = (meta_doc.url or None) if meta_doc else None
-    meta: dict[str, Any] = {}
-    if meta_doc and meta_doc.date:
-        meta["date"] = meta_doc.date
-    if meta_doc and meta_doc.author:
-        meta["authors"] = meta_doc.author
-    return title, origin, text.replace("\r\n", "\n").replace("\r", "\n"), meta
-
-
-def _parse_pdf(raw: bytes) -> tuple[str, str | None, str, dict[str, Any]]:
-    import io
-
-    from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
-
-    try:
-        reader = PdfReader(io.BytesIO(raw))
-        if reader.is_encrypted:
-            raise _ParseProblem("the PDF is encrypted")
-        pages = [
-            (page.extract_text() or "").replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "").strip()
-            for page in reader.pages
-        ]
-    except PdfReadError as exc:
-        raise _ParseProblem(f"not a readable PDF ({exc})") from None
-    text = "\n\n".join(p for p in pages if p)
-    if not text.strip():
-        raise _ParseProblem("the PDF has no text layer")
-    info = reader.metadata
-    title = str(info.title).strip() if info and info.title else ""
-    meta: dict[str, Any] = {"pages": len(reader.pages)}
-    if info and info.author:
-        meta["authors"] = str(info.author)
-    return title, None, text, meta
 
 
 def _first_line(text: str) -> str:

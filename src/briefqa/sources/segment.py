@@ -11,8 +11,9 @@ from ..errors import ModelError
 from ..records import Block, BlockKind, Chunk, Segmented, Sentence
 from .long_sentences import TokenCounter, capped
 
-SEGMENTER_VERSION = "4"  # 4: sentences longer than the token budget are split
+SEGMENTER_VERSION = "5"  # 5: a byline is a sentence of its own (4: overlong sentences are split)
 HEADING_MAX_WORDS = 25
+BYLINE_MAX_WORDS = 15
 # What a chunk leaves of the model's input for the heading embedded with it (HEADING_MAX_WORDS
 # words, about 50 word pieces at most) and the two special tokens. A fixed allowance rather than a
 # share of the input: a heading is no longer for a model that reads more. all-MiniLM-L6-v2 reads
@@ -28,6 +29,8 @@ _NON_FINAL = re.compile(
     r"Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.|\b(?:[A-Z]\.){2,})$"
 )
 _LIST_MARKER = re.compile(r"[ \t]*(?:[-*+•–]|\d{1,3}[.)])[ \t]+")
+# A list marker at the start of a line inside a passage (the line break before it kept).
+_MARKER_IN_PASSAGE = re.compile(r"(?<=\n)[ \t]*(?:[-*+•–]|\d{1,3}[.)])[ \t]+")
 _MD_HEADING = re.compile(r"[ \t]*#{1,6}[ \t]+")
 _FINAL_PUNCT = ".!;:,\"'”’)]…。！；：，」』"
 _SENTENCE_END = '.!?"”’)…。！？」』'
@@ -107,9 +110,10 @@ def blocks_of(text: str) -> list[Block]:
     section title). A short line is not a heading when it is plainly the first line of a wrapped
     paragraph: it ends in a joining word or a hyphen, or the next line carries on in lower case.
     In a document that marks its headings with ``#``, a plain line is a heading only when it
-    stands alone. Consecutive lines join into one paragraph unless the earlier one ends a
-    sentence, which keeps hard-wrapped text together; a list item takes in its indented (or
-    lower-case, unfinished) continuation lines. Lines without a letter or digit (``---``, ``***``)
+    stands alone. A byline ("By Priya Raman · June 2, 2025") is a paragraph of its own.
+    Consecutive lines join into one paragraph unless the earlier one ends a sentence, which
+    keeps hard-wrapped text together; a list item takes in its indented (or lower-case,
+    unfinished) continuation lines. Lines without a letter or digit (``---``, ``***``)
     separate blocks and belong to none.
     """
     lines: list[tuple[int, int, str, str]] = []  # content start, content end, raw line, stripped
@@ -143,6 +147,11 @@ def blocks_of(text: str) -> list[Block]:
         if _LIST_MARKER.match(raw_line):
             _close(current, out)
             current = _Open("item", start, end)
+            continue
+        if _is_byline(stripped, lines[i + 1][3] if i + 1 < len(lines) else ""):
+            _close(current, out)
+            current = None
+            out.append(Block("paragraph", start, end))
             continue
         if current is not None and _continues(text, current, raw_line, stripped):
             current.end = end
@@ -181,6 +190,23 @@ def _continues(text: str, current: _Open, raw_line: str, stripped: str) -> bool:
         return not finished
     indented = raw_line[:1].isspace()
     return indented or (not finished and stripped[0].islower())
+
+
+def _is_byline(stripped: str, following: str) -> bool:
+    """A line that names who wrote the text ("By Priya Raman · June 2, 2025"): "By" and a name
+    of at least two capitalised words, standing as a line of its own (the next line does not
+    carry it on in lower case). It is a sentence of its own, so "Who wrote ...?" can quote it:
+    neither a heading nor the start of the paragraph below it."""
+    words = stripped.split()
+    return (
+        3 <= len(words) <= BYLINE_MAX_WORDS
+        and words[0] in ("By", "BY")
+        and words[1][:1].isupper()
+        and words[2][:1].isupper()
+        and stripped[-1] not in ".,;:-"
+        and words[-1].lower() not in _JOINING_WORDS
+        and not following[:1].islower()
+    )
 
 
 def _is_heading(stripped: str, following: str, marked: bool) -> bool:
@@ -260,6 +286,19 @@ def _is_fragment(sentence: str) -> bool:
     """
     words = _WORD.findall(sentence)
     return len(words) <= FRAGMENT_MAX_WORDS and all(w[0].isupper() or w[0].isdigit() for w in words)
+
+
+def passage_text(text: str, start: int, end: int, quote: tuple[int, int] | None = None) -> str:
+    """``text[start:end]`` to show as the context of a quote: the list markers that open its
+    lines ("- ", "2. ") left out, since they are layout and read as stray dashes once the
+    passage runs on as prose. The ``quote`` span (offsets into ``text``) is kept character for
+    character, markers and all, so the quote is found in the passage as it is; so is every
+    sentence, since a sentence never holds a marker."""
+    if quote is None or not start <= quote[0] <= quote[1] <= end:
+        return _MARKER_IN_PASSAGE.sub("", text[start:end])
+    before = _MARKER_IN_PASSAGE.sub("", text[start : quote[0]])
+    after = _MARKER_IN_PASSAGE.sub("", text[quote[1] : end])
+    return before + text[quote[0] : quote[1]] + after
 
 
 def chunks_of(
