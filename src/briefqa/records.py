@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 BlockKind = Literal["heading", "paragraph", "item"]
+# "stale": the file failed to parse after a good build, and that build's text is what is served.
+SourceState = Literal["current", "stale"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,13 +159,19 @@ class SentenceSpans:
 
 @dataclass(frozen=True, slots=True)
 class SourceStats:
-    """One indexed source as the source lists show it (``/sources`` and ``/api/sources``)."""
+    """One indexed source as the source lists show it (``/sources`` and ``/api/sources``).
+
+    ``state`` is "stale" when the file failed to parse after a good build and that build's text is
+    what is served; ``problem`` then says why it failed.
+    """
 
     id: str
     title: str
     origin: str | None
     chars: int
     chunks: int
+    state: SourceState = "current"
+    problem: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

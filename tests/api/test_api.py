@@ -33,7 +33,7 @@ def test_healthz_reports_the_served_index(client: TestClient) -> None:
     assert response.status_code == 200
     body = response.json()
     assert {"status", "documents", "chunks", "model", "index_version"} <= set(body)
-    assert body["status"] == "ok"
+    assert body["status"] == "ok" and body["stale_sources"] == 0
     assert body["newest"] is True and body["newest_version"] == body["index_version"] and body["reason"] is None
     assert body["documents"] == 1
     assert body["chunks"] >= 1
@@ -92,7 +92,8 @@ def test_sources_lists_each_source_with_its_size(client: TestClient) -> None:
     sources = response.json()["sources"]
     assert [s["id"] for s in sources] == ["us-japan-space-alliance"]
     only = sources[0]
-    assert set(only) == {"id", "title", "origin", "chars", "chunks"}
+    assert set(only) == {"id", "title", "origin", "chars", "chunks", "state", "problem"}
+    assert (only["state"], only["problem"]) == ("current", None)
     assert only["title"] == "Is the U.S.-Japan Space Alliance Entering a New Era?"
     detail = client.get("/api/sources/us-japan-space-alliance").json()
     assert set(detail) == {"id", "title", "origin", "text", "metadata"}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -11,7 +13,7 @@ from briefqa.cli.reports import EVAL_LEGEND, plural, print_build, print_eval
 
 def _build(documents: int, chunks: int) -> SimpleNamespace:
     return SimpleNamespace(
-        notes=[], added=["a"], updated=[], removed=[], unchanged=0, errors=[], seconds=0.5,
+        notes=[], added=["a"], updated=[], removed=[], unchanged=0, errors=[], kept=[], seconds=0.5,
         version="v7", documents=documents, chunks=chunks,
     )  # fmt: skip
 
@@ -27,6 +29,17 @@ def test_a_build_of_one_document_says_so(capsys: pytest.CaptureFixture[str]) -> 
     print_build(_build(3, 12), waited=2.5)
     last = capsys.readouterr().out.splitlines()[-1]
     assert last == "index v7: 3 documents, 12 chunks in 2.5s (2.0s of it loading the model)"
+
+
+def test_a_kept_source_is_named_with_its_reason_and_not_as_removed(capsys: pytest.CaptureFixture[str]) -> None:
+    report = _build(3, 9)
+    report.added = []
+    report.kept = [{"id": "compact", "path": "papers/compact.pdf", "error": "not a readable PDF (Stream has ended)"}]
+    print_build(report)
+    lines = capsys.readouterr().out.splitlines()
+    line = "kept: papers/compact.pdf (last good version, failed to parse: not a readable PDF (Stream has ended))"
+    assert line in lines
+    assert "removed: -" in lines and not any(line.startswith("failed:") for line in lines)
 
 
 def test_eval_lists_the_missed_items_under_their_legend(capsys: pytest.CaptureFixture[str]) -> None:
@@ -48,3 +61,26 @@ def test_eval_lists_the_missed_items_under_their_legend(capsys: pytest.CaptureFi
     missed = out[out.index(EVAL_LEGEND) + 1 :]
     assert [line.split()[0] for line in missed] == ["q1", "q3"]
     assert missed[0].endswith("question q1?")
+
+
+@pytest.mark.slow
+def test_briefqa_index_keeps_a_truncated_pdf_says_so_and_exits_1_until_it_is_fixed(tmp_path: Path) -> None:
+    from ..conftest import write_source
+    from ..sources.test_ingest import make_pdf
+    from ..test_cli import run_cli
+
+    corpus, index = tmp_path / "corpus", str(tmp_path / "index")
+    write_source(corpus, "fisheries.md", "fisheries")
+    pdf = make_pdf([["The Delta Water Compact", "The compact shares the delta water between three provinces."]])
+    (corpus / "papers").mkdir()
+    (corpus / "papers" / "compact.pdf").write_bytes(pdf)
+    assert run_cli("index", "--corpus", str(corpus), "--index", index)[0] == 0
+    (corpus / "papers" / "compact.pdf").write_bytes(pdf[: len(pdf) // 2])
+    code, out, err = run_cli("index", "--corpus", str(corpus), "--index", index)
+    assert code == 1, out + err
+    kept = re.search(r"^kept: papers/compact\.pdf \(last good version, failed to parse: (.+)\)$", out, re.M)
+    assert kept and "not a readable PDF" in kept[1], out
+    assert "removed: -" in out and "failed:" not in out and ": 2 documents," in out
+    (corpus / "papers" / "compact.pdf").write_bytes(pdf)
+    code, out, err = run_cli("index", "--corpus", str(corpus), "--index", index)
+    assert code == 0 and "updated: papers-compact" in out and "kept:" not in out, out + err

@@ -73,6 +73,10 @@ class Searcher:
         """The sources of the served version, for ``/sources`` and ``/api/sources`` alike."""
         return self.index.sources()
 
+    def stale_reason(self, source_id: str) -> str | None:
+        """Why the source's file no longer parses, when its last good version is served; else None."""
+        return self.index.stale_reason(source_id)
+
     @cached_property
     def outlines(self) -> tuple[SourceOutline, ...]:
         """Every source with the headings its passages stand under, in order, each once (a heading

@@ -30,6 +30,7 @@ def healthz(searcher: SearcherDep, live: LiveDep) -> Health:
         newest_version=newest,
         newest=is_newest,
         reason=None if is_newest else live.load_error or "the newest version is being loaded",
+        stale_sources=sum(s.state == "stale" for s in sources),
     )
 
 

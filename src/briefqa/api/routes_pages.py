@@ -162,6 +162,7 @@ def source_page(
         "citation": citation,
         "marked": any(p.marked for b in blocks for p in b.pieces),
         "back": _thread_link(request),
+        "stale": searcher.stale_reason(doc.id),
     }
     return page(request, "source.html", context)
 

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, WithJsonSchema
 
 from ..answers.questions import INVISIBLE_CATEGORIES, MAX_HISTORY, MAX_K, MAX_QUESTION
-from ..records import Answer, SourceStats
+from ..records import Answer, SourceState, SourceStats
 from .citation import credit
 
 
@@ -199,6 +199,8 @@ class Health(BaseModel):
     newest_version: str | None = Field(description="the newest published version, as last read")
     newest: bool = Field(description="whether the version that serves is the newest published")
     reason: str | None = Field(default=None, description="why the newest version does not serve, when it does not")
+    # Sources served from their last good version because their file no longer parses.
+    stale_sources: int = Field(default=0, description="how many sources are served from their last good version")
 
 
 class SourceSummary(BaseModel):
@@ -207,6 +209,10 @@ class SourceSummary(BaseModel):
     origin: str | None
     chars: int
     chunks: int
+    state: SourceState = Field(
+        "current", description='"stale": the file no longer parses; its last good version is served'
+    )
+    problem: str | None = Field(None, description="why the file failed to parse, when the state is stale")
 
 
 class SourceList(BaseModel):
@@ -217,7 +223,16 @@ class SourceList(BaseModel):
         """The list ``/api/sources`` returns and ``/sources`` shows: one object for both."""
         return cls(
             sources=[
-                SourceSummary(id=s.id, title=s.title, origin=s.origin, chars=s.chars, chunks=s.chunks) for s in stats
+                SourceSummary(
+                    id=s.id,
+                    title=s.title,
+                    origin=s.origin,
+                    chars=s.chars,
+                    chunks=s.chunks,
+                    state=s.state,
+                    problem=s.problem,
+                )
+                for s in stats
             ]
         )
 
@@ -235,6 +250,14 @@ class RebuildError(BaseModel):
     error: str
 
 
+class RebuildKept(BaseModel):
+    """A source that failed to parse and is served from its last good version."""
+
+    id: str
+    path: str
+    error: str
+
+
 class RebuildResponse(BaseModel):
     added: list[str]
     updated: list[str]
@@ -244,3 +267,5 @@ class RebuildResponse(BaseModel):
     chunks: int
     seconds: float
     errors: list[RebuildError]
+    # Failed to parse, served from their last good version (not among ``errors``).
+    kept: list[RebuildKept] = []

@@ -91,7 +91,7 @@ def index(
     if watch:
         _watch(settings, store, embedder)
         return
-    if report is not None and report.errors:
+    if report is not None and report.failed:
         raise typer.Exit(1)
 
 

@@ -23,6 +23,8 @@ def print_build(report: Any, waited: float | None = None, model_loaded: bool = T
     typer.echo(f"unchanged: {report.unchanged}")
     for err in report.errors:
         typer.echo(f"failed: {err['path']}: {err['error']}")
+    for kept in report.kept:
+        typer.echo(f"kept: {kept['path']} (last good version, failed to parse: {kept['error']})")
     took = f"{report.seconds:.1f}s"
     if waited is not None and waited > report.seconds:
         what = "loading the model" if model_loaded else "starting up"

@@ -9,6 +9,7 @@ against its manifest with ``check_shapes``.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -190,6 +191,12 @@ class IndexVersion:
             return None
         return self.chunk(chunk)
 
+    def stale_reason(self, source_id: str) -> str | None:
+        """Why the source's file failed to parse, when its last good version is what this version
+        holds (``SourceRecord.problem``); None when it holds the file as it is."""
+        record = self.manifest.sources.get(source_id)
+        return None if record is None else record.problem
+
     def _chunk_of_quote_in(self, lo: int, hi: int, start: int, end: int) -> ChunkSpan | None:
         """``chunk_of_quote`` within sentences ``lo..hi`` (one source's, each array in order):
         found by binary search, so a page of 20 carried quotes costs no scan of every sentence."""
@@ -210,9 +217,12 @@ class IndexVersion:
     def sources(self) -> tuple[SourceStats, ...]:
         """Every source with its length and number of chunks, in index order."""
         chunks = np.bincount(self._spans["chunk_doc"], minlength=len(self.documents)).tolist()
-        return tuple(
-            SourceStats(d.id, d.title, d.origin, len(d.text), int(chunks[i])) for i, d in enumerate(self.documents)
-        )
+        out = []
+        for i, d in enumerate(self.documents):
+            problem = self.stale_reason(d.id)
+            stats = SourceStats(d.id, d.title, d.origin, len(d.text), int(chunks[i]))
+            out.append(dataclasses.replace(stats, state="stale", problem=problem) if problem else stats)
+        return tuple(out)
 
     # ---- vectors and rankings ---------------------------------------------------------------------
 

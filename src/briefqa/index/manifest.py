@@ -1,7 +1,9 @@
 """What a version's ``manifest.json`` says, as a typed record, and the one compatibility check.
 
 The manifest records the format, the model and dimension of the vectors, the parser and segmenter
-versions, the counts, and per source its path, content hash and failure if any. A build writes it;
+versions, the counts, and per source its path, content hash and failure if any (a source that
+fails after a good build keeps that version's segment, and the record says why: ``problem``). A
+build writes it;
 a build reads the previous one (which ids stay with which paths, what changed); stale detection
 and loading read it to decide whether the index can be used. All three decide compatibility with
 ``incompatibility``. A version is the segments its manifest lists (``SegmentRef``).
@@ -40,7 +42,12 @@ class SegmentRef:
 
 @dataclass(frozen=True, slots=True)
 class SourceRecord:
-    """One source as a version recorded it; a source that failed has ``error`` and no chunks."""
+    """One source as a version recorded it; a source that failed has ``error`` and no chunks.
+
+    A source whose file failed to parse after a good build is served from that build's segment:
+    ``problem`` says why, ``hash`` is the file's as it is now (so an unchanged broken file is
+    "nothing changed"), and the segment's document keeps the hash of the text it holds.
+    """
 
     path: str
     hash: str
@@ -48,6 +55,12 @@ class SourceRecord:
     chunks: int = 0
     sentences: int = 0
     error: str | None = None
+    problem: str | None = None
+
+    @property
+    def state(self) -> str:
+        """ "current" (the file as it is now), "stale" (its last good version) or "failed" (not served)."""
+        return "failed" if self.error else "stale" if self.problem else "current"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -57,11 +70,12 @@ class SourceRecord:
             "chunks": self.chunks,
             "sentences": self.sentences,
             "error": self.error,
+            "problem": self.problem,
         }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> SourceRecord:
-        error = data.get("error")
+        error, problem = data.get("error"), data.get("problem")
         return cls(
             path=str(data["path"]),
             hash=str(data.get("hash", "")),
@@ -69,6 +83,7 @@ class SourceRecord:
             chunks=int(data.get("chunks") or 0),
             sentences=int(data.get("sentences") or 0),
             error=None if error is None else str(error),
+            problem=None if problem is None else str(problem),
         )
 
 

@@ -163,3 +163,46 @@ def test_a_store_with_nothing_built_is_no_index_and_says_what_to_run(store: Inde
     assert store.previous_manifest() == (None, None) and store.intact_manifest() is None
     with pytest.raises(IndexMissingError, match=r"no index in .*; run `briefqa index` to build it"):
         store.load(None, None)
+
+
+def test_a_source_that_stops_parsing_is_served_from_its_last_good_version_until_fixed_or_deleted(
+    corpus: Path, store: IndexStore
+) -> None:
+    emb = FakeEmbedder()
+    build_index(corpus, store, emb)
+    good = store.load(None, None).document("glaciers")
+    assert good is not None
+    # One save went wrong: the file no longer decodes.
+    (corpus / "glaciers.md").write_bytes(b"# The glaciers brief\n\nCritics \xff\xfe argue")
+    broken = build_index(corpus, store, emb)
+    assert broken.published and broken.failed, "published, and the CLI exits 1"
+    assert [(k["id"], k["path"]) for k in broken.kept] == [("glaciers", "glaciers.md")]
+    assert "UTF-8" in broken.kept[0]["error"]
+    assert (broken.added, broken.updated, broken.removed, broken.errors) == ([], [], [], [])
+    assert (broken.unchanged, broken.documents) == (2, 3)
+    searcher = open_searcher(store, emb)
+    assert searcher.document("glaciers") == good, "served and linked as before"
+    assert "glaciers" in _sources_quoted(store, "glaciers budget critics")
+    states = {s.id: (s.state, s.problem) for s in searcher.sources()}
+    assert states["glaciers"] == ("stale", broken.kept[0]["error"])
+    assert states["fisheries"] == ("current", None)
+    # Still broken and nothing else changed: nothing to publish, still reported.
+    again = build_index(corpus, store, emb)
+    assert again.published is False and again.kept == broken.kept and again.failed
+    # Another source changes while it is still broken: it is carried into the next version too.
+    write_source(corpus, "pensions.md", "pensions")
+    more = build_index(corpus, store, emb)
+    assert more.added == ["pensions"] and more.kept == broken.kept and more.removed == []
+    assert store.load(None, None).document("glaciers") == good
+    # Fixed: current again, with the new text.
+    write_source(corpus, "glaciers.md", "glaciers", year=2001)
+    fixed = build_index(corpus, store, emb)
+    assert (fixed.updated, fixed.kept, fixed.failed) == (["glaciers"], [], False)
+    searcher = open_searcher(store, emb)
+    assert {s.id: s.state for s in searcher.sources()}["glaciers"] == "current"
+    assert "2001" in searcher.document("glaciers").text  # type: ignore[union-attr]
+    # Deleted: removed, as a deleted source always is.
+    (corpus / "glaciers.md").unlink()
+    gone = build_index(corpus, store, emb)
+    assert (gone.removed, gone.kept) == (["glaciers"], [])
+    assert open_searcher(store, emb).document("glaciers") is None

@@ -89,24 +89,48 @@ def test_broken_source_is_reported_and_the_rest_indexed(corpus: Path, tmp_path: 
     assert fixed.added == ["broken"] and [e["path"] for e in fixed.errors] == ["empty.txt"]
 
 
-def test_source_that_starts_failing_drops_out(corpus: Path, tmp_path: Path) -> None:
+def test_source_that_starts_failing_keeps_its_last_good_version(corpus: Path, tmp_path: Path) -> None:
     root = tmp_path / "index"
     build_index(corpus, root, CountingEmbedder())
     (corpus / "glaciers.md").write_bytes(b"\x00\x01binary")
-    report = build_index(corpus, root, CountingEmbedder())
-    assert [e["path"] for e in report.errors] == ["glaciers.md"] and report.removed == []
+    emb = CountingEmbedder()
+    report = build_index(corpus, root, emb)
+    assert report.errors == [] and report.removed == [] and emb.embedded == []
+    assert report.kept == [
+        {"id": "glaciers", "path": "glaciers.md", "error": "binary content (NUL bytes) in a text file"}
+    ]
+    assert "glaciers" in {d.id for d in LocalStore(root).load(None, None).documents}
+    record = LocalStore(root).intact_manifest().sources["glaciers"]  # type: ignore[union-attr]
+    assert (record.state, record.error, record.problem) == ("stale", None, report.kept[0]["error"])
+    assert record.chunks >= 1 and record.title == "The glaciers brief"
+
+
+def test_a_failing_source_with_no_good_version_of_this_model_is_failed(corpus: Path, tmp_path: Path) -> None:
+    """Its last good version's vectors are another model's: they cannot be searched with this one."""
+    root = tmp_path / "index"
+    build_index(corpus, root, CountingEmbedder())
+    (corpus / "glaciers.md").write_bytes(b"\x00\x01binary")
+    report = build_index(corpus, root, CountingEmbedder("other-embedder"))
+    assert [e["path"] for e in report.errors] == ["glaciers.md"] and report.kept == []
     assert "glaciers" not in {d.id for d in LocalStore(root).load(None, None).documents}
 
 
-@pytest.mark.parametrize("make_bad", ["empty", "all broken", "missing"])
+def test_a_corpus_whose_every_file_breaks_is_served_from_the_last_good_versions(corpus: Path, tmp_path: Path) -> None:
+    root = tmp_path / "index"
+    build_index(corpus, root, CountingEmbedder())
+    for path in corpus.iterdir():
+        path.write_text("")
+    report = build_index(corpus, root, CountingEmbedder())
+    assert report.failed and report.errors == [] and len(report.kept) == 3
+    assert {s.state for s in LocalStore(root).load(None, None).sources()} == {"stale"}
+
+
+@pytest.mark.parametrize("make_bad", ["empty", "missing"])
 def test_unusable_corpus_raises_and_keeps_the_previous_index(corpus: Path, tmp_path: Path, make_bad: str) -> None:
     root = tmp_path / "index"
     first = build_index(corpus, root, CountingEmbedder())
     for path in corpus.iterdir():
-        if make_bad == "all broken":
-            path.write_text("")
-        else:
-            path.unlink()
+        path.unlink()
     if make_bad == "missing":
         corpus.rmdir()
     with pytest.raises(CorpusError) as err:

@@ -5,7 +5,9 @@ unchanged keeps its segment (``segments.store``), so only new or changed sources
 and written; each segment is written as soon as its source is embedded, so a killed build's work
 is kept. A version is a manifest listing its segments plus the corpus-wide lexical (and, past
 ``HNSW_THRESHOLD`` passages, dense) index. A corpus that did not change publishes nothing, and
-finds that out without loading the model. The new version is written beside the live one by the
+finds that out without loading the model. A source that fails to parse after a good build keeps
+that build's segment (served and linked as before, its record saying why: ``kept``); a source whose
+file is gone is removed; one that never parsed is reported failed. The new version is written beside the live one by the
 store (``backends.interface.IndexStore``: the local folder, or Qdrant) and published atomically; a build that
 fails or is killed leaves the live version as it was.
 """
@@ -51,6 +53,8 @@ class BuildReport:
     seconds: float
     version: str
     notes: list[str] = field(default_factory=list)
+    # Sources that failed to parse and are served from their last good version: {"id", "path", "error"}.
+    kept: list[dict[str, str]] = field(default_factory=list)
     # False when the corpus had not changed and the live version was left as it was.
     published: bool = True
 
@@ -64,7 +68,13 @@ class BuildReport:
             "chunks": self.chunks,
             "seconds": round(self.seconds, 3),
             "errors": self.errors,
+            "kept": self.kept,
         }
+
+    @property
+    def failed(self) -> bool:
+        """Whether a source failed to parse, kept or not (the CLI exits 1, as the contract says)."""
+        return bool(self.errors or self.kept)
 
 
 # Sources are embedded in groups of about this many passages, and each group's sources get their
@@ -120,14 +130,14 @@ def build_index(
             notes.append(f"{reason}: re-indexing every source")
             full = True
         sink = SegmentSink(segments.segment_dir(root, embedder.name), codec_for(embedder.name, embedder.dimension))
-        parsed, errors = _load_or_parse(files, sink, embedder, full, progress)
+        parsed, errors, kept = _load_or_parse(files, sink, embedder, full, progress, previous)
         if not parsed:
             detail = "; ".join(f"{e['path']}: {e['error']}" for e in errors)
             raise CorpusError(f"no source in {corpus} could be indexed ({detail})")
         embed_new(parsed, embedder, sink, progress, EMBED_GROUP)
-        added, updated, removed = _changes(previous, parsed, errors)
+        added, updated, removed = _changes(previous, parsed, errors, kept)
         name = target.begin_version()
-        manifest = _manifest(parsed, errors, found.errors, embedder, name)
+        manifest = _manifest(parsed, errors, kept, found.errors, embedder, name)
         chunk_vectors = np.vstack([p.chunk_vectors for p in parsed if p.chunk_vectors is not None])
         lexical = LexicalIndex.from_terms([t for p in parsed for t in p.terms or ()])
         version = target.publish(name, manifest, chunk_vectors, lexical)
@@ -140,8 +150,9 @@ def build_index(
         added=added,
         updated=updated,
         removed=removed,
-        unchanged=len(parsed) - len(added) - len(updated),
+        unchanged=len(parsed) - len(added) - len(updated) - len(kept),
         errors=[{"path": e["path"], "error": e["error"]} for e in errors] + found.errors,
+        kept=kept,
         documents=len(parsed),
         chunks=sum(len(p.chunks) for p in parsed),
         seconds=time.perf_counter() - started,
@@ -164,14 +175,15 @@ def _unchanged_report(
     # Publishing an identical version would make every server reload for nothing.
     sources = previous.sources
     errors = [{"path": s.path, "error": s.error} for s in sources.values() if s.error]
-    errors += unreadable
+    kept = [{"id": sid, "path": s.path, "error": s.problem} for sid, s in sources.items() if s.problem]
     version = target.current_version() or previous.version
     return BuildReport(
         added=[],
         updated=[],
         removed=[],
-        unchanged=len(sources) - len(errors),
-        errors=errors,
+        unchanged=len(sources) - len(errors) - len(kept),
+        errors=errors + unreadable,
+        kept=kept,
         documents=previous.documents,
         chunks=previous.chunks,
         seconds=time.perf_counter() - started,
@@ -182,11 +194,13 @@ def _unchanged_report(
 
 
 def _changes(
-    previous: Manifest | None, parsed: list[Parsed], errors: list[dict[str, str]]
+    previous: Manifest | None, parsed: list[Parsed], errors: list[dict[str, str]], kept: list[dict[str, str]]
 ) -> tuple[list[str], list[str], list[str]]:
-    """(added, updated, removed) ids relative to the live version before this build."""
+    """(added, updated, removed) ids relative to the live version before this build; a kept
+    source is none of them (the report lists it apart)."""
     before = previous.indexed() if previous else {}
-    now = {p.doc.id: p for p in parsed}
+    held = {k["id"] for k in kept}
+    now = {p.doc.id: p for p in parsed if p.doc.id not in held}
     failed = {e["id"] for e in errors}
     added = sorted(i for i in now if i not in before)
     updated = sorted(
@@ -195,24 +209,27 @@ def _changes(
         if i in before and (before[i].hash, before[i].path) != (p.doc.content_hash, p.doc.path)
     )
     # A source that now fails is reported among the failures, not as removed.
-    removed = sorted(i for i in before if i not in now and i not in failed)
+    removed = sorted(i for i in before if i not in now and i not in failed and i not in held)
     return added, updated, removed
 
 
 def _load_or_parse(
-    files: list[SourceFile], sink: SegmentSink, embedder: Embedder, full: bool, progress: ProgressHook | None
-) -> tuple[list[Parsed], list[dict[str, str]]]:
+    files: list[SourceFile],
+    sink: SegmentSink,
+    embedder: Embedder,
+    full: bool,
+    progress: ProgressHook | None,
+    previous: Manifest | None,
+) -> tuple[list[Parsed], list[dict[str, str]], list[dict[str, str]]]:
+    """(parsed or reused sources, failures with no good version, failures kept at their last good one)."""
     parsed: list[Parsed] = []
     errors: list[dict[str, str]] = []
+    kept_failures: list[dict[str, str]] = []
     for n, source in enumerate(files, 1):
         path = sink.folder / segments.segment_name(cache_key(source), sink.codec)
         kept = None if full else segments.reusable(path, source.content_hash, sink.codec)
         if kept is not None:
-            # The id and path come from where the file is now (a moved file keeps its vectors).
-            doc = dataclasses.replace(kept.doc, id=source.id, path=source.relpath)
-            p = Parsed(source, doc, kept.sentences, kept.chunks, kept.chunk_vectors, kept.sentence_vectors)
-            p.segment, p.terms = segments.ref_of(path), kept.terms
-            parsed.append(p)
+            parsed.append(_from_segment(source, path, kept))
         else:
             try:
                 doc = parse(source)
@@ -220,20 +237,47 @@ def _load_or_parse(
                 if not seg.sentences:
                     raise SourceError(source.relpath, "no sentences to quote (only headings?)")
             except SourceError as exc:
-                log.info("skipped %s", exc)
-                errors.append(
-                    {"id": source.id, "path": source.relpath, "error": exc.reason, "hash": source.content_hash}
-                )
+                if (good := _last_good(previous, source, sink)) is not None:
+                    log.info("kept the last good version of %s", exc)
+                    parsed.append(good)
+                    kept_failures.append({"id": source.id, "path": source.relpath, "error": exc.reason})
+                else:
+                    log.info("skipped %s", exc)
+                    errors.append(
+                        {"id": source.id, "path": source.relpath, "error": exc.reason, "hash": source.content_hash}
+                    )
             else:
                 parsed.append(Parsed(source, doc, list(seg.sentences), list(seg.chunks)))
         if progress:
             progress("sources", n, len(files))
-    return parsed, errors
+    return parsed, errors, kept_failures
+
+
+def _from_segment(source: SourceFile, path: Path, kept: segments.SourceSegment) -> Parsed:
+    # The id and path come from where the file is now (a moved file keeps its vectors).
+    doc = dataclasses.replace(kept.doc, id=source.id, path=source.relpath)
+    p = Parsed(source, doc, kept.sentences, kept.chunks, kept.chunk_vectors, kept.sentence_vectors)
+    p.segment, p.terms = segments.ref_of(path), kept.terms
+    return p
+
+
+def _last_good(previous: Manifest | None, source: SourceFile, sink: SegmentSink) -> Parsed | None:
+    """The source as the live version serves it, for a file that no longer parses: its segment,
+    if that is intact and of this build's model and codec (another model's cannot be searched)."""
+    if previous is None:
+        return None
+    ref = next((r for r in previous.segments if r.source == source.id), None)
+    if ref is None:
+        return None
+    path = sink.folder / ref.name
+    seg = segments.listed(path, ref, sink.codec)
+    return None if seg is None else _from_segment(source, path, seg)
 
 
 def _manifest(
     parsed: list[Parsed],
     errors: list[dict[str, str]],
+    kept: list[dict[str, str]],
     unreadable: list[dict[str, str]],
     embedder: Embedder,
     version: str,
@@ -248,6 +292,11 @@ def _manifest(
         )
         for p in parsed
     }
+    # A kept source's record has the file's hash as it is now: unchanged, it is "nothing changed".
+    by_id = {p.doc.id: p for p in parsed}
+    for k in kept:
+        record = sources[k["id"]]
+        sources[k["id"]] = dataclasses.replace(record, hash=by_id[k["id"]].source.content_hash, problem=k["error"])
     for e in errors:
         sources[e["id"]] = SourceRecord(path=e["path"], hash=e["hash"], error=e["error"])
     return Manifest(

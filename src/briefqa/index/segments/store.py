@@ -258,6 +258,18 @@ def reusable(path: Path, content_hash: str, codec: PieceCodec) -> SourceSegment 
     return seg if seg.codec == codec.name and seg.doc.content_hash == content_hash else None
 
 
+def listed(path: Path, ref: SegmentRef, codec: PieceCodec) -> SourceSegment | None:
+    """The segment a kept version lists as ``ref``, if intact and of ``codec``, whatever source
+    content it holds: a file that no longer parses is served from its last good segment."""
+    if not path.is_file() or problem(path, ref) is not None:
+        return None
+    try:
+        seg = read_source(path, whole=False)
+    except (SegmentError, OSError):
+        return None
+    return seg if seg.codec == codec.name else None
+
+
 def referenced(versions: list[dict[str, Any]]) -> set[str]:
     """Names of the segments the given manifests (as JSON) list."""
     return {str(s["name"]) for m in versions for s in m.get("segments") or () if isinstance(s, dict)}
