@@ -25,6 +25,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from briefqa.answers.searcher import Searcher, open_searcher
 from briefqa.embed import Embedder
 from briefqa.index.backends.choose import open_store
@@ -66,6 +68,28 @@ def write_sources(folder: Path, paragraphs: Sequence[str], start: int = 0) -> li
 
 def disk_bytes(root: Path) -> int:
     return sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
+
+
+def array_costs(root: Path) -> dict[str, int]:
+    """Bytes of the index at ``root`` by what they hold: each segment array (summed over the
+    segments), the segments' headers, and each file of the versions (summed over the versions)."""
+    from collections import Counter
+
+    from briefqa.index.segments.file import SegmentFile
+
+    costs: Counter[str] = Counter()
+    for path in (root / "segments").rglob("*.seg"):
+        seg = SegmentFile(path)
+        for name in seg.names():
+            costs[f"segment {name}"] += int(np.prod(seg.shape(name), dtype=np.int64)) * seg.dtype(name).itemsize
+        costs["segment header, padding, footer"] += seg.size
+    costs["segment header, padding, footer"] -= sum(
+        v for k, v in costs.items() if k.startswith("segment ") and "header" not in k
+    )
+    for path in (root / "versions").rglob("*"):
+        if path.is_file():
+            costs[f"version {path.name}"] += path.stat().st_size
+    return dict(costs.most_common())
 
 
 def noop_cli_seconds(corpus: Path, root: Path, runs: int = 3) -> list[float]:
@@ -111,6 +135,7 @@ def tier(
         "disk_bytes": disk_bytes(root),
         "segments_bytes": disk_bytes(root / "segments"),
         "versions_bytes": disk_bytes(root / "versions"),
+        "array_bytes": array_costs(root),
     }
     out["noop_cli_s"] = noop_cli_seconds(corpus, root)
     noop, one = [], []
@@ -223,6 +248,15 @@ def _ms_ratio(a: Dist, b: Dist) -> str:
     return f"{a.p50 / b.p50:.2f}×" if b.p50 else "n/a"
 
 
+def render_costs(t: dict[str, Any]) -> list[str]:
+    """What each array of the index costs a passage, largest first (the 20 KB budget's ledger)."""
+    n = t["passages"]
+    out = ["", f"What the index of {t['name']} holds, bytes a passage (after its first build):", ""]
+    out += ["| part | bytes a passage |", "| --- | --- |"]
+    out += [f"| {name} | {size / n:,.0f} |" for name, size in t["array_bytes"].items() if size / n >= 1]
+    return out
+
+
 def render(res: dict[str, Any]) -> list[str]:
     """The scale tiers as markdown lines."""
     out = [
@@ -260,6 +294,9 @@ def render(res: dict[str, Any]) -> list[str]:
         brief, big = measured[0], measured[-1]
         growth = (big["http"].p50 / big["floor_http"].p50) / (brief["http"].p50 / brief["floor_http"].p50)
         out += ["", f"HTTP p50 ÷ floor at {big['passages']:,} passages over the brief's: {growth:.2f}×."]
+    for t in measured:
+        if t.get("array_bytes") and t["passages"] >= 1000:
+            out += render_costs(t)
     if res.get("qdrant"):
         local = next(t for t in measured if t["name"].startswith("3,000"))
         out += render_qdrant(res["qdrant"], local["build_s"])

@@ -97,3 +97,41 @@ def test_only_a_follow_ups_tail_needs_a_thread() -> None:
         assert needs_thread(tail), tail
     for whole in ("Why does Japan host U.S. payloads?", "What does this mean for Japan?", "Andorra?"):
         assert not needs_thread(whole), whole
+
+
+def test_the_identifier_read_in_the_background_judges_alike_and_is_read_once() -> None:
+    """``briefqa ask`` reads the language model beside the encoder: questions asked from several
+    threads while it is still being read get the answers a process that read it first gets."""
+    import subprocess
+    import sys
+
+    questions = [q for qs in OTHER_LANGUAGES.values() for q in qs] + ["Who is Bingen?", "GDP?", "Why did Japan agree?"]
+    script = (
+        "import json, sys\n"
+        "from concurrent.futures import ThreadPoolExecutor\n"
+        "from briefqa.answers import notices\n"
+        "qs = json.loads(sys.stdin.read())\n"
+        "if sys.argv[1] == 'warm':\n"
+        "    notices.warm_identifier()\n"
+        "    with ThreadPoolExecutor(4) as pool:\n"
+        "        got = list(pool.map(notices.not_english, qs))\n"
+        "else:\n"
+        "    got = [notices.not_english(q) for q in qs]\n"
+        "print(json.dumps([got, notices._read_identifier.cache_info().misses]))\n"
+    )
+    runs = {
+        mode: json.loads(
+            subprocess.run(
+                [sys.executable, "-c", script, mode],
+                input=json.dumps(questions),
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+        )
+        for mode in ("warm", "cold")
+    }
+    assert runs["warm"] == runs["cold"]
+    judged, reads = runs["warm"]
+    assert reads == 1
+    assert judged[:-3] == [True] * (len(questions) - 3) and judged[-3:] == [False] * 3

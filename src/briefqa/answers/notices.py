@@ -11,10 +11,15 @@ identifier gives another language more than half of the probability, or when eve
 of a script other than Latin. Short English questions full of names ("Who is Bingen?", "GDP?")
 get a diffuse guess and stay well under half: over the 3,161 questions of SQuAD 2.0's eight
 articles and the brief's two sets, no English question reaches it (the highest is 0.33).
+
+Reading that model (an xz-compressed file) takes 1.2-2.3 s, most of it in ``lzma``, which lets go
+of the GIL: a one-question process (``briefqa ask``) calls ``warm_identifier`` first, so the
+model is read beside the encoder and the index instead of after them.
 """
 
 from __future__ import annotations
 
+import threading
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -77,8 +82,25 @@ def not_english(question: str) -> bool:
     return bool(language != "en" and probability > OTHER_LANGUAGE_PROBABILITY)
 
 
-@lru_cache(maxsize=1)
+def warm_identifier() -> threading.Thread:
+    """Start reading the language identifier's model in a background thread; the first question
+    that needs it waits for that read instead of starting its own."""
+    thread = threading.Thread(target=_identifier, name="briefqa-language-id", daemon=True)
+    thread.start()
+    return thread
+
+
+# One read of the model, whichever thread asks first: the others wait on this lock.
+_LOADING = threading.Lock()
+
+
 def _identifier() -> Any:
+    with _LOADING:
+        return _read_identifier()
+
+
+@lru_cache(maxsize=1)
+def _read_identifier() -> Any:
     """py3langid's model, with probabilities normalised so a threshold means the same at any length."""
     from py3langid.langid import MODEL_FILE, LanguageIdentifier
 

@@ -137,6 +137,9 @@ def ask(
         from ..embed import load_embedder
 
         validate(question, (), k)  # a bad question or --k costs no model load
+        from ..answers.notices import warm_identifier
+
+        warm_identifier()  # read beside the encoder and the index, not after them
         answer = open_searcher(store, load_embedder(settings.model, settings.onnx_cache)).search(question, (), k)
     except BriefqaError as exc:
         raise fail(exc) from None

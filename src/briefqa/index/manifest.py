@@ -19,7 +19,7 @@ from typing import Any
 # 4: a version is a list of per-source segments shared between versions (``segments.store``); word
 #    pieces stored as each segment's codec says (4-bit scalar codes, ``segments.codec``);
 #    passage and sentence vectors float16.
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 
 
 @dataclass(frozen=True, slots=True)

@@ -55,7 +55,7 @@ def _store(*paths: Path) -> TokenStore:
     sources = []
     for path in paths:
         seg = read_source(path)
-        sources.append(PieceSource(seg.file, seg.piece_offsets, seg.piece_df, CODEC))
+        sources.append(PieceSource(seg.file, seg.piece_offsets, seg.piece_blocks, seg.piece_df, CODEC))
     return TokenStore(sources, DIM)
 
 
@@ -133,3 +133,99 @@ def test_no_sentences_at_all(tmp_path: Path) -> None:
     assert store.sentences == 0
     assert store.idf(np.array([3])).tolist() == [pytest.approx(store.max_idf())]
     assert _store().sentences == 0
+
+
+def test_compressed_blocks_give_back_every_code_bit_for_bit_across_passages(tmp_path: Path) -> None:
+    """The pieces are stored compressed, one block per passage; any run of sentences, inside one
+    passage or across several, reads back exactly what the codec wrote (so no answer can move)."""
+    from briefqa.index.segments.codec import codec_for
+
+    dim = 384
+    codec = codec_for("sentence-transformers/all-MiniLM-L6-v2", dim)
+    assert codec.name.startswith("sq4")
+    rng = np.random.default_rng(5)
+    counts = [4, 0, 7, 3, 5, 1, 6]
+    pieces = [rng.normal(size=(n, dim)).astype(np.float32) for n in counts]
+    text = " ".join(f"Sentence {i}." for i in range(len(counts)))
+    sents = [Sentence(12 * i, 12 * i + 11, 0) for i in range(len(counts))]
+    # Three passages: sentences 0-1, 2-4, 5-6.
+    chunks = [Chunk(0, 23, "", 0, 1), Chunk(24, 59, "", 2, 4), Chunk(60, len(text), "", 5, 6)]
+    path = tmp_path / "s.seg"
+    write_source(
+        path,
+        Document("doc", "doc.md", "Doc", None, text, "hash"),
+        sents,
+        [(s.start, s.end) for s in sents],
+        chunks,
+        np.zeros((3, dim), np.float32),
+        np.zeros((len(sents), dim), np.float32),
+        pieces,
+        [np.arange(n) for n in counts],
+        codec,
+        [["sentenc"]] * 3,
+    )
+    seg = read_source(path)
+    assert seg.piece_blocks[:, 0].tolist() == [0, 2, 5, 7]
+    store = TokenStore([PieceSource(seg.file, seg.piece_offsets, seg.piece_blocks, seg.piece_df, codec)], dim)
+    for first in range(len(counts)):
+        for last in range(first, len(counts)):
+            got = store.rows(first, last)
+            want = [codec.decode(codec.encode(p)) for p in pieces[first : last + 1]]
+            assert np.array_equal(got.matrix, np.vstack(want)), (first, last)
+            assert np.diff(got.bounds).tolist() == counts[first : last + 1]
+
+
+def test_a_damaged_block_is_an_error_naming_the_file(segment: Path) -> None:
+    seg = read_source(segment)
+    # The blocks' table says more bytes than the block holds: what a bad block reads as.
+    blocks = seg.piece_blocks.copy()
+    blocks[1:, 1] -= 1
+    store = TokenStore([PieceSource(seg.file, seg.piece_offsets, blocks, seg.piece_df, CODEC)], DIM)
+    with pytest.raises(IndexMismatchError, match=segment.name):
+        store.rows(0, 3)
+
+
+def test_a_segment_of_format_4_is_not_misread(segment: Path) -> None:
+    """Format 4 wrote its header as plain JSON after ``BQSEG01``: such a file is no segment now."""
+    from briefqa.index.segments.file import SegmentError, SegmentFile
+
+    raw = bytearray(segment.read_bytes())
+    raw[:8] = b"BQSEG01\n"
+    segment.write_bytes(bytes(raw))
+    with pytest.raises(SegmentError, match="not a segment file"):
+        SegmentFile(segment)
+
+
+def test_sentence_vectors_are_read_a_run_at_a_time_across_segments(tmp_path: Path) -> None:
+    """A server reads its candidates' sentence vectors from the segments (the page cache holds
+    them once for every worker) instead of each worker holding a copy of all of them."""
+    written = []
+    sources = []
+    for n, name in ((3, "a.seg"), (2, "b.seg")):
+        text = " ".join(f"Sentence {i}." for i in range(n))
+        sents = [Sentence(12 * i, 12 * i + 11, 0) for i in range(n)]
+        vectors = _unit_rows(n, 10 + n)
+        write_source(
+            tmp_path / name,
+            Document(name, f"{name}.md", name, None, text, name),
+            sents,
+            [(s.start, s.end) for s in sents],
+            [Chunk(0, len(text), "", 0, n - 1)],
+            np.zeros((1, DIM), np.float32),
+            vectors,
+            [_unit_rows(1, i) for i in range(n)],
+            [np.array([i]) for i in range(n)],
+            CODEC,
+            [["sentenc"]],
+        )
+        written.append(vectors.astype(np.float16).astype(np.float32))
+        seg = read_source(tmp_path / name, vectors=False)
+        assert seg.sentence_vectors is None
+        sources.append(PieceSource(seg.file, seg.piece_offsets, seg.piece_blocks, seg.piece_df, CODEC))
+    store = TokenStore(sources, DIM)
+    every = np.vstack(written)
+    assert np.array_equal(store.sentence_vectors(0, 4), every)
+    assert np.array_equal(store.sentence_vectors(2, 3), every[2:4])  # across the two segments
+    assert store.sentence_vectors(3, 2).shape == (0, DIM)
+    held = [v for v in vars(store).values() if isinstance(v, np.ndarray)]
+    assert sum(a.nbytes for a in held) < every.nbytes

@@ -34,7 +34,7 @@ from ...records import Chunk, Document, Sentence, document_from_json, document_t
 from ..manifest import Manifest, SegmentRef
 from .codec import PieceCodec, codec_named, model_key
 from .file import FOOTER, SegmentError, SegmentFile, footer_problem, write_segment
-from .pieces import PieceSource, TokenStore
+from .pieces import BLOCKS, PIECES, SENTENCE_VECTORS, PieceSource, TokenStore, blocks_fit, pack_codes
 
 SUFFIX = ".seg"
 VECTOR_DTYPE = np.float16  # passage and sentence vectors: dense search and ranking lose nothing measurable
@@ -50,8 +50,9 @@ class SourceSegment:
     quote_starts: np.ndarray
     chunks: list[Chunk]
     chunk_vectors: np.ndarray
-    sentence_vectors: np.ndarray | None  # None when read for a build (``read_source(whole=False)``)
+    sentence_vectors: np.ndarray | None  # None unless asked for (``read_source(vectors=True)``)
     piece_offsets: np.ndarray  # sentence i owns piece rows offsets[i]:offsets[i+1]
+    piece_blocks: np.ndarray  # where each passage's compressed codes start (``pieces.BLOCKS``)
     piece_df: np.ndarray  # (piece id, sentences holding it) pairs
     codec: str
     terms: list[list[str]]  # per passage, its BM25 terms (``briefqa.terms``), kept for every build
@@ -89,6 +90,8 @@ def write_source(
     pairs = np.unique(np.stack([owner, ids], axis=1), axis=0) if len(ids) else np.zeros((0, 2), np.int64)
     df_ids, df = np.unique(pairs[:, 1], return_counts=True)
     meta = {**document_to_json(doc), "headings": [c.heading for c in chunks], "codec": codec.name, "terms": terms}
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    codes, blocks = pack_codes(codec.encode(rows).reshape(-1, codec.width), offsets, [c.first_sentence for c in chunks])
     write_segment(
         path,
         meta,
@@ -101,9 +104,10 @@ def write_source(
             ).reshape(-1, 4),
             "chunk_vectors": np.asarray(chunk_vectors, dtype=VECTOR_DTYPE),
             "sentence_vectors": np.asarray(sentence_vectors, dtype=VECTOR_DTYPE).reshape(-1, dim),
-            "piece_offsets": np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
+            "piece_offsets": offsets,
             "piece_df": np.stack([df_ids, df], axis=1).astype(np.int32).reshape(-1, 2),
-            "pieces": codec.encode(rows).reshape(-1, codec.width),
+            BLOCKS: blocks,
+            PIECES: codes,
         },
     )
     # Read back before any version lists it: what is on disk is what was meant.
@@ -189,11 +193,12 @@ def record_stamps(folder: Path) -> None:
     os.replace(tmp, folder / STAMPS)
 
 
-def read_source(path: Path, whole: bool = True) -> SourceSegment:
+def read_source(path: Path, whole: bool = True, vectors: bool = True) -> SourceSegment:
     """A segment's document, spans and vectors (``SegmentError`` when it does not read as written).
 
     With ``whole`` False (a build reusing the source) its sentence vectors and word-piece offsets
-    are left unread: a version reads them when it loads.
+    are left unread: a version reads them when it loads. With ``vectors`` False only the sentence
+    vectors are (a local version reads them a few rows at a time, ``TokenStore.sentence_vectors``).
     """
     seg = SegmentFile(path)
     try:
@@ -212,8 +217,9 @@ def read_source(path: Path, whole: bool = True) -> SourceSegment:
             quote_starts=sents_raw[:, 3].copy() if len(sents_raw) else np.zeros(0, np.int64),
             chunks=chunks,
             chunk_vectors=seg.array("chunk_vectors"),
-            sentence_vectors=seg.array("sentence_vectors") if whole else None,
+            sentence_vectors=seg.array(SENTENCE_VECTORS) if whole and vectors else None,
             piece_offsets=seg.array("piece_offsets") if whole else np.zeros(1, np.int64),
+            piece_blocks=seg.array(BLOCKS) if whole else np.zeros((1, 2), np.int64),
             piece_df=seg.array("piece_df") if whole else np.zeros((0, 2), np.int32),
             codec=str(meta["codec"]),
             terms=[[str(t) for t in passage] for passage in meta["terms"]],
@@ -225,23 +231,19 @@ def read_source(path: Path, whole: bool = True) -> SourceSegment:
     size = len(doc.text)
     if (
         len(out.chunk_vectors) != len(chunks)
-        or seg.shape("sentence_vectors")[0] != len(sentences)
+        or seg.shape(SENTENCE_VECTORS) != (len(sentences), out.chunk_vectors.shape[1])
         or len(heads) != len(chunks)
         or len(out.terms) != len(chunks)
-        or (whole and not _offsets_fit(out.piece_offsets, len(sentences), seg.shape("pieces")[0]))
+        or (whole and not _offsets_fit(out.piece_offsets, len(sentences)))
+        or (whole and not blocks_fit(out.piece_blocks, len(sentences), seg.shape(PIECES)[0]))
         or any(not 0 <= s.start <= s.end <= size for s in sentences)
     ):
         raise SegmentError(f"{path.name} holds arrays that disagree with each other")
     return out
 
 
-def _offsets_fit(offsets: np.ndarray, sentences: int, pieces: int) -> bool:
-    return (
-        len(offsets) == sentences + 1
-        and int(offsets[0]) == 0
-        and int(offsets[-1]) == pieces
-        and bool(np.all(np.diff(offsets) >= 0))
-    )
+def _offsets_fit(offsets: np.ndarray, sentences: int) -> bool:
+    return len(offsets) == sentences + 1 and int(offsets[0]) == 0 and bool(np.all(np.diff(offsets) >= 0))
 
 
 def reusable(path: Path, content_hash: str, codec: PieceCodec) -> SourceSegment | None:
@@ -284,9 +286,10 @@ def prune(folder: Path, keep: set[str]) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def read_segments(root: Path, manifest: Manifest) -> list[SourceSegment]:
+def read_segments(root: Path, manifest: Manifest, *, sentence_vectors: bool = True) -> list[SourceSegment]:
     """The segments ``manifest`` lists, under index root ``root``, each verified (once per
-    process) and read but for its word pieces; both backends read a version's sources so.
+    process) and read but for its word pieces (and its sentence vectors, unless
+    ``sentence_vectors``); both backends read a version's sources so.
 
     Raises ``ValueError`` (``SegmentError``) naming the first segment that is missing or damaged.
     """
@@ -296,7 +299,7 @@ def read_segments(root: Path, manifest: Manifest) -> list[SourceSegment]:
         path = folder / ref.name
         if (found := problem(path, ref)) is not None:
             raise ValueError(found)
-        seg = read_source(path)
+        seg = read_source(path, vectors=sentence_vectors)
         # The id and path are where the file is now (a moved file keeps its segment).
         record = manifest.sources.get(ref.source)
         if record is not None:
@@ -311,7 +314,11 @@ def token_store(segments: list[SourceSegment], manifest: Manifest) -> TokenStore
     codecs: dict[str, PieceCodec] = {}
     pieces = [
         PieceSource(
-            s.file, s.piece_offsets, s.piece_df, codecs.setdefault(s.codec, codec_named(manifest.model, dim, s.codec))
+            s.file,
+            s.piece_offsets,
+            s.piece_blocks,
+            s.piece_df,
+            codecs.setdefault(s.codec, codec_named(manifest.model, dim, s.codec)),
         )
         for s in segments
     ]

@@ -8,9 +8,10 @@ pieces) is in its segment (``segments.store``), shared with the other versions.
 
 Nothing is memory-mapped: a file truncated in place under a running server (a restore with ``cp``
 or ``rsync --inplace``) would kill it with SIGBUS on the next page it touched, while arrays read
-into memory are the server's own. The word pieces, too large to hold at scale, are read a few
-rows at a time with ``pread`` on a descriptor kept open: a truncated segment there is an error
-for that request, never a crash, and a segment a later build prunes stays readable while the
+into memory are the server's own. The word pieces and the sentence vectors, too large to hold at
+scale (and, held, copied into every worker), are read a few rows at a time with ``pread`` on a
+descriptor kept open: the page cache keeps one copy for all the workers, a truncated segment is an
+error for that request, never a crash, and a segment a later build prunes stays readable while the
 version is loaded.
 """
 
@@ -73,13 +74,12 @@ def read_folder(folder: Path, manifest: Manifest) -> IndexVersion:
     """
     import faiss
 
-    segments = read_segments(folder.parent.parent, manifest)
+    segments = read_segments(folder.parent.parent, manifest, sentence_vectors=False)
     with ARRAY_READS:
         lexical = LexicalIndex.load(folder)
     arrays = _spans(segments)
     dim = manifest.dimension or 0
     chunk_vectors = _stack([s.chunk_vectors for s in segments], dim)
-    sentence_vectors = _stack([s.sentence_vectors for s in segments if s.sentence_vectors is not None], dim)
     if (folder / DENSE).is_file():
         # Through a buffer in memory, not faiss's own file reader, which may map the file.
         dense = faiss.deserialize_index(np.frombuffer((folder / DENSE).read_bytes(), dtype=np.uint8))
@@ -96,7 +96,7 @@ def read_folder(folder: Path, manifest: Manifest) -> IndexVersion:
         documents=[s.doc for s in segments],
         spans=arrays,
         headings=[c.heading for s in segments for c in s.chunks],
-        vectors=LocalVectors(chunk_vectors, sentence_vectors, dense, lexical, tokens),
+        vectors=LocalVectors(chunk_vectors, dense, lexical, tokens),
         lexical=lexical,
         rarity=tokens.rarity,
     )

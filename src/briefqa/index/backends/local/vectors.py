@@ -18,15 +18,12 @@ class LocalVectors:
     def __init__(
         self,
         chunk_vectors: np.ndarray,
-        sentence_vectors: np.ndarray,
         dense: Any,
         lexical: LexicalIndex,
         tokens: TokenStore,
     ) -> None:
-        for array in (chunk_vectors, sentence_vectors):
-            array.flags.writeable = False
+        chunk_vectors.flags.writeable = False
         self._chunk_vectors = chunk_vectors
-        self._sentence_vectors = sentence_vectors
         self._dense = dense  # faiss.Index over the chunk vectors
         self._lexical = lexical
         self._tokens = tokens
@@ -69,8 +66,8 @@ class LocalVectors:
         return np.asarray(vectors, dtype=np.float32)
 
     def sentence_vectors(self, first: int = 0, last: int | None = None) -> np.ndarray:
-        stop = None if last is None else last + 1
-        return np.asarray(self._sentence_vectors[first:stop], dtype=np.float32)
+        stop = self._tokens.sentences - 1 if last is None else last
+        return self._tokens.sentence_vectors(first, stop)
 
     def token_rows(self, first: int, last: int) -> TokenRows:
         return self._tokens.rows(first, last)
@@ -82,7 +79,7 @@ class LocalVectors:
     def shapes(self) -> list[tuple[str, tuple[int, ...]]]:
         return [
             ("chunk vectors", tuple(self._chunk_vectors.shape)),
-            ("sentence vectors", tuple(self._sentence_vectors.shape)),
+            ("sentence vectors", (self._tokens.sentences, self._tokens.dimension)),
             ("dense index", (int(self._dense.ntotal), int(self._dense.d))),
             ("bm25/", (self._lexical.n_docs,)),
             ("piece offsets", (self._tokens.sentences,)),
