@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -187,6 +188,24 @@ def client(live):  # type: ignore[no-untyped-def]
     app = create_app(Settings(corpus=CORPUS, index=live.root), live)
     with TestClient(app) as test_client:
         yield test_client
+
+
+def built_app(root: Path, files: dict[str, str], embedder: Any) -> Any:
+    """The app over a corpus of ``files`` (name -> text) under ``root``, built and loaded."""
+    from briefqa.answers.live import LiveIndex
+    from briefqa.api.app import create_app
+    from briefqa.index.build.pipeline import build_index
+    from briefqa.settings import Settings
+
+    corpus, index = root / "corpus", root / "index"
+    corpus.mkdir()
+    for name, text in files.items():
+        (corpus / name).write_text(text, encoding="utf-8")
+    report = build_index(corpus, index, embedder)
+    assert not report.errors, report.errors
+    live = LiveIndex(corpus, index, embedder)
+    live.refresh()
+    return create_app(Settings(corpus=corpus, index=index), live)
 
 
 def free_port() -> int:

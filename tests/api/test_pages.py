@@ -309,22 +309,10 @@ Regulators want shared rules for space traffic. Operators disagree on who pays f
 
 @pytest.fixture(scope="module")
 def hostile_client(tmp_path_factory: pytest.TempPathFactory, embedder: Any) -> Iterator[TestClient]:
-    from briefqa.answers.live import LiveIndex
-    from briefqa.api.app import create_app
-    from briefqa.index.build.pipeline import build_index
-    from briefqa.settings import Settings
+    from ..conftest import built_app
 
-    root = tmp_path_factory.mktemp("hostile")
-    corpus, index = root / "corpus", root / "index"
-    corpus.mkdir()
-    (corpus / "debris.md").write_text(HOSTILE, encoding="utf-8")
-    (corpus / "plain.md").write_text(PLAIN, encoding="utf-8")
-    (corpus / "fronted.md").write_text(FRONTED, encoding="utf-8")
-    report = build_index(corpus, index, embedder)
-    assert not report.errors, report.errors
-    live = LiveIndex(corpus, index, embedder)
-    live.refresh()
-    yield TestClient(create_app(Settings(corpus=corpus, index=index), live))
+    files = {"debris.md": HOSTILE, "plain.md": PLAIN, "fronted.md": FRONTED}
+    yield TestClient(built_app(tmp_path_factory.mktemp("hostile"), files, embedder))
 
 
 def no_markup_from_the_source(page: str) -> None:

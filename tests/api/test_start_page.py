@@ -42,21 +42,10 @@ The harbour was dredged to a depth of fourteen metres in 2023.
 
 @pytest.fixture(scope="module")
 def small_client(tmp_path_factory: pytest.TempPathFactory, embedder: Any) -> Iterator[TestClient]:
-    from briefqa.answers.live import LiveIndex
-    from briefqa.api.app import create_app
-    from briefqa.index.build.pipeline import build_index
-    from briefqa.settings import Settings
+    from ..conftest import built_app
 
-    root = tmp_path_factory.mktemp("small")
-    corpus, index = root / "corpus", root / "index"
-    corpus.mkdir()
-    (corpus / "chips.md").write_text(AUTHORED, encoding="utf-8")
-    (corpus / "harbour.md").write_text(NOTE, encoding="utf-8")
-    report = build_index(corpus, index, embedder)
-    assert not report.errors, report.errors
-    live = LiveIndex(corpus, index, embedder)
-    live.refresh()
-    yield TestClient(create_app(Settings(corpus=corpus, index=index), live))
+    files = {"chips.md": AUTHORED, "harbour.md": NOTE}
+    yield TestClient(built_app(tmp_path_factory.mktemp("small"), files, embedder))
 
 
 def page(response: Any, status: int = 200) -> lxml.html.HtmlElement:

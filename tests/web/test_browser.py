@@ -444,21 +444,10 @@ CITED = "Priya Raman and Li Wei, “Chips for the alliance”, 2 June 2025"
 
 @pytest.fixture(scope="module")
 def authored_server(tmp_path_factory: pytest.TempPathFactory, embedder: Any) -> Iterator[Any]:
-    from briefqa.answers.live import LiveIndex
-    from briefqa.api.app import create_app
-    from briefqa.index.build.pipeline import build_index
-    from briefqa.settings import Settings
+    from ..conftest import RunningServer, built_app, free_port
 
-    from ..conftest import RunningServer, free_port
-
-    root = tmp_path_factory.mktemp("authored")
-    corpus, index = root / "corpus", root / "index"
-    corpus.mkdir()
-    (corpus / "chips.md").write_text(AUTHORED, encoding="utf-8")
-    build_index(corpus, index, embedder)
-    live = LiveIndex(corpus, index, embedder)
-    live.refresh()
-    with RunningServer(create_app(Settings(corpus=corpus, index=index), live), free_port()) as running:
+    app = built_app(tmp_path_factory.mktemp("authored"), {"chips.md": AUTHORED}, embedder)
+    with RunningServer(app, free_port()) as running:
         yield running
 
 
