@@ -208,6 +208,18 @@ def built_app(root: Path, files: dict[str, str], embedder: Any) -> Any:
     return create_app(Settings(corpus=corpus, index=index), live)
 
 
+@pytest.fixture
+def qdrant(tmp_path: Path) -> Iterator[Any]:
+    """A Qdrant store in the embedded mode, in a folder of the test's own; closed after it."""
+    from briefqa.index.backends.choose import open_store
+    from briefqa.index.backends.qdrant.store import QdrantStore
+
+    store = open_store(tmp_path / "index", str(tmp_path / "qdrant"))
+    assert isinstance(store, QdrantStore)
+    yield store
+    store.close()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -5,13 +5,11 @@ raising on chosen calls (``tests/index/backends/qdrant/faults.py``)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from briefqa.answers.live import LiveIndex
-from briefqa.index.backends.choose import open_store
 from briefqa.index.backends.local.store import LocalStore
 from briefqa.index.backends.qdrant.store import QdrantStore
 from briefqa.index.build.pipeline import build_index
@@ -24,14 +22,6 @@ from .test_live import TOPICS, _markers, _new_version, marked_corpus, write_mark
 @pytest.fixture
 def corpus(tmp_path: Path) -> Path:
     return marked_corpus(tmp_path / "corpus")
-
-
-@pytest.fixture
-def qdrant(tmp_path: Path) -> Iterator[QdrantStore]:
-    store = open_store(tmp_path / "index", str(tmp_path / "qdrant"))
-    assert isinstance(store, QdrantStore)
-    yield store
-    store.close()
 
 
 def _quotes_marker(live: LiveIndex) -> set[str]:

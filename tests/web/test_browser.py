@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from ..api.test_start_page import AUTHORED, CITED
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 # Written under test-artifacts/ (ignored by git); docs/screenshot.png is refreshed from it by hand.
@@ -426,20 +428,6 @@ def test_new_conversation_starts_an_empty_thread(browser: Any, server: Any, scri
         assert page.errors == []
     finally:
         page.context.close()
-
-
-AUTHORED = """---
-title: Chips for the alliance
-date: 2025-06-02
-authors: [Priya Raman, Li Wei]
----
-# Chips for the alliance
-
-## Fabrication plants
-
-Three new fabrication plants will open in Kumamoto by 2027. Each plant employs about two thousand engineers.
-"""
-CITED = "Priya Raman and Li Wei, “Chips for the alliance”, 2 June 2025"
 
 
 @pytest.fixture(scope="module")

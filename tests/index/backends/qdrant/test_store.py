@@ -10,7 +10,6 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -28,14 +27,6 @@ from briefqa.settings import Settings
 
 from ....answers.test_live import TOKEN, TOPICS, Hammer, _assert_whole_versions, _markers, _new_version, marked_corpus
 from ....conftest import REPO, CountingEmbedder, FakeEmbedder, RunningServer, free_port
-
-
-@pytest.fixture
-def qdrant(tmp_path: Path) -> Iterator[QdrantStore]:
-    store = open_store(tmp_path / "index", str(tmp_path / "qdrant"))
-    assert isinstance(store, QdrantStore)
-    yield store
-    store.close()
 
 
 def _collections(store: QdrantStore) -> set[str]:
