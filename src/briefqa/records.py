@@ -100,6 +100,16 @@ class SourceInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class AnswerSpan:
+    """The words inside a quote that answer its question, as offsets of the same source text:
+    ``quote.start <= start < end <= quote.end`` and ``text == source_text[start:end]``."""
+
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class Quote:
     """One answer candidate: a verbatim span of a source and the passage around it."""
 
@@ -110,6 +120,8 @@ class Quote:
     start: int
     end: int
     source: SourceInfo
+    # Marked by the reader (answers/read.py) inside an answered quote; None where none is.
+    answer: AnswerSpan | None = None
 
     @property
     def url(self) -> str:
