@@ -22,12 +22,15 @@ $(BIN)/python:
 
 # torch first, pinned and CPU-only (see TORCH_INDEX); the project's own dependencies then find
 # it installed and pull no other build. Then the model's ONNX file, made from its weights by torch
-# into BRIEFQA_ONNX_CACHE (about a minute, once): serving runs it on ONNX Runtime, without torch.
+# into BRIEFQA_ONNX_CACHE (about a minute, once), and the reader's from its shipped weights
+# (briefqa/models/reader/): serving runs both on ONNX Runtime, without torch.
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX) )$(TORCH)
 	$(BIN)/pip install --quiet -e '.[test]'
 	$(BIN)/python -c 'from briefqa.embed import load_embedder; from briefqa.settings import Settings; \
 	  s = Settings(); print("model:", type(load_embedder(s.model, s.onnx_cache)).__name__)'
+	$(BIN)/python -c 'from briefqa.reader import load_reader; from briefqa.settings import Settings; \
+	  print("reader:", type(load_reader(Settings().onnx_cache)).__name__)'
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -101,6 +104,7 @@ fit: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[test,fit]'
 	$(BIN)/python -m training.fit_codebook --squad $(TRAIN) --write
 	$(BIN)/python -m training.fit_models --train $(TRAIN) --squad $(SQUAD) --write
+	$(BIN)/python -m training.fit_reader --write
 
 # The index's contents go; its README (committed) stays.
 clean:

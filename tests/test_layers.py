@@ -14,10 +14,11 @@ TESTS = Path(__file__).resolve().parent
 # The stages, in the order data flows. Each may import the stages before it.
 STAGES = ["sources", "index", "answers", "evaluation", "api"]
 # What every stage shares: records, errors, settings, the embedder (the index builds with it,
-# the answers stage encodes questions with it) and the word tokenizer (BM25 cuts passages into
-# terms with it, the answers cut questions the same way). The CLI package (its commands, serving, reports and
+# the answers stage encodes questions with it), the word tokenizer (BM25 cuts passages into
+# terms with it, the answers cut questions the same way) and the reader (the answers read
+# candidates with it; training fits it). The CLI package (its commands, serving, reports and
 # terminal output) and the package's entry point sit at the edge and may import anything.
-SHARED = {"records", "errors", "settings", "embed", "terms"}
+SHARED = {"records", "errors", "settings", "embed", "terms", "reader"}
 EDGE = {"__init__"}
 EDGE_PACKAGES = {"cli"}
 MAX_TOP_LEVEL = 8
@@ -33,6 +34,14 @@ SHARED_PACKAGES: dict[str, dict[str, set[str]]] = {
         "onnx_export": {"model_folder", "onnx_cache", "onnx_encoder", "torch_encoder"},
         "coalescing": {"encoded"},
         "loading": {"coalescing", "encoded", "model_folder", "onnx_cache", "onnx_encoder", "torch_encoder"},
+    },
+    "reader": {
+        "pairs": set(),
+        "onnx_reader": {"pairs"},
+        "loading": {"onnx_reader"},
+        # torch: imported only by the export (a child process) and by training.
+        "network": set(),
+        "export": {"loading", "network", "onnx_reader", "pairs"},
     },
 }
 
@@ -152,8 +161,22 @@ WITHIN: dict[str, dict[str, set[str]]] = {
         "followups": {"questions"},
         "notices": {"conversation"},
         "revisions": set(),
+        # The stages after ranking: the reader reorders the first candidates, then the decision.
+        "read": {"quotes"},
+        "decide": {"read"},
         # The wiring of an answer: it puts the steps together and holds no policy of its own.
-        "searcher": {"abstain", "conversation", "followups", "notices", "questions", "quotes", "retrieve", "revisions"},
+        "searcher": {
+            "abstain",
+            "conversation",
+            "decide",
+            "followups",
+            "notices",
+            "questions",
+            "quotes",
+            "read",
+            "retrieve",
+            "revisions",
+        },
         "live": {"revisions", "searcher"},
     },
     "evaluation": {

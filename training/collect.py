@@ -24,6 +24,8 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
 TRAIN = SHARED / "squad11-train" / "train-v1.1.json.gz"
 DEV = SHARED / "squad2" / "dev-odd-8-articles.json"
+# SQuAD 2.0's other dev articles: the only near misses there are to train the reader on.
+OTHER = SHARED / "squad2" / "dev-other-19-articles.json"
 WORK = REPO / "training" / ".work"
 # Every third paragraph of each article is withheld: its questions are the unanswerable kind
 # users ask most (the topic and the names are there, the fact is not).
@@ -41,6 +43,9 @@ class Asked:
     cand: Any
     rows: list[Any]
     labels: np.ndarray
+    # The annotated answers as offsets of the article's stored text (empty: unanswerable), for
+    # the reader's span head.
+    answers: tuple[tuple[int, int], ...] = ()
 
     @property
     def answerable(self) -> bool:
@@ -52,7 +57,9 @@ class Group:
     """A group of articles indexed together, its searcher and the questions asked of it."""
 
     name: str
-    role: str  # fit, val (training articles held out), single (the same, one article an index), dev
+    # fit, val (training articles held out), single (the same, one article an index), dev, and
+    # other (SQuAD 2.0's other dev articles, which only the reader trains on)
+    role: str
     searcher: Any
     asked: list[Asked] = field(default_factory=list)
 
@@ -65,7 +72,7 @@ def _signature(version: str, titles: list[str], kinds: tuple[str, ...]) -> str:
     from briefqa.answers.abstain import FEATURES
     from briefqa.answers.quotes import RANK_FEATURES
 
-    key = repr((version, titles, kinds, RANK_FEATURES, FEATURES)).encode()
+    key = repr((version, titles, kinds, RANK_FEATURES, FEATURES, "answers")).encode()
     return hashlib.blake2b(key, digest_size=8).hexdigest()
 
 
@@ -91,7 +98,7 @@ def collect_group(
         labels = np.array(
             [q.answered_by(searcher.index.documents[r.doc].id, r.start, r.end) for r in rows], dtype=np.int8
         )
-        asked.append(Asked(q.article, q.kind, query, cand, rows, labels))
+        asked.append(Asked(q.article, q.kind, query, cand, rows, labels, q.answers))
     tmp = cache.with_suffix(".tmp")
     with open(tmp, "wb") as fh:
         pickle.dump(asked, fh)
@@ -109,8 +116,9 @@ def training_articles(path: Path, count: int, seed: int) -> list[Any]:
     return [articles[i] for i in order]
 
 
-def collect(train: Path, dev: Path, count: int, val_groups: int, seed: int) -> list[Group]:
-    """The training groups (fit and val) and the dev half (near misses, and withheld paragraphs)."""
+def collect(train: Path, dev: Path, count: int, val_groups: int, seed: int, other: Path | None = None) -> list[Group]:
+    """The training groups (fit and val), the dev half (near misses, and withheld paragraphs) and,
+    given ``other``, SQuAD 2.0's other dev articles (answerable questions and near misses)."""
     from briefqa.embed import load_embedder
     from briefqa.evaluation.squad import read_squad
 
@@ -130,4 +138,7 @@ def collect(train: Path, dev: Path, count: int, val_groups: int, seed: int) -> l
     dev_articles = read_squad(dev)
     groups.append(collect_group("dev", "dev", dev_articles, embedder, 0, ("answerable", "near_miss")))
     groups.append(collect_group("dev-withheld", "dev", dev_articles, embedder, WITHHOLD, ("withheld",)))
+    if other is not None:
+        other_articles = read_squad(other)
+        groups.append(collect_group("other", "other", other_articles, embedder, 0, ("answerable", "near_miss")))
     return groups

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -14,15 +14,18 @@ from ..embed import Embedder, Encoded
 from ..index.backends.choose import as_store
 from ..index.backends.interface import IndexStore
 from ..index.loaded_version import IndexVersion
-from ..records import Answer, ChunkSpan, Document, Quote, SourceInfo, SourceOutline, SourceStats
+from ..reader import Reading
+from ..records import Answer, AnswerSpan, ChunkSpan, Document, Quote, SourceInfo, SourceOutline, SourceStats
 from ..sources.segment import passage_text
 from ..terms import stopwords, terms
 from .abstain import Abstainer, Evidence, features, shipped_abstainer
 from .conversation import MAX_DEPTH, resolve
+from .decide import joint_probability
 from .followups import QuoteKey, focus, named_first, previous_turn
 from .notices import notice_for
 from .questions import normalise_question, validate
 from .quotes import Query, Ranker, Scored, candidate_rows, distinct, rank, shipped_ranker
+from .read import ReadStage, read, shipped_stage
 from .retrieve import Candidates, retrieve
 from .revisions import revision_of
 
@@ -39,6 +42,8 @@ class Judged:
     scored: list[Scored]
     signals: np.ndarray | None
     probability: float
+    # What the reader said of each sentence it read, by (document, start, end).
+    readings: dict[QuoteKey, Reading] = field(default_factory=dict)
 
 
 class Searcher:
@@ -50,11 +55,15 @@ class Searcher:
         embedder: Embedder,
         ranker: Ranker | None = None,
         abstainer: Abstainer | None = None,
+        reading: ReadStage | Literal["shipped"] | None = "shipped",
     ) -> None:
         self.index = index
         self.embedder = embedder
         self.ranker = ranker or shipped_ranker()
         self.abstainer = abstainer or shipped_abstainer()
+        # The reader's file is kept in the model's ONNX cache (BRIEFQA_ONNX_CACHE, as the embedder
+        # was loaded with); None reads nothing, as before the reader (the signals' fingerprint).
+        self.reading = shipped_stage(getattr(embedder, "onnx_cache", None)) if reading == "shipped" else reading
         _one_blas_thread()
         self._stop_ids = _stopword_pieces(embedder.pieces())
         self._cached = lru_cache(maxsize=256)(self._search)
@@ -194,12 +203,34 @@ class Searcher:
         quote the previous turn answered with, which a follow-up does not put first again."""
         cand, rows = self.candidates(query)
         scored = rank(rows, self.ranker)
-        if query.text != query.question:
+        followup = query.text != query.question
+        if followup:
             scored = self._about_followup(query, scored, shown)
         if not scored:
             return Judged(cand, scored, None, 0.0)
+        # The abstainer weighs the ranker's best, as it was fitted to; the reader then reorders
+        # the first candidates and the decision joins both (training/fit_reader.py).
         signals = self.signals(query, cand, scored)
-        return Judged(cand, scored, signals, self.abstainer.probability(signals))
+        probability = self.abstainer.probability(signals)
+        if self.reading is None:
+            return Judged(cand, scored, signals, probability)
+        texts = [self.index.documents[s.doc].text[s.start : s.end] for s in scored[: self.reading.decision.read]]
+        done = read(self.reading, query.text, scored, texts)
+        scored = self._about_followup(query, done.scored, shown) if followup else done.scored
+        readings = {
+            (s.doc, s.start, s.end): r for s, r in zip(done.scored, done.readings, strict=True) if r is not None
+        }
+        best = readings.get((scored[0].doc, scored[0].start, scored[0].end))
+        if best is not None:
+            probability = joint_probability(self.reading.decision, probability, best.answer)
+        return Judged(cand, scored, signals, probability, readings)
+
+    def answers(self, probability: float) -> bool:
+        """Whether a judged probability is high enough to answer (the decision's threshold when
+        the reader decides, else the abstainer's)."""
+        if self.reading is not None:
+            return probability >= self.reading.decision.threshold
+        return self.abstainer.answers(probability)
 
     def _about_followup(self, query: Query, scored: list[Scored], shown: QuoteKey | None) -> list[Scored]:
         """The ranked quotes in the order ``followups.named_first`` gives a follow-up."""
@@ -232,14 +263,24 @@ class Searcher:
         # asks about nothing the sources hold; the abstainer, fitted on questions made of their
         # articles' words, has never seen one and must not be asked to extrapolate.
         known = any(t in self.index.lexical.doc_freq for t in query.terms)
-        return Answer(
-            query=query.text,
-            answered=known and self.abstainer.answers(judged.probability),
-            results=tuple(
-                self._quote_of(self.index.chunk(s.chunk), s.start, s.end, i + 1, s.score) for i, s in enumerate(picked)
-            ),
-            confidence=judged.probability,
-        )
+        answered = known and self.answers(judged.probability)
+        results = []
+        for i, s in enumerate(picked):
+            quote = self._quote_of(self.index.chunk(s.chunk), s.start, s.end, i + 1, s.score)
+            reading = judged.readings.get((s.doc, s.start, s.end)) if answered else None
+            results.append(self._marked(quote, reading))
+        return Answer(query=query.text, answered=answered, results=tuple(results), confidence=judged.probability)
+
+    def _marked(self, quote: Quote, reading: Reading | None) -> Quote:
+        """``quote`` with the reader's answer span marked, when it read the quote and prefers a
+        span to none by the fitted margin; the quote unchanged otherwise."""
+        if reading is None or self.reading is None or reading.span_margin <= self.reading.decision.span_margin:
+            return quote
+        start, end = quote.start + reading.span[0], quote.start + reading.span[1]
+        if not quote.start <= start < end <= quote.end:
+            return quote
+        text = quote.quote[start - quote.start : end - quote.start]
+        return replace(quote, answer=AnswerSpan(start, end, text)) if text.strip() else quote
 
     def _quote_of(self, chunk: ChunkSpan, start: int, end: int, rank: int, score: float) -> Quote:
         """``text[start:end]`` of the chunk's source, with the chunk (widened to hold it) as passage."""

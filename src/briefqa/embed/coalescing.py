@@ -24,6 +24,7 @@ class CoalescingEmbedder:
     def __init__(self, inner: Embedder, max_batch: int = 64) -> None:
         self.inner = inner
         self.name = inner.name
+        self.onnx_cache = getattr(inner, "onnx_cache", None)
         self.dimension = inner.dimension
         self.max_tokens = inner.max_tokens
         self.max_batch = max_batch

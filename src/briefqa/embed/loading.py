@@ -51,7 +51,9 @@ def load_embedder(name: str, onnx_cache: Path | None = None) -> OnnxEmbedder | S
             log.warning("model %s runs on torch: %s", name, exc)
             break
         try:
-            return OnnxEmbedder(name, spec, model, int(record["dimension"]), threads=_threads)
+            embedder = OnnxEmbedder(name, spec, model, int(record["dimension"]), threads=_threads)
+            embedder.onnx_cache = cache
+            return embedder
         except Exception as exc:  # a cached file ONNX Runtime cannot read: made again, once
             log.warning("model %s: its ONNX file %s cannot be loaded (%s)", name, model, exc)
             if attempt == 0:
@@ -69,7 +71,8 @@ class LazyEmbedder:
 
     def __init__(self, name: str, onnx_cache: Path | None = None) -> None:
         self.name = name
-        self._onnx_cache = onnx_cache
+        # Where the reader's ONNX file is kept too (answers.read).
+        self.onnx_cache = onnx_cache
         self._inner: OnnxEmbedder | SentenceTransformerEmbedder | None = None
 
     @property
@@ -80,7 +83,7 @@ class LazyEmbedder:
     @property
     def loaded(self) -> OnnxEmbedder | SentenceTransformerEmbedder:
         if self._inner is None:
-            self._inner = load_embedder(self.name, self._onnx_cache)
+            self._inner = load_embedder(self.name, self.onnx_cache)
         return self._inner
 
     @property

@@ -58,9 +58,10 @@ def valid_record(where: Path, folder: Path) -> dict[str, Any] | None:
     return record
 
 
-def onnx_file(folder: Path, cache: Path) -> tuple[Path, dict[str, Any]]:
-    """The checked ONNX file of ``folder`` and its record, made first if it is missing or stale;
-    ``ModelError`` saying why when it cannot be made."""
+def onnx_file(folder: Path, cache: Path, maker: str = "briefqa.embed.onnx_export") -> tuple[Path, dict[str, Any]]:
+    """The checked ONNX file of ``folder`` and its record, made first if it is missing or stale
+    (by ``python -m maker FOLDER WHERE``: the encoder's export, or the reader's); ``ModelError``
+    saying why when it cannot be made."""
     where = cache_folder(cache, folder)
     record = valid_record(where, folder)
     if record is not None:
@@ -78,7 +79,7 @@ def onnx_file(folder: Path, cache: Path) -> tuple[Path, dict[str, Any]]:
         if record is None:
             log.info("making the ONNX file of %s into %s (once; about a minute)", folder, where)
             made = subprocess.run(
-                [sys.executable, "-m", "briefqa.embed.onnx_export", str(folder), str(where)],
+                [sys.executable, "-m", maker, str(folder), str(where)],
                 capture_output=True,
                 text=True,
                 check=False,

@@ -36,6 +36,9 @@ def _unit(rows: np.ndarray) -> np.ndarray:
 class OnnxEmbedder:
     """One model folder's pipeline: tokenizer, the exported transformer, pooling, unit vectors."""
 
+    # The cache its file came from, where the reader's is kept too (answers.read).
+    onnx_cache: Path | None = None
+
     def __init__(
         self,
         name: str,

@@ -28,6 +28,7 @@ from ..errors import InputError
 from ..index.build.pipeline import build_index
 from ..records import Answer
 from ..sources.ingest import discover, parse
+from .answer_spans import best_f1
 from .squad import SquadArticle, SquadQuestion, questions_of, read_squad, write_corpus
 
 # The false-abstention levels at which the trade-off is reported.
@@ -282,6 +283,8 @@ def score_squad(run: SquadRun, answers: Sequence[Answer]) -> dict[str, Any]:
     """Metrics of answers to a SQuAD run's questions (a quote hits when it covers an answer span)."""
     tally = _Tally(source_texts(run.searcher, run.corpus))
     per_article: dict[str, list[int]] = {}  # article -> [answerable, hit@1]
+    # Answered hits at rank 1: whether the reader marked the answer, and its F1 when it did.
+    marked: list[float | None] = []
     for q, answer in zip(run.questions, answers, strict=True):
         ranks = [r.rank for r in answer.results if q.answered_by(r.source.id, r.start, r.end)]
         first = min(ranks) if ranks else None
@@ -290,8 +293,17 @@ def score_squad(run: SquadRun, answers: Sequence[Answer]) -> dict[str, Any]:
         if q.answerable:
             row[0] += 1
             row[1] += first == 1
+            if first == 1 and answer.answered:
+                span = answer.results[0].answer
+                text = tally.texts.get(answer.results[0].source.id, "")
+                marked.append(None if span is None else best_f1(span.text, [text[a:b] for a, b in q.answers]))
+    spans = [f for f in marked if f is not None]
+    span_metrics = {
+        "answer_marked": round(len(spans) / len(marked), 4) if marked else 0.0,
+        "answer_f1": round(sum(spans) / len(spans), 4) if spans else 0.0,
+    }
     return {
-        "metrics": tally.metrics(passages=False),
+        "metrics": tally.metrics(passages=False) | span_metrics,
         "counts": {**tally.counts(), "articles": len(per_article)},
         "targets": TARGETS,
         "tradeoff": tally.tradeoff(),
@@ -321,7 +333,7 @@ def signal_means(
     code as it is, it must come out the same, or the models were fitted on other signals.
     """
     run = open_squad(path, embedder, workdir)
-    searcher = Searcher(run.searcher.index, embedder, ranker, abstainer)
+    searcher = Searcher(run.searcher.index, embedder, ranker, abstainer, reading=None)
     ranking: list[np.ndarray] = []
     abstaining: list[np.ndarray] = []
     for query in queries_of(searcher, [q.question for q in run.questions]):
