@@ -242,6 +242,18 @@ def test_ask_prints_full_links(brief_index: Path) -> None:
 
 
 @pytest.mark.slow
+def test_ask_json_prints_a_search_response_with_each_answer_span(brief_index: Path) -> None:
+    code, out, err = run_cli("ask", "How many satellites does the United States operate?", "--k", "2", "--json",
+                             "--index", str(brief_index))  # fmt: skip
+    assert code == 0, err
+    results = json.loads(out)["results"]
+    assert len(results) == 2
+    for r in results:  # the contract's span, or null where none is marked
+        span = r["answer"]
+        assert span is None or r["quote"][span["start"] - r["start"] : span["end"] - r["start"]] == span["text"]
+
+
+@pytest.mark.slow
 def test_ask_says_why_it_does_not_answer(brief_index: Path) -> None:
     from briefqa.answers.notices import NOT_ENGLISH, NOTHING_SEARCHABLE
 

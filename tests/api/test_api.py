@@ -12,7 +12,7 @@ pytestmark = pytest.mark.slow
 
 QUESTION = "What challenges remain for the alliance?"
 URL = re.compile(r"/sources/(?P<id>[a-z0-9-]+)\?hl=(?P<start>\d+)-(?P<end>\d+)&rev=(?P<rev>[0-9a-f]{16})#q")
-RESULT_KEYS = {"rank", "score", "quote", "passage", "start", "end", "source"}
+RESULT_KEYS = {"rank", "score", "quote", "passage", "start", "end", "answer", "source"}
 
 
 def detail_of(response: Any) -> Any:
@@ -60,6 +60,10 @@ def test_search_results_quote_their_source_verbatim(client: TestClient) -> None:
             texts[source_id] = client.get(f"/api/sources/{source_id}").json()["text"]
         assert r["quote"] == texts[source_id][r["start"] : r["end"]]
         assert r["quote"] in r["passage"]
+        if r["answer"] is not None:  # null until the reader marks one
+            span = r["answer"]
+            assert r["start"] <= span["start"] < span["end"] <= r["end"]
+            assert span["text"] == texts[source_id][span["start"] : span["end"]]
         link = URL.fullmatch(r["source"]["url"])
         assert link, r["source"]["url"]
         assert (link["id"], int(link["start"]), int(link["end"])) == (source_id, r["start"], r["end"])

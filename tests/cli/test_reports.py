@@ -1,14 +1,16 @@
-"""What `briefqa index` and `briefqa eval` print: counts in the right number, and the missed items."""
+"""What `briefqa ask`, `index` and `eval` print: the answer in bold on a terminal, counts in the right
+number, and the missed items."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
-from briefqa.cli.reports import EVAL_LEGEND, plural, print_build, print_eval
+from briefqa.cli.reports import EVAL_LEGEND, plural, print_answer, print_build, print_eval
 
 
 def _build(documents: int, chunks: int) -> SimpleNamespace:
@@ -84,3 +86,35 @@ def test_briefqa_index_keeps_a_truncated_pdf_says_so_and_exits_1_until_it_is_fix
     (corpus / "papers" / "compact.pdf").write_bytes(pdf)
     code, out, err = run_cli("index", "--corpus", str(corpus), "--index", index)
     assert code == 0 and "updated: papers-compact" in out and "kept:" not in out, out + err
+
+
+def _answer(answered: bool, spans: bool = True) -> Any:
+    from briefqa.records import Answer
+
+    from ..api.test_answer_marks import FARES, FERRY, quote_of
+
+    quotes = (quote_of(FERRY, "The ferry" if spans else None), quote_of(FARES, "*every* adult_passenger", rank=2))
+    return Answer(query="q", answered=answered, results=quotes)
+
+
+def test_on_a_terminal_ask_prints_the_answer_in_bold_inside_the_quote(capsys: pytest.CaptureFixture[str]) -> None:
+    print_answer(_answer(True), "http://briefs.example", color=True)
+    out = capsys.readouterr().out
+    assert "1. “\x1b[1mThe ferry\x1b[0m to Brønnøysund leaves at 06:40 on weekdays.”" in out
+    assert "for \x1b[1m*every* adult_passenger\x1b[0m in 2023.”" in out
+    assert "   — Harbour notes  http://briefs.example/sources/harbour-notes?hl=" in out
+
+
+def test_off_a_terminal_ask_prints_plain_text(capsys: pytest.CaptureFixture[str]) -> None:
+    print_answer(_answer(True), "http://briefs.example")  # captured output is not a terminal
+    plain = capsys.readouterr().out
+    assert "\x1b" not in plain and "1. “The ferry to Brønnøysund leaves at 06:40 on weekdays.”" in plain
+    print_answer(_answer(True, spans=False), "http://briefs.example", color=True)
+    assert capsys.readouterr().out.count("\x1b[1m") == 1  # the second quote's; the first has none
+
+
+def test_closest_passages_that_do_not_answer_have_nothing_in_bold(capsys: pytest.CaptureFixture[str]) -> None:
+    print_answer(_answer(False), "http://briefs.example", color=True)
+    out = capsys.readouterr().out
+    assert out.startswith("The sources do not answer this.\nClosest passages, not an answer:")
+    assert "\x1b" not in out

@@ -57,6 +57,21 @@ function around(passage, quote, width = CONTEXT_CHARS) {
   return [before, after];
 }
 
+// The quote as nodes, its answer (when one is marked) in <mark class="answer">, as api/answer_marks.py
+// cuts it. The offsets count code points, as Python's do, not the UTF-16 units of a JS string; a
+// span that does not stand in the quote with its own text marks nothing.
+function quoted(result) {
+  const answer = result.answer;
+  if (!answer) return [result.quote];
+  const points = Array.from(result.quote);
+  const at = answer.start - result.start;
+  const to = answer.end - result.start;
+  if (!(0 <= at && at < to && to <= points.length)) return [result.quote];
+  const words = points.slice(at, to).join("");
+  if (words !== answer.text) return [result.quote];
+  return [points.slice(0, at).join(""), el("mark", { class: "answer" }, words), points.slice(to).join("")];
+}
+
 function cite(result, linkClass) {
   return el("p", { class: "cite" }, el("a", { class: linkClass, href: result.source.url }, result.source.title));
 }
@@ -75,7 +90,7 @@ function answerView(response) {
   const [before, after] = around(top.passage, top.quote);
   const view = el(
     "div", { class: "answer" },
-    el("blockquote", { class: "quote", cite: top.source.url }, top.quote),
+    el("blockquote", { class: "quote", cite: top.source.url }, ...quoted(top)),
     el("p", { class: "cite" }, el("a", { class: "source-link", href: top.source.url }, top.source.title), copyButton(top)),
   );
   if (before || after) {
@@ -86,7 +101,7 @@ function answerView(response) {
     const more = el("details", { class: "more" }, el("summary", {}, `${rest.length} more from the sources`));
     for (const r of rest) {
       more.append(el("div", { class: "also" },
-        el("blockquote", { class: "also-quote", cite: r.source.url }, r.quote), cite(r, "also-link")));
+        el("blockquote", { class: "also-quote", cite: r.source.url }, ...quoted(r)), cite(r, "also-link")));
     }
     view.append(more);
   }
@@ -98,6 +113,7 @@ function noAnswerView(response) {
   if (response.notice) view.append(el("p", { class: "notice" }, response.notice));
   if (response.results.length) {
     view.append(el("p", { class: "closest-label" }, "Closest, not an answer:"));
+    // Not an answer, so no words in it are emphasised as one.
     for (const r of response.results) {
       view.append(el("div", { class: "closest" },
         el("blockquote", { class: "closest-quote", cite: r.source.url }, r.quote), cite(r, "closest-link")));

@@ -11,6 +11,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, With
 
 from ..answers.questions import INVISIBLE_CATEGORIES, MAX_HISTORY, MAX_K, MAX_QUESTION
 from ..records import Answer, SourceState, SourceStats
+from ..records import AnswerSpan as MarkedSpan
 from .citation import credit
 
 
@@ -137,6 +138,18 @@ class SourceRef(BaseModel):
     )
 
 
+class AnswerSpan(BaseModel):
+    """The words inside the quote that answer, as offsets of the same source text as the quote's."""
+
+    start: int = Field(description="offset in the source's text where the answer starts (inside the quote)")
+    end: int = Field(description="offset in the source's text where the answer ends (inside the quote)")
+    text: str = Field(description="the answer's words, `text[start:end]` of the source")
+
+    @classmethod
+    def of(cls, span: MarkedSpan | None) -> AnswerSpan | None:
+        return None if span is None else cls(start=span.start, end=span.end, text=span.text)
+
+
 class Result(BaseModel):
     rank: int
     score: float
@@ -144,6 +157,12 @@ class Result(BaseModel):
     passage: str
     start: int
     end: int
+    answer: AnswerSpan | None = Field(
+        default=None,
+        description="the words inside the quote that answer the question, shown emphasised inside the quote: "
+        "`start <= answer.start < answer.end <= end` and `answer.text == text[answer.start:answer.end]`; "
+        'null where none is marked (a "why" answer may be the whole sentence)',
+    )
     source: SourceRef
 
 
@@ -175,6 +194,7 @@ class SearchResponse(BaseModel):
                     passage=q.passage,
                     start=q.start,
                     end=q.end,
+                    answer=AnswerSpan.of(q.answer),
                     source=SourceRef(
                         id=q.source.id,
                         title=q.source.title,

@@ -11,6 +11,8 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from starlette.responses import Response
 
+from .answer_marks import marked
+
 
 def web_folder() -> Path:
     """Where the page's templates and static files are: ``briefqa/web`` inside an installed wheel
@@ -58,6 +60,7 @@ def around(passage: str, quote: str, width: int = CONTEXT_CHARS) -> tuple[str, s
 
 
 _env.globals["around"] = around
+_env.globals["marked"] = marked
 
 
 def count(n: int, noun: str, plural: str | None = None) -> str:

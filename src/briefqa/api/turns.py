@@ -2,28 +2,30 @@
 
 The page without JavaScript is a GET form: each request carries the whole thread. Searching every
 earlier question again would cost one search per turn on every request, so each turn travels as
-``a|source@start-end|...~SIGNATURE`` (``n`` when it was not answered) and is drawn from the index's
-text. The reference holds offsets, never text, and its signature (``thread_signing``) covers the
-question, the questions before it and the revision of each source's text it quotes: only briefqa
-can issue one, and one issued for another question, thread or text does not check out. A
-reference that does not check out against the served index (another version, a hand-edited or
-forged URL) is ignored and that turn is searched again.
+``a|source@start-end|...~SIGNATURE`` (``n`` when it was not answered; ``@start-end:from-to`` where
+the reader marked the answer inside the quote) and is drawn from the index's text. The reference
+holds offsets, never text, and its signature (``thread_signing``) covers the question, the
+questions before it and the revision of each source's text it quotes: only briefqa can issue one,
+and one issued for another question, thread or text does not check out. A reference that does not
+check out against the served index (another version, a hand-edited or forged URL) is ignored and
+that turn is searched again.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..answers.questions import MAX_HISTORY, normalise_question
 from ..answers.searcher import THREAD_DEPTH, Searcher
-from ..records import Answer
-from .schemas import SearchResponse
+from ..records import Answer, AnswerSpan, Quote
+from .answer_marks import marked
+from .schemas import Result, SearchResponse
 from .thread_signing import ThreadSigner
 
 MAX_SHOWN = 2000  # characters of one reference; a page shows at most a few quotes per turn
-_REF = re.compile(r"([^|@]{1,200})@([0-9]{1,12})-([0-9]{1,12})")
+_REF = re.compile(r"([^|@]{1,200})@([0-9]{1,12})-([0-9]{1,12})(?::([0-9]{1,12})-([0-9]{1,12}))?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,9 +67,24 @@ def encode(
     response: SearchResponse, question: str, history: Sequence[str], searcher: Searcher, signer: ThreadSigner
 ) -> str:
     """The signed reference a later request draws ``response`` again from."""
-    body = ("a" if response.answered else "n") + "".join(f"|{r.source.id}@{r.start}-{r.end}" for r in response.results)
+    body = ("a" if response.answered else "n") + "".join(f"|{_place(r)}" for r in response.results)
     revisions = [searcher.revision(r.source.id) or "" for r in response.results]
     return f"{body}~{signer.sign(*_signed(question, history, body, revisions))}"
+
+
+def _place(result: Result) -> str:
+    """Where ``result`` stands: its source and offsets, and its answer's offsets when one is marked."""
+    answer = f":{result.answer.start}-{result.answer.end}" if result.answer is not None else ""
+    return f"{result.source.id}@{result.start}-{result.end}{answer}"
+
+
+def _answered(quote: Quote, start: str | None, end: str | None) -> Quote | None:
+    """``quote`` with the answer span a reference names inside it; None when it does not fit in it."""
+    if start is None or end is None:
+        return quote
+    at, to = int(start), int(end)
+    span = AnswerSpan(at, to, quote.quote[at - quote.start : to - quote.start])
+    return replace(quote, answer=span) if marked(quote.quote, quote.start, span) else None
 
 
 def _signed(question: str, history: Sequence[str], body: str, revisions: Sequence[str]) -> list[str]:
@@ -104,6 +121,7 @@ def decode(
     quotes = []
     for rank, match in enumerate(matches, 1):
         quote = searcher.quote_at(match[1], int(match[2]), int(match[3]), rank) if match else None
+        quote = _answered(quote, match[4], match[5]) if quote is not None and match else None
         if quote is None:
             return None
         quotes.append(quote)

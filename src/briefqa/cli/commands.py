@@ -23,7 +23,7 @@ from .arguments import (
     report_error,
     settings_of,
 )
-from .reports import print_build, print_eval
+from .reports import print_answer, print_build, print_eval
 from .terminal import Progress, log_to_stderr
 
 # Plain help (not rich's boxes): rich shows every flag as "<bool>" and hides defaults. Help text
@@ -151,13 +151,7 @@ def ask(
     from .serving import base_url as served_at
     from .serving import serving_address
 
-    base = (base_url or serving_address(settings.index) or served_at(settings)).rstrip("/")
-    if not answer.answered:
-        typer.echo(" ".join(["The sources do not answer this.", *([answer.notice] if answer.notice else [])]))
-        if answer.results:
-            typer.echo("Closest passages, not an answer:")
-    for r in answer.results:
-        typer.echo(f"\n{r.rank}. “{r.quote}”\n   — {r.source.title}  {base}{r.url}")
+    print_answer(answer, (base_url or serving_address(settings.index) or served_at(settings)).rstrip("/"))
 
 
 @app.command()

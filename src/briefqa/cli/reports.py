@@ -1,4 +1,4 @@
-"""What the CLI prints of a build report and of an evaluation report."""
+"""What the CLI prints of an answer, of a build report and of an evaluation report."""
 
 from __future__ import annotations
 
@@ -6,10 +6,33 @@ from typing import Any
 
 import typer
 
+from ..api.answer_marks import marked
+from ..records import Answer, Quote
+
 
 def plural(count: int, word: str) -> str:
     """``1 document``, ``2 documents``: a count with its noun in the right number."""
     return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def print_answer(answer: Answer, base: str, color: bool | None = None) -> None:
+    """Each quote with its source's full link (``base`` is where the links point); not answered,
+    the reason and the closest passages. ``color`` None: click decides, styling only a terminal."""
+    if not answer.answered:
+        typer.echo(" ".join(["The sources do not answer this.", *([answer.notice] if answer.notice else [])]))
+        if answer.results:
+            typer.echo("Closest passages, not an answer:")
+    for r in answer.results:
+        typer.echo(f"\n{r.rank}. “{quoted(r, answer.answered)}”\n   — {r.source.title}  {base}{r.url}", color=color)
+
+
+def quoted(quote: Quote, answered: bool) -> str:
+    """The quote with its answer in bold (ANSI), when one is marked in an answered quote; typer.echo
+    drops the styling where stdout is not a terminal, so a pipe or a file gets the plain sentence."""
+    cut = marked(quote.quote, quote.start, quote.answer) if answered else None
+    if cut is None:
+        return quote.quote
+    return cut.before + typer.style(cut.answer, bold=True) + cut.after
 
 
 def print_build(report: Any, waited: float | None = None, model_loaded: bool = True) -> None:
