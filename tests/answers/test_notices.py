@@ -75,6 +75,14 @@ def test_short_english_questions_full_of_names_stay_english(question: str) -> No
     assert not not_english(question)
 
 
+# Written here: short questions that another language outscores English on (Nigerian Pidgin at
+# 0.68-0.82) while English keeps 0.15-0.17, which the rule before (another language above half)
+# refused.
+@pytest.mark.parametrize("question", ["When did Nigeria win its first medal?", "Who won the 2003 Nigerian election?"])
+def test_english_outscored_but_plausible_stays_english(question: str) -> None:
+    assert not not_english(question)
+
+
 @pytest.mark.parametrize(("language", "question"), [(lang, q) for lang, qs in OTHER_LANGUAGES.items() for q in qs])
 def test_questions_in_other_languages_are_recognised(language: str, question: str) -> None:
     assert not_english(question), language

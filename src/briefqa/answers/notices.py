@@ -6,11 +6,14 @@ nothing in it is searchable; it is only the tail of a follow-up ("And Japan?") w
 question to follow.
 
 The language is judged by py3langid (a maintained fork of langid.py whose naive Bayes model ships
-inside the package: no download, ~0.1 ms a question). A question is "not English" only when the
-identifier gives another language more than half of the probability, or when every letter in it is
-of a script other than Latin. Short English questions full of names ("Who is Bingen?", "GDP?")
-get a diffuse guess and stay well under half: over the 3,161 questions of SQuAD 2.0's eight
-articles and the brief's two sets, no English question reaches it (the highest is 0.33).
+inside the package: no download, ~0.1 ms a question). A question is "not English" when every
+letter in it is of a script other than Latin, or when the identifier gives another language more
+than half of the probability and leaves English less than ``ENGLISH_BELOW``: English must be
+implausible, not merely outscored. Short English questions full of names may lose to another
+language ("When did Dewey die?" reads as Nigerian Pidgin at 0.61), but English keeps a share of
+it. Fitted by ``training/fit_notices.py`` over SQuAD's 96,343 English questions: another
+language above half alone refused 176 of them; with English below 0.05 too, 27, and it
+recognises as many of its 20 questions written in other languages (18).
 
 Reading that model (an xz-compressed file) takes 1.2-2.3 s, most of it in ``lzma``, which lets go
 of the GIL: a one-question process (``briefqa ask``) calls ``warm_identifier`` first, so the
@@ -42,9 +45,11 @@ NO_THREAD = (
     "follow: ask the whole question."
 )
 
-# Another language must take more than half the identifier's probability: a majority, not a
-# guess among many (see the module's docstring for what English questions reach).
+# Another language must take more than half the identifier's probability (a text of a word or
+# two gets a diffuse guess, English or not), and English less than ENGLISH_BELOW (fitted by
+# training/fit_notices.py: the largest that refuses at most 3 in 10,000 of SQuAD's questions).
 OTHER_LANGUAGE_PROBABILITY = 0.5
+ENGLISH_BELOW = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,8 +83,15 @@ def not_english(question: str) -> bool:
         return False
     if not any(unicodedata.name(ch, "").startswith("LATIN") for ch in letters):
         return True
-    language, probability = _identifier().classify(question)
-    return bool(language != "en" and probability > OTHER_LANGUAGE_PROBABILITY)
+    language, probability, english = language_of(question)
+    return language != "en" and probability > OTHER_LANGUAGE_PROBABILITY and english < ENGLISH_BELOW
+
+
+def language_of(question: str) -> tuple[str, float, float]:
+    """The identifier's likeliest language for ``question``, its probability, and English's."""
+    ranked = _identifier().rank(question)
+    language, probability = ranked[0]
+    return str(language), float(probability), float(dict(ranked).get("en", 0.0))
 
 
 def warm_identifier() -> threading.Thread:
