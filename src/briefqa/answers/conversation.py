@@ -66,8 +66,22 @@ def _swap_topic(question: str, previous: str) -> str | None:
     topic = ellipsis.group("topic").strip()
     if _WH.search(topic) or _BACK.search(topic):
         return None
-    names = [m for m in NAME_RUN.finditer(previous) if m.group(0).strip() and topic.lower() not in m.group(0).lower()]
+    # A name stands in for a name: "What about gravitation?" after a question about Einstein asks
+    # about gravitation in Einstein's theory, not "What did gravitation's theory predict?".
+    if not NAME_RUN.search(" " + topic):
+        return None
+    # A topic the previous question already names ("And Japan?" after "Is the United States
+    # obligated to defend Japan?") cannot be swapped in without asking about it twice.
+    if re.search(rf"(?<!\w){re.escape(topic)}(?!\w)", previous, re.I):
+        return None
+    names = [m for m in NAME_RUN.finditer(previous) if m.group(0).strip()]
     if len(names) != 1:
         return None
-    name = names[0]
-    return previous[: name.start()] + topic + previous[name.end() :]
+    name, end = names[0], names[0].end()
+    # "And the Yuan dynasty?" after "Who founded the Ming dynasty?": the words the topic ends with
+    # after its name replace the same words after the previous name, so they are not said twice.
+    last = list(NAME_RUN.finditer(" " + topic))[-1]
+    tail = topic[last.end() - 1 :]
+    if tail.strip() and previous[end:].lower().startswith(tail.lower()):
+        end += len(tail)
+    return previous[: name.start()] + topic + previous[end:]
