@@ -87,3 +87,15 @@ def test_and_x_does_not_repeat_the_words_after_the_name() -> None:
     assert resolve("And the Bell Rock lighthouse?", ["Who built the Eddystone lighthouse?"]) == (
         "Who built the Bell Rock lighthouse?"
     )
+
+
+def test_a_bare_why_after_a_question_asks_that_question_why() -> None:
+    from briefqa.answers.conversation import asks_of_thread
+    from briefqa.answers.notices import notice_for
+
+    history = ["When was the harbour light automated?"]
+    for bare in ("Why?", "How so?", "When?", "Why is that?"):
+        assert asks_of_thread(bare), bare
+        assert notice_for(bare, history) is None, "searched, not declined as nothing to search"
+        assert notice_for(bare, []) is not None, "with no earlier question there is nothing to ask"
+    assert not asks_of_thread("the") and not asks_of_thread("?")

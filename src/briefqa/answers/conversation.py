@@ -4,8 +4,8 @@ No generative model. A follow-up is recognised by its shape:
 
 - "And Japan?" / "What about Japan?" asks the previous question again about something else: the
   name in the previous question is replaced ("How many satellites does Japan operate?").
-- Anything else that leans on the thread ("Why do they matter?", "What else ...?") is searched
-  together with the question it follows, itself resolved the same way.
+- Anything else that leans on the thread ("Why do they matter?", "What else ...?", a bare "Why?")
+  is searched together with the question it follows, itself resolved the same way.
 """
 
 from __future__ import annotations
@@ -37,6 +37,12 @@ def is_followup(question: str) -> bool:
     if _OPENERS.match(question) or _BACK.search(question):
         return True
     return len(terms(question)) < 2
+
+
+def asks_of_thread(question: str) -> bool:
+    """Whether a question with no searchable word of its own ("Why?", "How so?", "What else?")
+    still asks something once there is a thread: the earlier question, asked with its "why"."""
+    return bool(_WH.search(question) or _BACK.search(question))
 
 
 def needs_thread(question: str) -> bool:

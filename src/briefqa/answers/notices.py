@@ -2,8 +2,9 @@
 
 Three reasons are known before anything is searched, and each is told to the user in one sentence
 (``Answer.notice``): the question is not in English, the language of the model and the sources;
-nothing in it is searchable; it is only the tail of a follow-up ("And Japan?") with no earlier
-question to follow.
+nothing in it is searchable (a bare "Why?" is searchable after an earlier question: it asks that
+question's why); it is only the tail of a follow-up ("And Japan?") with no earlier question to
+follow.
 
 The language is judged by py3langid (a maintained fork of langid.py whose naive Bayes model ships
 inside the package: no download, ~0.1 ms a question). A question is "not English" only when the
@@ -27,7 +28,7 @@ from functools import lru_cache
 from typing import Any
 
 from ..terms import terms
-from .conversation import needs_thread
+from .conversation import asks_of_thread, needs_thread
 
 NOT_ENGLISH = (
     "This question does not look like English. briefqa's model and its sources read English only: "
@@ -64,7 +65,7 @@ def notice_for(question: str, history: Sequence[str]) -> Notice | None:
     """
     if not_english(question):
         return Notice(NOT_ENGLISH, search=True)
-    if not terms(question):
+    if not terms(question) and not (asks_of_thread(question) and any(h.strip() for h in history)):
         return Notice(NOTHING_SEARCHABLE, search=False)
     if needs_thread(question) and not any(h.strip() for h in history):
         return Notice(NO_THREAD, search=True)

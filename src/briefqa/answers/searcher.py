@@ -143,9 +143,10 @@ class Searcher:
         if text == question:
             return self.answer(self.query(question, text, self.embedder.encode_full([text]), 0), k)
         # A follow-up: the question's own word pieces (from the same forward pass) say what the
-        # user typed, and the previous turn's first quote is not shown first again.
+        # user typed (a bare "Why?" types none that weigh: the thread's question is searched as it
+        # is), and the previous turn's first quote is not shown first again.
         encoded = self.embedder.encode_full([text, question])
-        query = self.query(question, text, encoded, 0, typed=encoded.ids[1])
+        query = self.query(question, text, encoded, 0, typed=encoded.ids[1] if terms(question) else None)
         return self.answer(query, k, shown=self._first_quote(history, k))
 
     def _first_quote(self, history: tuple[str, ...], k: int) -> QuoteKey | None:
@@ -251,9 +252,9 @@ class Searcher:
 
     def answer(self, query: Query, k: int, shown: QuoteKey | None = None) -> Answer:
         """The answer for an embedded query (batch callers embed many queries at once)."""
-        if not terms(query.question):
-            # Only punctuation or stopwords ("?", "the", "Why?"): nothing to quote for, whatever
-            # the thread; any sentence would be as good as any other.
+        if not terms(query.text):
+            # Only punctuation or stopwords ("?", "the", a "Why?" with no thread): nothing to quote
+            # for; any sentence would be as good as any other.
             return Answer(query=query.question, answered=False, results=())
         judged = self.judge(query, shown)
         if not judged.scored:
