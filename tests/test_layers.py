@@ -181,8 +181,9 @@ WITHIN: dict[str, dict[str, set[str]]] = {
     },
     "evaluation": {
         "squad": set(),
+        "answer_spans": set(),
         # A SQuAD file is scored over a temporary index of its articles, built and loaded here.
-        "evaluate": {"squad"},
+        "evaluate": {"answer_spans", "squad"},
     },
 }
 # What the web layer may not touch: it asks the searcher (through live) and shows records. Of the

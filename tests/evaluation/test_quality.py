@@ -116,8 +116,11 @@ def test_and_japan_follow_up_quotes_what_the_brief_says_of_japan(searcher) -> No
     first = "What share of the world's active satellites does the United States operate?"
     answer = searcher.search("And Japan?", [first])
     assert answer.query == "What share of the world's active satellites does Japan operate?"
-    assert answer.answered
-    assert answer.results[0].quote == "Japan accounts for a small fraction of this total."
+    # Among the first three, in the ranker's order: the rule that put quotes naming the follow-up's
+    # words first was measured on threads over SQuAD articles and removed (docs/evaluation.md);
+    # tests/answers/test_followups.py asks the ranking of "And X?" of a corpus written there.
+    quotes = [r.quote for r in answer.results[:3]]
+    assert "Japan accounts for a small fraction of this total." in quotes
 
 
 def test_a_standalone_why_question_is_searched_as_it_is(searcher) -> None:  # type: ignore[no-untyped-def]

@@ -21,7 +21,7 @@ from ..terms import stopwords, terms
 from .abstain import Abstainer, Evidence, features, shipped_abstainer
 from .conversation import MAX_DEPTH, resolve
 from .decide import joint_probability
-from .followups import QuoteKey, focus, named_first, previous_turn
+from .followups import QuoteKey
 from .notices import notice_for
 from .questions import normalise_question, validate
 from .quotes import Query, Ranker, Scored, candidate_rows, distinct, rank, shipped_ranker
@@ -139,39 +139,13 @@ class Searcher:
         return answer if notice is None else replace(answer, answered=False, notice=notice.text)
 
     def _answer_in_thread(self, question: str, history: tuple[str, ...], k: int) -> Answer:
+        # A follow-up is ranked as the question it resolves to: no policy of its own reorders it.
         text = resolve(question, history)
-        if text == question:
-            return self.answer(self.query(question, text, self.embedder.encode_full([text]), 0), k)
-        # A follow-up: the question's own word pieces (from the same forward pass) say what the
-        # user typed (a bare "Why?" types none that weigh: the thread's question is searched as it
-        # is), and the previous turn's first quote is not shown first again.
-        encoded = self.embedder.encode_full([text, question])
-        query = self.query(question, text, encoded, 0, typed=encoded.ids[1] if terms(question) else None)
-        return self.answer(query, k, shown=self._first_quote(history, k))
+        return self.answer(self.query(question, text, self.embedder.encode_full([text]), 0), k)
 
-    def _first_quote(self, history: tuple[str, ...], k: int) -> QuoteKey | None:
-        """(document, start, end) of the quote the previous turn answered with, if it answered."""
-        turn = previous_turn(history)
-        if turn is None:
-            return None
-        # Through the cache, not search(): the previous turn was answered a moment ago, and this is
-        # no new search of it (the page's tests count the searches a request makes).
-        # Its own thread is cut to what resolve() reads (THREAD_DEPTH questions): each earlier
-        # follow-up would otherwise search the one before it, 20 searches for one request of 20
-        # follow-ups. The cut bounds that to THREAD_DEPTH + 1; what it can change is only which quote a
-        # follow-up four turns back did not repeat.
-        question, before = turn
-        before = before[-THREAD_DEPTH:]
-        previous = self._cached(validate(question, before, k), before, k)
-        if not previous.answered or not previous.results:
-            return None
-        top = previous.results[0]
-        doc = self.index.document_number(top.source.id)
-        return None if doc is None else (doc, top.start, top.end)
-
-    def query(self, question: str, text: str, encoded: Encoded, row: int, typed: np.ndarray | None = None) -> Query:
-        """Row ``row`` of an encode of searched texts, as the ranker reads it; ``typed`` is the word
-        pieces of what the user typed, when the searched text adds the thread to it."""
+    def query(self, question: str, text: str, encoded: Encoded, row: int) -> Query:
+        """Row ``row`` of an encode of searched texts, as the ranker reads it (``text``: the
+        question as searched, resolved against its thread)."""
         ids = encoded.ids[row]
         content = ~np.isin(ids, self._stop_ids) if len(ids) and len(self._stop_ids) else np.ones(len(ids), bool)
         if not content.any():
@@ -180,9 +154,6 @@ class Searcher:
         # Every piece counts in the plain mean, function words too (measured on SQuAD: without them
         # the ranker's sentence hit@1 falls 0.843 -> 0.835 out of fold).
         uniform = np.ones(len(ids))
-        if text != question:
-            own = np.isin(ids, typed) if typed is not None else np.zeros(len(ids), bool)
-            weights, uniform = focus(weights, own), focus(uniform, own)
         query_terms = terms(text) + (terms(question) if text != question else [])
         return Query(
             text=text,
@@ -199,14 +170,10 @@ class Searcher:
         cand = retrieve(self.index, query.vector, list(query.terms), n=CANDIDATE_CHUNKS)
         return cand, candidate_rows(self.index, cand, query)
 
-    def judge(self, query: Query, shown: QuoteKey | None = None) -> Judged:
-        """Rank the candidate sentences and weigh whether the best one answers; ``shown`` is the
-        quote the previous turn answered with, which a follow-up does not put first again."""
+    def judge(self, query: Query) -> Judged:
+        """Rank the candidate sentences and weigh whether the best one answers."""
         cand, rows = self.candidates(query)
         scored = rank(rows, self.ranker)
-        followup = query.text != query.question
-        if followup:
-            scored = self._about_followup(query, scored, shown)
         if not scored:
             return Judged(cand, scored, None, 0.0)
         # The abstainer weighs the ranker's best, as it was fitted to; the reader then reorders
@@ -217,7 +184,7 @@ class Searcher:
             return Judged(cand, scored, signals, probability)
         texts = [self.index.documents[s.doc].text[s.start : s.end] for s in scored[: self.reading.decision.read]]
         done = read(self.reading, query.text, scored, texts)
-        scored = self._about_followup(query, done.scored, shown) if followup else done.scored
+        scored = done.scored
         readings = {
             (s.doc, s.start, s.end): r for s, r in zip(done.scored, done.readings, strict=True) if r is not None
         }
@@ -233,12 +200,6 @@ class Searcher:
             return probability >= self.reading.decision.threshold
         return self.abstainer.answers(probability)
 
-    def _about_followup(self, query: Query, scored: list[Scored], shown: QuoteKey | None) -> list[Scored]:
-        """The ranked quotes in the order ``followups.named_first`` gives a follow-up."""
-        texts = [self.index.documents[s.doc].text[s.start : s.end] for s in scored]
-        keys = [(s.doc, s.start, s.end) for s in scored]
-        return [scored[i] for i in named_first(query.question, texts, keys, shown)]
-
     def signals(self, query: Query, cand: Candidates, scored: list[Scored]) -> np.ndarray:
         top = scored[0]
         evidence = Evidence(
@@ -250,13 +211,13 @@ class Searcher:
         )
         return features(evidence, self.index.lexical)
 
-    def answer(self, query: Query, k: int, shown: QuoteKey | None = None) -> Answer:
+    def answer(self, query: Query, k: int) -> Answer:
         """The answer for an embedded query (batch callers embed many queries at once)."""
         if not terms(query.text):
             # Only punctuation or stopwords ("?", "the", a "Why?" with no thread): nothing to quote
             # for; any sentence would be as good as any other.
             return Answer(query=query.question, answered=False, results=())
-        judged = self.judge(query, shown)
+        judged = self.judge(query)
         if not judged.scored:
             return Answer(query=query.text, answered=False, results=())
         picked = distinct(judged.scored, k)
