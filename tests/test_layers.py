@@ -158,7 +158,7 @@ WITHIN: dict[str, dict[str, set[str]]] = {
         "quotes": {"answer_types", "retrieve"},
         "abstain": {"answer_types", "names", "quotes"},
         "conversation": {"names"},
-        "followups": {"questions"},
+        "followups": {"questions", "quotes"},
         "notices": {"conversation"},
         "revisions": set(),
         # The stages after ranking: the reader reorders the first candidates, then the decision.

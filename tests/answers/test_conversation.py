@@ -90,7 +90,7 @@ def test_and_x_does_not_repeat_the_words_after_the_name() -> None:
 
 
 def test_a_bare_why_after_a_question_asks_that_question_why() -> None:
-    from briefqa.answers.conversation import asks_of_thread
+    from briefqa.answers.conversation import asks_of_thread, asks_reason
     from briefqa.answers.notices import notice_for
 
     history = ["When was the harbour light automated?"]
@@ -99,3 +99,4 @@ def test_a_bare_why_after_a_question_asks_that_question_why() -> None:
         assert notice_for(bare, history) is None, "searched, not declined as nothing to search"
         assert notice_for(bare, []) is not None, "with no earlier question there is nothing to ask"
     assert not asks_of_thread("the") and not asks_of_thread("?")
+    assert asks_reason("Why?") and asks_reason("How so?") and not asks_reason("When?")

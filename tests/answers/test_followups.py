@@ -42,6 +42,26 @@ def _falls_with_rank(answer) -> bool:  # type: ignore[no-untyped-def]
     return scores == sorted(scores, reverse=True)
 
 
+def test_what_else_does_not_quote_the_previous_answer_first_again(lighthouse: Searcher) -> None:
+    first = "When was paraffin first burned in the lamps?"
+    previous = lighthouse.search(first)
+    assert previous.answered and "Paraffin" in previous.results[0].quote
+    answer = lighthouse.search("What else did the lamps burn?", [first])
+    quotes = [r.quote for r in answer.results]
+    assert quotes and quotes[0] != previous.results[0].quote
+    assert previous.results[0].quote in quotes, "it is still among the quotes, only not first"
+    assert _falls_with_rank(answer), "the order shown is the order of the scores shown"
+
+
+def test_what_else_with_nothing_more_says_so(lighthouse: Searcher) -> None:
+    from briefqa.answers.notices import NOTHING_MORE
+
+    first = "When was the electric lamp fitted?"
+    assert lighthouse.search(first).answered
+    answer = lighthouse.search("What else was fitted in 1952?", [first])
+    assert not answer.answered and answer.notice == NOTHING_MORE
+
+
 def test_a_bare_why_searches_the_question_it_follows(lighthouse: Searcher) -> None:
     first = "What replaced whale oil in the lamps?"
     assert lighthouse.search(first).answered

@@ -29,6 +29,8 @@ _ELLIPSIS = re.compile(
     r"^\s*(?:and|(?:and\s+)?(?:what|how)\s+about)\s+(?:for\s+|in\s+)?(?P<topic>[^?]+?)\s*\??\s*$", re.I
 )
 _WH = re.compile(r"\b(?:what|which|who|whom|whose|when|where|why|how)\b", re.I)
+# "What else ...?", "Which others ...?": what the earlier answer did not already say.
+_MORE = re.compile(r"\b(?:else|other|others|another)\b", re.I)
 MAX_DEPTH = 3
 
 
@@ -43,6 +45,17 @@ def asks_of_thread(question: str) -> bool:
     """Whether a question with no searchable word of its own ("Why?", "How so?", "What else?")
     still asks something once there is a thread: the earlier question, asked with its "why"."""
     return bool(_WH.search(question) or _BACK.search(question))
+
+
+def asks_for_more(question: str) -> bool:
+    """Whether a follow-up asks for what the earlier answer did not say ("What else ...?")."""
+    return _MORE.search(question) is not None
+
+
+def asks_reason(question: str) -> bool:
+    """Whether a follow-up is a bare "Why?" or "How?" (no word of its own): it asks for the reason
+    or the manner of what the earlier answer stated, which that answer's sentence seldom gives."""
+    return not terms(question) and re.search(r"\b(?:why|how)\b", question, re.I) is not None
 
 
 def needs_thread(question: str) -> bool:

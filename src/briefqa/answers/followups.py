@@ -1,4 +1,5 @@
-"""How a follow-up is answered once ``conversation`` has resolved it: which earlier turn it follows.
+"""How a follow-up is answered once ``conversation`` has resolved it: which earlier turn it
+follows, and, for "What else ...?", which quotes the thread has already shown.
 
 A resolved follow-up is otherwise ranked as any question is, by the ranker's score: putting the
 quotes that repeat the follow-up's own words first, demoting the previous turn's quote, and
@@ -9,10 +10,12 @@ over SQuAD articles (``eval/followups_squad.jsonl``) and removed (docs/evaluatio
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from .questions import normalise_question
+from .quotes import Scored
 
-# A quote as (document number, start, end): the reader's readings are kept by it.
+# A quote as (document number, start, end): the thread's quotes are compared by it.
 QuoteKey = tuple[int, int, int]
 
 
@@ -26,3 +29,19 @@ def previous_turn(history: Sequence[str]) -> tuple[str, tuple[str, ...]] | None:
     if not earlier:
         return None
     return earlier[-1], tuple(earlier[:-1])
+
+
+def fresh_first(scored: Sequence[Scored], shown: Sequence[QuoteKey]) -> list[Scored]:
+    """The ranked quotes with the best one not shown yet first: "What else ...?" asks for what
+    the thread has not answered with.
+
+    The quotes already shown keep their place after it (one may be the only sentence that says
+    what is asked), their scores lowered to the new first one's, so the order shown is still the
+    order of the scores shown.
+    """
+    seen = set(shown)
+    fresh = next((n for n, s in enumerate(scored) if (s.doc, s.start, s.end) not in seen), None)
+    if not fresh:  # None: nothing new; 0: the best is new already
+        return list(scored)
+    first = scored[fresh]
+    return [first, *(replace(s, score=min(s.score, first.score)) for s in scored[:fresh]), *scored[fresh + 1 :]]

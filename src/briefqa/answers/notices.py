@@ -4,7 +4,8 @@ Three reasons are known before anything is searched, and each is told to the use
 (``Answer.notice``): the question is not in English, the language of the model and the sources;
 nothing in it is searchable (a bare "Why?" is searchable after an earlier question: it asks that
 question's why); it is only the tail of a follow-up ("And Japan?") with no earlier question to
-follow.
+follow. A fourth is known only after the search: "What else ...?" when the sources hold nothing
+more than the quote already shown (``NOTHING_MORE``).
 
 The language is judged by py3langid (a maintained fork of langid.py whose naive Bayes model ships
 inside the package: no download, ~0.1 ms a question). A question is "not English" only when the
@@ -37,6 +38,10 @@ NOT_ENGLISH = (
 NOTHING_SEARCHABLE = (
     "There is nothing to search for in this question: it holds only punctuation, symbols or common "
     "words such as “the” or “why”. Ask about something the sources might say."
+)
+NOTHING_MORE = (
+    "The sources say nothing more on this than the quote already shown: the quotes below are the "
+    "closest, not an answer."
 )
 NO_THREAD = (
     "This reads as a follow-up, but there is no earlier question in this conversation for it to "

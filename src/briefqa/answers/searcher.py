@@ -19,10 +19,10 @@ from ..records import Answer, AnswerSpan, ChunkSpan, Document, Quote, SourceInfo
 from ..sources.segment import passage_text
 from ..terms import stopwords, terms
 from .abstain import Abstainer, Evidence, features, shipped_abstainer
-from .conversation import MAX_DEPTH, resolve
+from .conversation import MAX_DEPTH, asks_for_more, asks_reason, resolve
 from .decide import joint_probability
-from .followups import QuoteKey
-from .notices import notice_for
+from .followups import QuoteKey, fresh_first, previous_turn
+from .notices import NOTHING_MORE, notice_for
 from .questions import normalise_question, validate
 from .quotes import Query, Ranker, Scored, candidate_rows, distinct, rank, shipped_ranker
 from .read import ReadStage, read, shipped_stage
@@ -139,9 +139,39 @@ class Searcher:
         return answer if notice is None else replace(answer, answered=False, notice=notice.text)
 
     def _answer_in_thread(self, question: str, history: tuple[str, ...], k: int) -> Answer:
-        # A follow-up is ranked as the question it resolves to: no policy of its own reorders it.
         text = resolve(question, history)
-        return self.answer(self.query(question, text, self.embedder.encode_full([text]), 0), k)
+        query = self.query(question, text, self.embedder.encode_full([text]), 0)
+        more = asks_for_more(question)
+        if text == question or not (more or asks_reason(question)):
+            return self.answer(query, k)
+        # "What else ...?": the quotes the thread answered with are not shown first again, and
+        # where the best one not yet shown does not answer, the reply says so plainly.
+        shown = self._shown(history, k)
+        answer = self.answer(query, k, shown=shown)
+        return replace(answer, notice=NOTHING_MORE) if more and shown and not answer.answered else answer
+
+    def _shown(self, history: tuple[str, ...], k: int) -> tuple[QuoteKey, ...]:
+        """(document, start, end) of the first quote the previous turn answered with, if it
+        answered, and of those of the "What else ...?" turns before it."""
+        keys: list[QuoteKey] = []
+        while (turn := previous_turn(history)) is not None and len(keys) <= THREAD_DEPTH:
+            # Through the cache, not search(): the previous turn was answered a moment ago, and
+            # this is no new search of it (the page's tests count the searches a request makes).
+            # Its own thread is cut to what resolve() reads (THREAD_DEPTH questions): each earlier
+            # follow-up would otherwise search the one before it, 20 searches for one request of
+            # 20 follow-ups. The cut bounds that to THREAD_DEPTH + 1; what it can change is only
+            # which quote a follow-up four turns back did not repeat.
+            question, before = turn
+            history = before[-THREAD_DEPTH:]
+            previous = self._cached(validate(question, history, k), history, k)
+            if previous.answered and previous.results:
+                top = previous.results[0]
+                doc = self.index.document_number(top.source.id)
+                if doc is not None:
+                    keys.append((doc, top.start, top.end))
+            if not asks_for_more(question):
+                break
+        return tuple(keys)
 
     def query(self, question: str, text: str, encoded: Encoded, row: int) -> Query:
         """Row ``row`` of an encode of searched texts, as the ranker reads it (``text``: the
@@ -170,10 +200,11 @@ class Searcher:
         cand = retrieve(self.index, query.vector, list(query.terms), n=CANDIDATE_CHUNKS)
         return cand, candidate_rows(self.index, cand, query)
 
-    def judge(self, query: Query) -> Judged:
-        """Rank the candidate sentences and weigh whether the best one answers."""
+    def judge(self, query: Query, shown: tuple[QuoteKey, ...] = ()) -> Judged:
+        """Rank the candidate sentences and weigh whether the best one answers; ``shown`` is the
+        quotes the thread answered with, which "What else ...?" does not put first again."""
         cand, rows = self.candidates(query)
-        scored = rank(rows, self.ranker)
+        scored = fresh_first(rank(rows, self.ranker), shown)
         if not scored:
             return Judged(cand, scored, None, 0.0)
         # The abstainer weighs the ranker's best, as it was fitted to; the reader then reorders
@@ -184,7 +215,7 @@ class Searcher:
             return Judged(cand, scored, signals, probability)
         texts = [self.index.documents[s.doc].text[s.start : s.end] for s in scored[: self.reading.decision.read]]
         done = read(self.reading, query.text, scored, texts)
-        scored = done.scored
+        scored = fresh_first(done.scored, shown)
         readings = {
             (s.doc, s.start, s.end): r for s, r in zip(done.scored, done.readings, strict=True) if r is not None
         }
@@ -211,13 +242,13 @@ class Searcher:
         )
         return features(evidence, self.index.lexical)
 
-    def answer(self, query: Query, k: int) -> Answer:
+    def answer(self, query: Query, k: int, shown: tuple[QuoteKey, ...] = ()) -> Answer:
         """The answer for an embedded query (batch callers embed many queries at once)."""
         if not terms(query.text):
             # Only punctuation or stopwords ("?", "the", a "Why?" with no thread): nothing to quote
             # for; any sentence would be as good as any other.
             return Answer(query=query.question, answered=False, results=())
-        judged = self.judge(query)
+        judged = self.judge(query, shown)
         if not judged.scored:
             return Answer(query=query.text, answered=False, results=())
         picked = distinct(judged.scored, k)
