@@ -82,11 +82,13 @@ bench: $(STAMP)
 
 # The full evaluation of the README: SQuAD 2.0's 8 articles (scored by offsets over a temporary
 # index), as they are (near misses) and with every third paragraph withheld (both kinds of
-# unanswerable question), and the brief's two question sets. SQuAD comes from ../shared;
-# without it, it says so. Each `briefqa eval` exits 1 when a target it prints is missed: all four
-# run all the same, and make eval fails at the end if any missed.
+# unanswerable question), the brief's two question sets, and the follow-up threads written over
+# the SQuAD sample's articles. SQuAD comes from ../shared; without it, it says so. Each `briefqa
+# eval` exits 1 when a target it prints is missed: all five run all the same, and make eval fails
+# at the end if any missed.
 SQUAD ?= ../shared/data/squad2/dev-odd-8-articles.json
-EVALS := "$(SQUAD)" "$(SQUAD) --withhold 3" eval/brief_qa_dev.jsonl eval/brief_qa_heldout.jsonl
+EVALS := "$(SQUAD)" "$(SQUAD) --withhold 3" eval/brief_qa_dev.jsonl eval/brief_qa_heldout.jsonl \
+  "eval/followups_squad.jsonl --articles eval/squad2-sample.json"
 eval: $(STAMP)
 	@test -f $(SQUAD) || { echo "make eval: $(SQUAD) not found: the full SQuAD evaluation needs the shared data"; exit 1; }
 	$(BIN)/briefqa index >/dev/null

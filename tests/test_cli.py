@@ -157,6 +157,9 @@ NO_MODEL = {"BRIEFQA_MODEL": "no-such-model-xyz"}
         (["index", "--corpus", "{file}"], {}, "--corpus"),
         (["ask", "anything", "--index", "{file}"], {}, "--index"),
         (["eval", "{file}", "--index", "{missing}"], {}, "no index in"),
+        (["eval", "{file}", "--articles", "{file}"], {}, "--articles needs a SQuAD v2.0 JSON file"),
+        (["eval", "{file}", "--articles", "{squad}", "--withhold", "3"], {}, "--withhold applies to SQuAD files"),
+        (["eval", "{squad}", "--articles", "{squad}"], {}, "--articles applies to JSON lines only"),
         (["ask", "\u200b", "--index", "{index}"], {}, "question must not be empty"),
         (["serve", "--host", "no-such-host.invalid", "--port", "8123"], {}, "no-such-host.invalid"),
     ],
@@ -170,7 +173,8 @@ def test_bad_settings_and_paths_are_one_line_before_the_model_loads(
     (index / "versions" / "v1").mkdir(parents=True)
     (index / "versions" / "v1" / "manifest.json").write_text("{}")
     (index / "CURRENT").write_text("v1")
-    paths = {"file": str(file), "missing": str(tmp_path / "missing"), "index": str(index)}
+    squad = str(REPO / "eval" / "squad2-sample.json")
+    paths = {"file": str(file), "missing": str(tmp_path / "missing"), "index": str(index), "squad": squad}
     line = one_error_line(*run_cli(*(a.format(**paths) for a in args), **{**NO_MODEL, **env}))
     assert named in line
     assert "no-such-model" not in line

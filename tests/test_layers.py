@@ -158,7 +158,7 @@ WITHIN: dict[str, dict[str, set[str]]] = {
         "quotes": {"answer_types", "retrieve"},
         "abstain": {"answer_types", "names", "quotes"},
         "conversation": {"names"},
-        "followups": {"questions"},
+        "followups": {"questions", "quotes"},
         "notices": {"conversation"},
         "revisions": set(),
         # The stages after ranking: the reader reorders the first candidates, then the decision.
@@ -181,8 +181,9 @@ WITHIN: dict[str, dict[str, set[str]]] = {
     },
     "evaluation": {
         "squad": set(),
+        "answer_spans": set(),
         # A SQuAD file is scored over a temporary index of its articles, built and loaded here.
-        "evaluate": {"squad"},
+        "evaluate": {"answer_spans", "squad"},
     },
 }
 # What the web layer may not touch: it asks the searcher (through live) and shows records. Of the

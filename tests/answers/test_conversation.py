@@ -67,3 +67,36 @@ def test_a_bare_why_is_still_a_followup() -> None:
     assert is_followup("Why?")
     assert resolve("Why?", history) == "Which missile defense programs is Japan part of? Why?"
     assert resolve("Why is that?", ["Who ruled Normandy?"]) == "Who ruled Normandy? Why is that?"
+
+
+def test_and_x_where_the_previous_question_already_names_x_is_no_swap() -> None:
+    previous = "Did the harbour master of Oban train the keepers of Mull?"
+    assert resolve("And Mull?", [previous]) == f"{previous} And Mull?"
+    assert resolve("What about the Skerry light?", ["Who kept the Skerry light?"]) == (
+        "Who kept the Skerry light? What about the Skerry light?"
+    )
+
+
+def test_and_x_swaps_a_name_only_for_a_name() -> None:
+    previous = "What did Stevenson's survey of the coast find?"
+    assert resolve("What about erosion?", [previous]) == f"{previous} What about erosion?"
+    assert resolve("And Telford?", [previous]) == "What did Telford's survey of the coast find?"
+
+
+def test_and_x_does_not_repeat_the_words_after_the_name() -> None:
+    assert resolve("And the Bell Rock lighthouse?", ["Who built the Eddystone lighthouse?"]) == (
+        "Who built the Bell Rock lighthouse?"
+    )
+
+
+def test_a_bare_why_after_a_question_asks_that_question_why() -> None:
+    from briefqa.answers.conversation import asks_of_thread, asks_reason
+    from briefqa.answers.notices import notice_for
+
+    history = ["When was the harbour light automated?"]
+    for bare in ("Why?", "How so?", "When?", "Why is that?"):
+        assert asks_of_thread(bare), bare
+        assert notice_for(bare, history) is None, "searched, not declined as nothing to search"
+        assert notice_for(bare, []) is not None, "with no earlier question there is nothing to ask"
+    assert not asks_of_thread("the") and not asks_of_thread("?")
+    assert asks_reason("Why?") and asks_reason("How so?") and not asks_reason("When?")

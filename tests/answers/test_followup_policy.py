@@ -1,9 +1,14 @@
-"""The follow-up policy alone (no model): which turn a follow-up follows, how its own words are
-weighed, and which quotes it puts first. tests/answers/test_followups.py asks the real model."""
+"""The follow-up policy alone (no model): which turn a follow-up follows, and which quote
+"What else ...?" puts first. tests/answers/test_followups.py asks the real model."""
 
 import numpy as np
 
-from briefqa.answers.followups import focus, named_first, previous_turn
+from briefqa.answers.followups import fresh_first, previous_turn
+from briefqa.answers.quotes import Scored
+
+
+def _scored(start: int, score: float) -> Scored:
+    return Scored(0, start, start, start + 10, 0, score, np.zeros(1), np.zeros(1), np.zeros(1))
 
 
 def test_a_blank_turn_is_no_turn() -> None:
@@ -14,24 +19,17 @@ def test_a_blank_turn_is_no_turn() -> None:
     )
 
 
-def test_the_followups_own_words_weigh_as_much_as_the_threads() -> None:
-    weights = np.array([1.0, 2.0, 3.0, 0.5])
-    own = np.array([False, False, False, True])
-    focused = focus(weights, own)
-    assert focused[own].sum() == weights[~own].sum()
-    assert (focused[~own] == weights[~own]).all()
-    assert (focus(weights, np.zeros(4, bool)) == weights).all()
+def test_what_else_puts_the_best_quote_not_shown_yet_first() -> None:
+    ranked = [_scored(0, 9.0), _scored(20, 7.5), _scored(40, 3.0)]
+    shown = [(0, 0, 10)]
+    again = fresh_first(ranked, shown)
+    assert [s.start for s in again] == [20, 0, 40], "the harbour light already shown comes second"
+    assert [s.score for s in again] == sorted((s.score for s in again), reverse=True), "ranks follow the scores"
+    assert again[1].score == 7.5
 
 
-def test_quotes_that_say_what_the_followup_names_come_first() -> None:
-    texts = ["Norway keeps twelve lighthouses.", "Iceland keeps four lighthouses.", "Lamps burned oil."]
-    keys = [(0, 0, 10), (0, 11, 20), (1, 0, 9)]
-    assert named_first("And Iceland?", texts, keys, shown=None)[0] == 1
-
-
-def test_the_quote_already_shown_is_not_first_again_unless_it_says_more() -> None:
-    texts = ["Iceland keeps four lighthouses.", "Iceland also keeps two beacons."]
-    keys = [(0, 0, 10), (0, 11, 20)]
-    assert named_first("And Iceland?", texts, keys, shown=keys[0]) == [1, 0]
-    only = ["Iceland keeps four lighthouses.", "Lamps burned oil."]
-    assert named_first("And Iceland?", only, keys, shown=keys[0]) == [0, 1]
+def test_what_else_keeps_the_ranking_when_nothing_was_shown_or_nothing_is_new() -> None:
+    ranked = [_scored(0, 9.0), _scored(20, 7.5)]
+    assert fresh_first(ranked, []) == ranked
+    assert fresh_first(ranked, [(0, 20, 30)]) == ranked, "the best is new already"
+    assert fresh_first(ranked, [(0, 0, 10), (0, 20, 30)]) == ranked, "nothing new: the order stays"

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from briefqa.evaluation.evaluate import evaluate, evaluate_squad, exit_status, load_items
+from briefqa.evaluation.evaluate import evaluate, evaluate_over_articles, evaluate_squad, exit_status, load_items
 
 from ..conftest import CORPUS, EVAL_FILE, REPO, SQUAD_SAMPLE
 
@@ -18,12 +18,16 @@ pytestmark = pytest.mark.slow
 # false_abstain <= 0.05; where briefqa does not reach one, the floor guards what it does reach.
 # "heldout" is the project's own 70 questions (eval/README.md); "squad" is the SQuAD 2.0 sample in
 # eval/ (8 articles, 279 questions, scored by offsets): its near misses as they are, and with
-# every third paragraph withheld ("squad-withheld"), both kinds of unanswerable question apart.
-# Measured: dev 21/23 hit@1, 23/23 hit@3, mrr 0.949, 7/10 abstained, 4/23 refused; heldout 39/50,
-# 47/50, mrr 0.860, 7/20, 12/50; squad 109/120, 116/120, mrr 0.938, 36/159 near misses, 8/120
-# refused; squad-withheld 75/83, 80/83, mrr 0.942, 28/105 near misses, 20/37 withheld, 4/83 refused.
+# every third paragraph withheld ("squad-withheld"), both kinds of unanswerable question apart;
+# "threads" is eval/followups_squad.jsonl, 73 follow-up threads over the sample's articles.
+# Measured: dev 20/23 hit@1 (dev25's evidence is the quote its previous turn answered with, which
+# "What else ...?" no longer shows first), 23/23 hit@3, mrr 0.928, 7/10 abstained, 4/23 refused;
+# heldout 39/50, 47/50, mrr 0.860, 7/20, 9/50; threads 41/61, 58/61, 8/12, 15/61; squad 109/120,
+# 116/120, mrr 0.938, 36/159 near misses, 8/120 refused; squad-withheld 75/83, 80/83, mrr 0.942,
+# 28/105 near misses, 20/37 withheld, 4/83 refused.
 FLOORS = {
-    "dev": {"hit@1": 20 / 23, "hit@3": 22 / 23, "mrr": 0.905, "passage_hit@3": 22 / 23, "abstain": 0.6},
+    "dev": {"hit@1": 19 / 23, "hit@3": 22 / 23, "mrr": 0.905, "passage_hit@3": 22 / 23, "abstain": 0.6},
+    "threads": {"hit@1": 40 / 61, "hit@3": 57 / 61, "abstain": 7 / 12},
     "heldout": {"hit@1": 38 / 50, "hit@3": 46 / 50, "mrr": 0.84, "passage_hit@3": 46 / 50, "abstain": 0.3},
     "squad": {"hit@1": 108 / 120, "hit@3": 115 / 120, "mrr": 0.93, "abstain_near_miss": 35 / 159},
     "squad-withheld": {
@@ -37,6 +41,7 @@ FLOORS = {
 CEILINGS = {
     "dev": {"false_abstain": 5 / 23},
     "heldout": {"false_abstain": 13 / 50},
+    "threads": {"false_abstain": 16 / 61},
     "squad": {"false_abstain": 9 / 120},
     "squad-withheld": {"false_abstain": 5 / 83},
 }
@@ -46,6 +51,7 @@ FILES = {"dev": EVAL_FILE, "heldout": REPO / "eval" / "brief_qa_heldout.jsonl"}
 @pytest.fixture(scope="module")
 def reports(searcher, embedder):  # type: ignore[no-untyped-def]
     out = {name: evaluate(searcher, load_items(path), CORPUS) for name, path in FILES.items()}
+    out["threads"] = evaluate_over_articles(REPO / "eval" / "followups_squad.jsonl", SQUAD_SAMPLE, embedder)
     out["squad"] = evaluate_squad(SQUAD_SAMPLE, embedder)
     out["squad-withheld"] = evaluate_squad(SQUAD_SAMPLE, embedder, withhold=3)
     return out
@@ -116,8 +122,11 @@ def test_and_japan_follow_up_quotes_what_the_brief_says_of_japan(searcher) -> No
     first = "What share of the world's active satellites does the United States operate?"
     answer = searcher.search("And Japan?", [first])
     assert answer.query == "What share of the world's active satellites does Japan operate?"
-    assert answer.answered
-    assert answer.results[0].quote == "Japan accounts for a small fraction of this total."
+    # Among the first three, in the ranker's order: the rule that put quotes naming the follow-up's
+    # words first was measured on threads over SQuAD articles and removed (docs/evaluation.md);
+    # tests/answers/test_followups.py asks the ranking of "And X?" of a corpus written there.
+    quotes = [r.quote for r in answer.results[:3]]
+    assert "Japan accounts for a small fraction of this total." in quotes
 
 
 def test_a_standalone_why_question_is_searched_as_it_is(searcher) -> None:  # type: ignore[no-untyped-def]

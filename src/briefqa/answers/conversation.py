@@ -4,8 +4,8 @@ No generative model. A follow-up is recognised by its shape:
 
 - "And Japan?" / "What about Japan?" asks the previous question again about something else: the
   name in the previous question is replaced ("How many satellites does Japan operate?").
-- Anything else that leans on the thread ("Why do they matter?", "What else ...?") is searched
-  together with the question it follows, itself resolved the same way.
+- Anything else that leans on the thread ("Why do they matter?", "What else ...?", a bare "Why?")
+  is searched together with the question it follows, itself resolved the same way.
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ _ELLIPSIS = re.compile(
     r"^\s*(?:and|(?:and\s+)?(?:what|how)\s+about)\s+(?:for\s+|in\s+)?(?P<topic>[^?]+?)\s*\??\s*$", re.I
 )
 _WH = re.compile(r"\b(?:what|which|who|whom|whose|when|where|why|how)\b", re.I)
+# "What else ...?", "Which others ...?": what the earlier answer did not already say.
+_MORE = re.compile(r"\b(?:else|other|others|another)\b", re.I)
 MAX_DEPTH = 3
 
 
@@ -37,6 +39,23 @@ def is_followup(question: str) -> bool:
     if _OPENERS.match(question) or _BACK.search(question):
         return True
     return len(terms(question)) < 2
+
+
+def asks_of_thread(question: str) -> bool:
+    """Whether a question with no searchable word of its own ("Why?", "How so?", "What else?")
+    still asks something once there is a thread: the earlier question, asked with its "why"."""
+    return bool(_WH.search(question) or _BACK.search(question))
+
+
+def asks_for_more(question: str) -> bool:
+    """Whether a follow-up asks for what the earlier answer did not say ("What else ...?")."""
+    return _MORE.search(question) is not None
+
+
+def asks_reason(question: str) -> bool:
+    """Whether a follow-up is a bare "Why?" or "How?" (no word of its own): it asks for the reason
+    or the manner of what the earlier answer stated, which that answer's sentence seldom gives."""
+    return not terms(question) and re.search(r"\b(?:why|how)\b", question, re.I) is not None
 
 
 def needs_thread(question: str) -> bool:
@@ -66,8 +85,22 @@ def _swap_topic(question: str, previous: str) -> str | None:
     topic = ellipsis.group("topic").strip()
     if _WH.search(topic) or _BACK.search(topic):
         return None
-    names = [m for m in NAME_RUN.finditer(previous) if m.group(0).strip() and topic.lower() not in m.group(0).lower()]
+    # A name stands in for a name: "What about gravitation?" after a question about Einstein asks
+    # about gravitation in Einstein's theory, not "What did gravitation's theory predict?".
+    if not NAME_RUN.search(" " + topic):
+        return None
+    # A topic the previous question already names ("And Japan?" after "Is the United States
+    # obligated to defend Japan?") cannot be swapped in without asking about it twice.
+    if re.search(rf"(?<!\w){re.escape(topic)}(?!\w)", previous, re.I):
+        return None
+    names = [m for m in NAME_RUN.finditer(previous) if m.group(0).strip()]
     if len(names) != 1:
         return None
-    name = names[0]
-    return previous[: name.start()] + topic + previous[name.end() :]
+    name, end = names[0], names[0].end()
+    # "And the Yuan dynasty?" after "Who founded the Ming dynasty?": the words the topic ends with
+    # after its name replace the same words after the previous name, so they are not said twice.
+    last = list(NAME_RUN.finditer(" " + topic))[-1]
+    tail = topic[last.end() - 1 :]
+    if tail.strip() and previous[end:].lower().startswith(tail.lower()):
+        end += len(tail)
+    return previous[: name.start()] + topic + previous[end:]

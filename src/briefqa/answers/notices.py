@@ -2,8 +2,10 @@
 
 Three reasons are known before anything is searched, and each is told to the user in one sentence
 (``Answer.notice``): the question is not in English, the language of the model and the sources;
-nothing in it is searchable; it is only the tail of a follow-up ("And Japan?") with no earlier
-question to follow.
+nothing in it is searchable (a bare "Why?" is searchable after an earlier question: it asks that
+question's why); it is only the tail of a follow-up ("And Japan?") with no earlier question to
+follow. A fourth is known only after the search: "What else ...?" when the sources hold nothing
+more than the quote already shown (``NOTHING_MORE``).
 
 The language is judged by py3langid (a maintained fork of langid.py whose naive Bayes model ships
 inside the package: no download, ~0.1 ms a question). A question is "not English" when every
@@ -30,7 +32,7 @@ from functools import lru_cache
 from typing import Any
 
 from ..terms import terms
-from .conversation import needs_thread
+from .conversation import asks_of_thread, needs_thread
 
 NOT_ENGLISH = (
     "This question does not look like English. briefqa's model and its sources read English only: "
@@ -39,6 +41,10 @@ NOT_ENGLISH = (
 NOTHING_SEARCHABLE = (
     "There is nothing to search for in this question: it holds only punctuation, symbols or common "
     "words such as “the” or “why”. Ask about something the sources might say."
+)
+NOTHING_MORE = (
+    "The sources say nothing more on this than the quote already shown: the quotes below are the "
+    "closest, not an answer."
 )
 NO_THREAD = (
     "This reads as a follow-up, but there is no earlier question in this conversation for it to "
@@ -69,7 +75,7 @@ def notice_for(question: str, history: Sequence[str]) -> Notice | None:
     """
     if not_english(question):
         return Notice(NOT_ENGLISH, search=True)
-    if not terms(question):
+    if not terms(question) and not (asks_of_thread(question) and any(h.strip() for h in history)):
         return Notice(NOTHING_SEARCHABLE, search=False)
     if needs_thread(question) and not any(h.strip() for h in history):
         return Notice(NO_THREAD, search=True)

@@ -19,10 +19,10 @@ from ..records import Answer, AnswerSpan, ChunkSpan, Document, Quote, SourceInfo
 from ..sources.segment import passage_text
 from ..terms import stopwords, terms
 from .abstain import Abstainer, Evidence, features, shipped_abstainer
-from .conversation import MAX_DEPTH, resolve
+from .conversation import MAX_DEPTH, asks_for_more, asks_reason, resolve
 from .decide import joint_probability
-from .followups import QuoteKey, focus, named_first, previous_turn
-from .notices import notice_for
+from .followups import QuoteKey, fresh_first, previous_turn
+from .notices import NOTHING_MORE, notice_for
 from .questions import normalise_question, validate
 from .quotes import Query, Ranker, Scored, candidate_rows, distinct, rank, shipped_ranker
 from .read import ReadStage, read, shipped_stage
@@ -140,37 +140,42 @@ class Searcher:
 
     def _answer_in_thread(self, question: str, history: tuple[str, ...], k: int) -> Answer:
         text = resolve(question, history)
-        if text == question:
-            return self.answer(self.query(question, text, self.embedder.encode_full([text]), 0), k)
-        # A follow-up: the question's own word pieces (from the same forward pass) say what the
-        # user typed, and the previous turn's first quote is not shown first again.
-        encoded = self.embedder.encode_full([text, question])
-        query = self.query(question, text, encoded, 0, typed=encoded.ids[1])
-        return self.answer(query, k, shown=self._first_quote(history, k))
+        query = self.query(question, text, self.embedder.encode_full([text]), 0)
+        more = asks_for_more(question)
+        if text == question or not (more or asks_reason(question)):
+            return self.answer(query, k)
+        # "What else ...?": the quotes the thread answered with are not shown first again, and
+        # where the best one not yet shown does not answer, the reply says so plainly.
+        shown = self._shown(history, k)
+        answer = self.answer(query, k, shown=shown)
+        return replace(answer, notice=NOTHING_MORE) if more and shown and not answer.answered else answer
 
-    def _first_quote(self, history: tuple[str, ...], k: int) -> QuoteKey | None:
-        """(document, start, end) of the quote the previous turn answered with, if it answered."""
-        turn = previous_turn(history)
-        if turn is None:
-            return None
-        # Through the cache, not search(): the previous turn was answered a moment ago, and this is
-        # no new search of it (the page's tests count the searches a request makes).
-        # Its own thread is cut to what resolve() reads (THREAD_DEPTH questions): each earlier
-        # follow-up would otherwise search the one before it, 20 searches for one request of 20
-        # follow-ups. The cut bounds that to THREAD_DEPTH + 1; what it can change is only which quote a
-        # follow-up four turns back did not repeat.
-        question, before = turn
-        before = before[-THREAD_DEPTH:]
-        previous = self._cached(validate(question, before, k), before, k)
-        if not previous.answered or not previous.results:
-            return None
-        top = previous.results[0]
-        doc = self.index.document_number(top.source.id)
-        return None if doc is None else (doc, top.start, top.end)
+    def _shown(self, history: tuple[str, ...], k: int) -> tuple[QuoteKey, ...]:
+        """(document, start, end) of the first quote the previous turn answered with, if it
+        answered, and of those of the "What else ...?" turns before it."""
+        keys: list[QuoteKey] = []
+        while (turn := previous_turn(history)) is not None and len(keys) <= THREAD_DEPTH:
+            # Through the cache, not search(): the previous turn was answered a moment ago, and
+            # this is no new search of it (the page's tests count the searches a request makes).
+            # Its own thread is cut to what resolve() reads (THREAD_DEPTH questions): each earlier
+            # follow-up would otherwise search the one before it, 20 searches for one request of
+            # 20 follow-ups. The cut bounds that to THREAD_DEPTH + 1; what it can change is only
+            # which quote a follow-up four turns back did not repeat.
+            question, before = turn
+            history = before[-THREAD_DEPTH:]
+            previous = self._cached(validate(question, history, k), history, k)
+            if previous.answered and previous.results:
+                top = previous.results[0]
+                doc = self.index.document_number(top.source.id)
+                if doc is not None:
+                    keys.append((doc, top.start, top.end))
+            if not asks_for_more(question):
+                break
+        return tuple(keys)
 
-    def query(self, question: str, text: str, encoded: Encoded, row: int, typed: np.ndarray | None = None) -> Query:
-        """Row ``row`` of an encode of searched texts, as the ranker reads it; ``typed`` is the word
-        pieces of what the user typed, when the searched text adds the thread to it."""
+    def query(self, question: str, text: str, encoded: Encoded, row: int) -> Query:
+        """Row ``row`` of an encode of searched texts, as the ranker reads it (``text``: the
+        question as searched, resolved against its thread)."""
         ids = encoded.ids[row]
         content = ~np.isin(ids, self._stop_ids) if len(ids) and len(self._stop_ids) else np.ones(len(ids), bool)
         if not content.any():
@@ -179,9 +184,6 @@ class Searcher:
         # Every piece counts in the plain mean, function words too (measured on SQuAD: without them
         # the ranker's sentence hit@1 falls 0.843 -> 0.835 out of fold).
         uniform = np.ones(len(ids))
-        if text != question:
-            own = np.isin(ids, typed) if typed is not None else np.zeros(len(ids), bool)
-            weights, uniform = focus(weights, own), focus(uniform, own)
         query_terms = terms(text) + (terms(question) if text != question else [])
         return Query(
             text=text,
@@ -198,14 +200,11 @@ class Searcher:
         cand = retrieve(self.index, query.vector, list(query.terms), n=CANDIDATE_CHUNKS)
         return cand, candidate_rows(self.index, cand, query)
 
-    def judge(self, query: Query, shown: QuoteKey | None = None) -> Judged:
+    def judge(self, query: Query, shown: tuple[QuoteKey, ...] = ()) -> Judged:
         """Rank the candidate sentences and weigh whether the best one answers; ``shown`` is the
-        quote the previous turn answered with, which a follow-up does not put first again."""
+        quotes the thread answered with, which "What else ...?" does not put first again."""
         cand, rows = self.candidates(query)
-        scored = rank(rows, self.ranker)
-        followup = query.text != query.question
-        if followup:
-            scored = self._about_followup(query, scored, shown)
+        scored = fresh_first(rank(rows, self.ranker), shown)
         if not scored:
             return Judged(cand, scored, None, 0.0)
         # The abstainer weighs the ranker's best, as it was fitted to; the reader then reorders
@@ -216,7 +215,7 @@ class Searcher:
             return Judged(cand, scored, signals, probability)
         texts = [self.index.documents[s.doc].text[s.start : s.end] for s in scored[: self.reading.decision.read]]
         done = read(self.reading, query.text, scored, texts)
-        scored = self._about_followup(query, done.scored, shown) if followup else done.scored
+        scored = fresh_first(done.scored, shown)
         readings = {
             (s.doc, s.start, s.end): r for s, r in zip(done.scored, done.readings, strict=True) if r is not None
         }
@@ -232,12 +231,6 @@ class Searcher:
             return probability >= self.reading.decision.threshold
         return self.abstainer.answers(probability)
 
-    def _about_followup(self, query: Query, scored: list[Scored], shown: QuoteKey | None) -> list[Scored]:
-        """The ranked quotes in the order ``followups.named_first`` gives a follow-up."""
-        texts = [self.index.documents[s.doc].text[s.start : s.end] for s in scored]
-        keys = [(s.doc, s.start, s.end) for s in scored]
-        return [scored[i] for i in named_first(query.question, texts, keys, shown)]
-
     def signals(self, query: Query, cand: Candidates, scored: list[Scored]) -> np.ndarray:
         top = scored[0]
         evidence = Evidence(
@@ -249,11 +242,11 @@ class Searcher:
         )
         return features(evidence, self.index.lexical)
 
-    def answer(self, query: Query, k: int, shown: QuoteKey | None = None) -> Answer:
+    def answer(self, query: Query, k: int, shown: tuple[QuoteKey, ...] = ()) -> Answer:
         """The answer for an embedded query (batch callers embed many queries at once)."""
-        if not terms(query.question):
-            # Only punctuation or stopwords ("?", "the", "Why?"): nothing to quote for, whatever
-            # the thread; any sentence would be as good as any other.
+        if not terms(query.text):
+            # Only punctuation or stopwords ("?", "the", a "Why?" with no thread): nothing to quote
+            # for; any sentence would be as good as any other.
             return Answer(query=query.question, answered=False, results=())
         judged = self.judge(query, shown)
         if not judged.scored:

@@ -206,6 +206,15 @@ def eval_cmd(
             help="SQuAD only: leave every N-th paragraph out of the index and ask its questions as unanswerable",
         ),
     ] = 0,
+    articles: Annotated[
+        Path | None,
+        typer.Option(
+            "--articles",
+            help="JSON lines only: ask them over a temporary index of this SQuAD file's articles",
+            metavar="SQUAD",
+            show_default=False,
+        ),
+    ] = None,
     index: IndexOpt = None,
     corpus: CorpusOpt = None,
 ) -> None:
@@ -214,16 +223,26 @@ def eval_cmd(
     A SQuAD file is scored by offsets over a temporary index of its articles (--index and
     --corpus are not used for it); abstention is reported for each kind of unanswerable
     question (near misses, and withheld paragraphs with --withhold). For JSON lines, quotes
-    are checked against the files of --corpus, the folder the index was built from.
+    are checked against the files of --corpus, the folder the index was built from, or, with
+    --articles, asked over a temporary index of a SQuAD file's articles (eval/followups_squad.jsonl
+    over eval/squad2-sample.json).
     """
     try:
         settings = settings_of(index=index, corpus=corpus)
         from ..answers.searcher import open_searcher
         from ..embed import load_embedder
-        from ..evaluation.evaluate import evaluate, evaluate_squad, exit_status, load_items
+        from ..evaluation.evaluate import evaluate, evaluate_over_articles, evaluate_squad, exit_status, load_items
         from ..evaluation.squad import is_squad
 
-        if is_squad(file):
+        if is_squad(file) and articles is not None:
+            raise InputError(f"{file}: --articles applies to JSON lines only")
+        if articles is not None:
+            if withhold:
+                raise InputError(f"{file}: --withhold applies to SQuAD files only")
+            if not is_squad(articles):
+                raise InputError(f"{articles}: --articles needs a SQuAD v2.0 JSON file")
+            report = evaluate_over_articles(file, articles, load_embedder(settings.model, settings.onnx_cache))
+        elif is_squad(file):
             report = evaluate_squad(file, load_embedder(settings.model, settings.onnx_cache), withhold=withhold)
         else:
             if withhold:

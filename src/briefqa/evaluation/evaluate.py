@@ -279,6 +279,15 @@ def evaluate_squad(path: Path, embedder: Embedder, k: int = 5, withhold: int = 0
         return report | {"withhold": withhold}
 
 
+def evaluate_over_articles(path: Path, squad: Path, embedder: Embedder, k: int = 5) -> dict[str, Any]:
+    """The metrics of the JSON lines ``path`` (threads included) over a temporary index of the
+    articles of SQuAD file ``squad``: questions written about articles, not about the brief."""
+    items = load_items(path)  # a bad file costs no index build
+    with tempfile.TemporaryDirectory(prefix="briefqa-articles-") as tmp:
+        run = open_squad(squad, embedder, Path(tmp))
+        return evaluate(run.searcher, items, run.corpus, k) | {"articles": squad.name}
+
+
 def score_squad(run: SquadRun, answers: Sequence[Answer]) -> dict[str, Any]:
     """Metrics of answers to a SQuAD run's questions (a quote hits when it covers an answer span)."""
     tally = _Tally(source_texts(run.searcher, run.corpus))
