@@ -90,6 +90,8 @@ def names_missing(names: Sequence[str], text: str) -> float:
             gone += not acronym_said(name, text)
         elif any(c.isupper() for c in name[1:]):
             # A name capitalised inside ("SpaceX", "YouTube") is one coinage: "space" does not say it.
+            # Measured: it changes names_missing for 19 of 30,345 SQuAD questions (their best
+            # sentence); to go at the abstainer's next refit, which was fitted on it.
             gone += name.lower() not in whole
         else:
             gone += prefix(name) not in said

@@ -29,7 +29,10 @@ _NUMBER_WORDS = (
     "half|halves|third|thirds|quarter|quarters|percent|per cent|majority|minority|fraction|"
     "single|double|twice|triple"
 )
-# A number, but not the digits of a designation such as "SM-3" or "F-35".
+# A number, but not the digits of a designation such as "SM-3" or "F-35". Measured: over the
+# 23,688 candidates of SQuAD's quantity questions (training/collect.py's groups) it changes
+# whether a candidate holds a quantity for 66 (0.3%); to go at the ranker's next refit, since
+# the shipped ranker was fitted on the signal with it.
 _QUANTITY = re.compile(rf"(?<![A-Za-z0-9-])\d[\d,.]*|%|\$|€|£|¥|\b(?:{_NUMBER_WORDS})\b", re.I)
 
 _ASKS = [

@@ -20,6 +20,10 @@ BYLINE_MAX_WORDS = 15
 # 256 word pieces, which gives the 200 its indexes (and the eval figures) were built with.
 HEADING_ALLOWANCE = 56
 CHUNK_TOKENS = 256 - HEADING_ALLOWANCE  # the budget for all-MiniLM-L6-v2, the default model
+# A piece of at most this many capitalised words or numbers joins its neighbour. Measured over
+# SQuAD 1.1's 19,780 training paragraphs (95,916 sentences): it joins 173 pieces, nearly all
+# citation marks and split-off abbreviations that would otherwise stand as quotable "sentences"
+# (":13", "[N 18]", "Quran 4/171", "Fr.").
 FRAGMENT_MAX_WORDS = 3
 
 # pysbd splits after these when a capital or a quote follows ("et al. “Title”"); they never end
