@@ -27,11 +27,12 @@ SHARED_PACKAGES: dict[str, dict[str, set[str]]] = {
     "embed": {
         "encoded": set(),
         "model_folder": set(),
+        "word_table": set(),
         "torch_encoder": {"encoded", "model_folder"},
-        "onnx_encoder": {"encoded", "model_folder"},
+        "onnx_encoder": {"encoded", "model_folder", "word_table"},
         # The cache only launches the export by its name, in a child process: it never imports it.
         "onnx_cache": {"model_folder"},
-        "onnx_export": {"model_folder", "onnx_cache", "onnx_encoder", "torch_encoder"},
+        "onnx_export": {"model_folder", "onnx_cache", "onnx_encoder", "torch_encoder", "word_table"},
         "coalescing": {"encoded"},
         "loading": {"coalescing", "encoded", "model_folder", "onnx_cache", "onnx_encoder", "torch_encoder"},
     },

@@ -51,7 +51,9 @@ def load_embedder(name: str, onnx_cache: Path | None = None) -> OnnxEmbedder | S
             log.warning("model %s runs on torch: %s", name, exc)
             break
         try:
-            embedder = OnnxEmbedder(name, spec, model, int(record["dimension"]), threads=_threads)
+            embedder = OnnxEmbedder(
+                name, spec, model, int(record["dimension"]), threads=_threads, word_table=record.get("word_table")
+            )
             embedder.onnx_cache = cache
             return embedder
         except Exception as exc:  # a cached file ONNX Runtime cannot read: made again, once

@@ -24,8 +24,9 @@ from .model_folder import content_print, stat_print
 
 log = logging.getLogger("briefqa.embed")
 
-# The layout of export.json; a cache written by another layout is made again.
-FORMAT = 1
+# The layout of export.json; a cache written by another layout is made again (2: the name of the
+# word-piece table's initializer, which sessions share: word_table.py).
+FORMAT = 2
 
 
 def cache_folder(cache: Path, folder: Path) -> Path:

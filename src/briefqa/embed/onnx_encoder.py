@@ -15,6 +15,7 @@ import numpy as np
 
 from .encoded import BatchHook, Encoded
 from .model_folder import ModelSpec
+from .word_table import share_table
 
 
 def _pool(hidden: np.ndarray, mask: np.ndarray, how: str) -> np.ndarray:
@@ -47,6 +48,7 @@ class OnnxEmbedder:
         dimension: int,
         threads: int | None = None,
         batch_size: int = 32,
+        word_table: str | None = None,
     ) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
@@ -79,6 +81,8 @@ class OnnxEmbedder:
         # A spinning pool on a busy machine takes cores from every other process (torch's
         # OMP_WAIT_POLICY=PASSIVE, for the same reason).
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        # The word-piece table from the folder's own weights, shared with the reader's session.
+        self._shared = share_table(options, word_table, spec.folder)
         self._session = ort.InferenceSession(str(model_file), options, providers=["CPUExecutionProvider"])
         self._inputs = {i.name for i in self._session.get_inputs()}
 

@@ -23,6 +23,7 @@ from .model_folder import ModelSpec, content_print, read_spec, stat_print
 from .onnx_cache import FORMAT
 from .onnx_encoder import OnnxEmbedder
 from .torch_encoder import SentenceTransformerEmbedder
+from .word_table import initializer_name
 
 AGREEMENT = 0.9999
 # Probe sentences of many lengths (one past any model's input length), with padding between
@@ -127,6 +128,7 @@ def export(folder: Path, spec: ModelSpec, where: Path) -> dict[str, Any]:
         os.replace(partial, where / "model.onnx")
     finally:
         partial.unlink(missing_ok=True)
+    import onnx
     import onnxruntime
     import sentence_transformers
 
@@ -137,6 +139,7 @@ def export(folder: Path, spec: ModelSpec, where: Path) -> dict[str, Any]:
         "files": stat_print(folder),
         "dimension": reference.dimension,
         "onnx_bytes": (where / "model.onnx").stat().st_size,
+        "word_table": initializer_name(onnx.load(str(where / "model.onnx")), folder),
         "lowest_cosine": worst,
         "made_with": {
             "torch": torch.__version__,

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..embed.model_folder import content_print, stat_print
 from ..embed.onnx_cache import FORMAT
+from ..embed.word_table import initializer_name
 from ..errors import ModelError
 from .loading import base_folder, shipped_reader_config
 from .onnx_reader import OnnxReader
@@ -34,6 +35,7 @@ PROBES = [
 
 
 def export(folder: Path, where: Path) -> dict[str, Any]:
+    import onnx
     import torch
 
     from .network import load_shipped
@@ -88,6 +90,7 @@ def export(folder: Path, where: Path) -> dict[str, Any]:
         "files": stat_print(folder),
         "base": str(base),
         "onnx_bytes": (where / "model.onnx").stat().st_size,
+        "word_table": initializer_name(onnx.load(str(where / "model.onnx")), base),
         "largest_difference": worst,
         "made_with": {"torch": torch.__version__},
     }

@@ -43,5 +43,8 @@ def load_reader(cache: Path, folder: Path = SHIPPED, threads: int | None = None)
     config = shipped_reader_config(folder)
     if config is None:
         return None
-    model, _ = onnx_file(folder, cache, maker="briefqa.reader.export")
-    return OnnxReader(model, base_folder(config) / "tokenizer.json", int(config["max_pieces"]), threads)
+    model, record = onnx_file(folder, cache, maker="briefqa.reader.export")
+    base = base_folder(config)
+    name = record.get("word_table")
+    table = (str(name), base) if name else None
+    return OnnxReader(model, base / "tokenizer.json", int(config["max_pieces"]), threads, word_table=table)

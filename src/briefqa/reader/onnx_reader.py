@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..embed.word_table import share_table
 from .pairs import PairTokenizer, best_span
 
 
@@ -25,7 +26,14 @@ class Reading:
 class OnnxReader:
     """The exported reader, its pair tokenizer, one session."""
 
-    def __init__(self, model_file: Path, tokenizer_file: Path, max_pieces: int, threads: int | None = None) -> None:
+    def __init__(
+        self,
+        model_file: Path,
+        tokenizer_file: Path,
+        max_pieces: int,
+        threads: int | None = None,
+        word_table: tuple[str, Path] | None = None,
+    ) -> None:
         import onnxruntime as ort
 
         self.tokenizer = PairTokenizer(tokenizer_file, max_pieces)
@@ -34,6 +42,9 @@ class OnnxReader:
         options.inter_op_num_threads = 1
         # As the encoder's session: a spinning pool takes the cores other requests need.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        # The base model's word-piece table (its initializer name, its folder), shared with the
+        # encoder's session instead of a copy of its own (embed/word_table.py).
+        self._shared = share_table(options, *word_table) if word_table else ()
         self._session = ort.InferenceSession(str(model_file), options, providers=["CPUExecutionProvider"])
 
     def logits(self, questions: Sequence[str], sentences: Sequence[str]) -> tuple[np.ndarray, np.ndarray, object]:
