@@ -66,7 +66,7 @@ SPAN_F1 = 0.75
 NEVER = 1e9
 NEAR_MISS_WEIGHTS = (1.0, 2.0, 4.0, 8.0)
 # How many of the ranker's first candidates the reader may read: fewer cost less time a question.
-READS = (4, 6, 8)
+READS = (2, 3, 4, 6, 8)
 READ_SLACK = 0.005
 SEED = 7
 FORMAT = 1
