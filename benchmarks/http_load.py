@@ -33,10 +33,13 @@ class Server:
     """``briefqa serve`` on ``corpus`` and ``index``; ``started`` is when the process was spawned and
     ``first_answer`` the seconds until its first successful ``/api/search``."""
 
-    def __init__(self, corpus: Path, index: Path, log: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, corpus: Path, index: Path, log: Path, env: dict[str, str] | None = None, args: Sequence[str] = ()
+    ) -> None:
         self.port = free_port()
         self.corpus, self.index, self.log_path = corpus, index, log
         self.extra_env = env or {}
+        self.args = list(args)
         self.proc: subprocess.Popen[bytes] | None = None
         self.first_answer = float("nan")
 
@@ -46,7 +49,7 @@ class Server:
         self._log = open(self.log_path, "ab")
         started = time.perf_counter()
         self.proc = subprocess.Popen(
-            [*briefqa_command(), "serve", "--host", HOST, "--port", str(self.port)],
+            [*briefqa_command(), "serve", "--host", HOST, "--port", str(self.port), *self.args],
             env=env,
             stdout=self._log,
             stderr=subprocess.STDOUT,
