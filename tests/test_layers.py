@@ -31,8 +31,8 @@ SHARED_PACKAGES: dict[str, dict[str, set[str]]] = {
         "torch_encoder": {"encoded", "model_folder"},
         "onnx_encoder": {"encoded", "model_folder", "word_table"},
         # The cache only launches the export by its name, in a child process: it never imports it.
-        "onnx_cache": {"model_folder"},
-        "onnx_export": {"model_folder", "onnx_cache", "onnx_encoder", "torch_encoder", "word_table"},
+        "onnx_cache": {"model_folder", "word_table"},
+        "onnx_export": {"model_folder", "onnx_cache", "onnx_encoder", "torch_encoder"},
         "coalescing": {"encoded"},
         "loading": {"coalescing", "encoded", "model_folder", "onnx_cache", "onnx_encoder", "torch_encoder"},
     },

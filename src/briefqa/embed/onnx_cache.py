@@ -10,6 +10,7 @@ every other process waiting for the same file shares; this process never imports
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -50,13 +51,41 @@ def valid_record(where: Path, folder: Path) -> dict[str, Any] | None:
         return None
     # Touched, not changed (a copy, a reinstall): note the new times so the next start is cheap.
     record["files"] = now
+    with contextlib.suppress(OSError):
+        _write(where, record)
+    return record
+
+
+def write_record(where: Path, folder: Path, table_folder: Path, **fields: Any) -> dict[str, Any]:
+    """``where/export.json`` for the ONNX file just made there from ``folder``: what
+    ``valid_record`` checks, the initializer name of ``table_folder``'s word-piece table
+    (``word_table``), and the exporter's own ``fields``. Called by the exports, never by serving."""
+    import onnx
+
+    from .word_table import initializer_name
+
+    model = where / "model.onnx"
+    record = {
+        "format": FORMAT,
+        "folder": str(folder),
+        "content": content_print(folder),
+        "files": stat_print(folder),
+        "onnx_bytes": model.stat().st_size,
+        "word_table": initializer_name(onnx.load(str(model)), table_folder),
+        **fields,
+    }
+    _write(where, record)
+    return record
+
+
+def _write(where: Path, record: dict[str, Any]) -> None:
+    """export.json whole or not at all: written beside it, then moved over it."""
     written = where / f"export.json.{os.getpid()}.partial"
     try:
         written.write_text(json.dumps(record, indent=1), encoding="utf-8")
         os.replace(written, where / "export.json")
-    except OSError:
+    finally:
         written.unlink(missing_ok=True)
-    return record
 
 
 def onnx_file(folder: Path, cache: Path, maker: str = "briefqa.embed.onnx_export") -> tuple[Path, dict[str, Any]]:

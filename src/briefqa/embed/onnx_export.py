@@ -19,11 +19,10 @@ from typing import Any
 import numpy as np
 
 from ..errors import ModelError
-from .model_folder import ModelSpec, content_print, read_spec, stat_print
-from .onnx_cache import FORMAT
+from .model_folder import ModelSpec, read_spec
+from .onnx_cache import write_record
 from .onnx_encoder import OnnxEmbedder
 from .torch_encoder import SentenceTransformerEmbedder
-from .word_table import initializer_name
 
 AGREEMENT = 0.9999
 # Probe sentences of many lengths (one past any model's input length), with padding between
@@ -128,29 +127,21 @@ def export(folder: Path, spec: ModelSpec, where: Path) -> dict[str, Any]:
         os.replace(partial, where / "model.onnx")
     finally:
         partial.unlink(missing_ok=True)
-    import onnx
     import onnxruntime
     import sentence_transformers
 
-    record = {
-        "format": FORMAT,
-        "folder": str(folder),
-        "content": content_print(folder),
-        "files": stat_print(folder),
-        "dimension": reference.dimension,
-        "onnx_bytes": (where / "model.onnx").stat().st_size,
-        "word_table": initializer_name(onnx.load(str(where / "model.onnx")), folder),
-        "lowest_cosine": worst,
-        "made_with": {
+    return write_record(
+        where,
+        folder,
+        folder,
+        dimension=reference.dimension,
+        lowest_cosine=worst,
+        made_with={
             "torch": torch.__version__,
             "sentence_transformers": sentence_transformers.__version__,
             "onnxruntime": onnxruntime.__version__,
         },
-    }
-    written = where / f"export.json.{os.getpid()}.partial"
-    written.write_text(json.dumps(record, indent=1), encoding="utf-8")
-    os.replace(written, where / "export.json")
-    return record
+    )
 
 
 def main(argv: list[str]) -> int:

@@ -15,9 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ..embed.model_folder import content_print, stat_print
-from ..embed.onnx_cache import FORMAT
-from ..embed.word_table import initializer_name
+from ..embed.onnx_cache import write_record
 from ..errors import ModelError
 from .loading import base_folder, shipped_reader_config
 from .onnx_reader import OnnxReader
@@ -35,7 +33,6 @@ PROBES = [
 
 
 def export(folder: Path, where: Path) -> dict[str, Any]:
-    import onnx
     import torch
 
     from .network import load_shipped
@@ -83,21 +80,8 @@ def export(folder: Path, where: Path) -> dict[str, Any]:
         os.replace(partial, where / "model.onnx")
     finally:
         partial.unlink(missing_ok=True)
-    record = {
-        "format": FORMAT,
-        "folder": str(folder),
-        "content": content_print(folder),
-        "files": stat_print(folder),
-        "base": str(base),
-        "onnx_bytes": (where / "model.onnx").stat().st_size,
-        "word_table": initializer_name(onnx.load(str(where / "model.onnx")), base),
-        "largest_difference": worst,
-        "made_with": {"torch": torch.__version__},
-    }
-    written = where / f"export.json.{os.getpid()}.partial"
-    written.write_text(json.dumps(record, indent=1), encoding="utf-8")
-    os.replace(written, where / "export.json")
-    return record
+    made_with = {"torch": torch.__version__}
+    return write_record(where, folder, base, base=str(base), largest_difference=worst, made_with=made_with)
 
 
 def main(argv: list[str]) -> int:
