@@ -52,3 +52,16 @@ def axe_source() -> str:
             pytest.fail(f"{AXE} is missing: run `make axe` before the tests")
         pytest.skip("axe-core is not installed (make axe)")
     return AXE.read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def chat(browser: Any, server: Any) -> Iterator[Any]:
+    """The chat page (``test_browser.Page``) of the brief's server, wide enough for a thread;
+    it must have logged no error by the time the test ends."""
+    from .test_browser import Page
+
+    page = Page(browser, server.url, viewport={"width": 1000, "height": 900})
+    page.page.goto("/")
+    yield page
+    page.context.close()
+    assert page.errors == [], "the page logged errors"

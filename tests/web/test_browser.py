@@ -49,15 +49,6 @@ class Page:
         return turns.nth(before)
 
 
-@pytest.fixture
-def chat(browser: Any, server: Any) -> Iterator[Page]:
-    page = Page(browser, server.url, viewport={"width": 1000, "height": 900})
-    page.page.goto("/")
-    yield page
-    page.context.close()
-    assert page.errors == [], "the page logged errors"
-
-
 def serious_violations(page: Any, axe_source: str) -> list[str]:
     """What axe-core finds on the page as it stands, of impact serious or critical.
 

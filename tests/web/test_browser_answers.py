@@ -8,7 +8,6 @@ from the server gets a span on its way to the page.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -28,15 +27,6 @@ DRAW = """([question, response]) => {
     document.getElementById("thread").append(turn);
     return document.querySelectorAll("#thread article.turn").length - 1;
 }"""
-
-
-@pytest.fixture
-def chat(browser: Any, server: Any) -> Iterator[Page]:
-    page = Page(browser, server.url, viewport={"width": 1000, "height": 900})
-    page.page.goto("/")
-    yield page
-    page.context.close()
-    assert page.errors == [], "the page logged errors"
 
 
 def drawn(chat: Page, *quotes: Any, answered: bool = True) -> Any:
