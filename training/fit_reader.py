@@ -251,29 +251,39 @@ def batch_loss(network: Any, tokenizer: Any, batch: Sequence[Example]) -> Any:
     return answer + rel + span_loss, (float(answer.detach()), float(rel.detach()), float(span_loss.detach()))
 
 
-def read(network: Any, tokenizer: Any, items: Sequence[Item], chunk: int = 64) -> list[dict[str, np.ndarray]]:
-    """The reader's outputs for each item's candidates: relevance, answer logits, and the best
-    span (character offsets of the sentence) with its margin over marking none."""
+def read(network: Any, tokenizer: Any, items: Sequence[Item]) -> list[dict[str, np.ndarray]]:
+    """The reader's outputs for each item's candidates, from the torch network (``read_all``)."""
     import torch
 
+    network.eval()
+
+    def logits(questions: list[str], sentences: list[str]) -> tuple[np.ndarray, np.ndarray, Any]:
+        pairs = tokenizer.pairs(questions, sentences)
+        with torch.no_grad():
+            pair, span = network(
+                torch.from_numpy(pairs.ids), torch.from_numpy(pairs.mask), torch.from_numpy(pairs.type_ids)
+            )
+        return pair.numpy(), span.numpy(), pairs
+
+    return read_all(logits, items)
+
+
+def read_all(logits: Any, items: Sequence[Item], chunk: int = 64) -> list[dict[str, np.ndarray]]:
+    """Each item's candidates through ``logits`` (questions, sentences -> pair logits, span logits,
+    the tokenized pairs): relevance, answer logits, and the best span (character offsets of the
+    sentence) with its margin over marking none."""
     from briefqa.reader.pairs import best_span
 
     flat = [(n, s) for n, item in enumerate(items) for s in item.sentences]
     rel, ans, spans = np.zeros(len(flat)), np.zeros(len(flat)), np.zeros((len(flat), 3))
     # Read in order of length (less padding); the outputs go back to each pair's place.
     order = sorted(range(len(flat)), key=lambda j: len(items[flat[j][0]].text) + len(flat[j][1]))
-    network.eval()
-    with torch.no_grad():
-        for i in range(0, len(order), chunk):
-            part = order[i : i + chunk]
-            pairs = tokenizer.pairs([items[flat[j][0]].text for j in part], [flat[j][1] for j in part])
-            pair, span = network(
-                torch.from_numpy(pairs.ids), torch.from_numpy(pairs.mask), torch.from_numpy(pairs.type_ids)
-            )
-            pair, span = pair.numpy(), span.numpy()
-            rel[part], ans[part] = pair[:, 0], pair[:, 1]
-            for r, j in enumerate(part):
-                spans[j] = best_span(pairs, r, span[r, :, 0], span[r, :, 1])
+    for i in range(0, len(order), chunk):
+        part = order[i : i + chunk]
+        pair, span, pairs = logits([items[flat[j][0]].text for j in part], [flat[j][1] for j in part])
+        rel[part], ans[part] = pair[:, 0], pair[:, 1]
+        for r, j in enumerate(part):
+            spans[j] = best_span(pairs, r, span[r, :, 0], span[r, :, 1])
     out, at = [], 0
     for item in items:
         n = len(item.sentences)
@@ -638,27 +648,12 @@ def candidate(network: Any, step: int, seen: int) -> Path:
     return folder
 
 
-def read_onnx(folder: Path, items: Sequence[Item], chunk: int = 64) -> list[dict[str, Any]]:
+def read_onnx(folder: Path, items: Sequence[Item]) -> list[dict[str, Any]]:
     """``read``'s outputs, from the candidate's ONNX file on ONNX Runtime."""
     from briefqa.reader import OnnxReader
-    from briefqa.reader.pairs import best_span
 
     reader = OnnxReader(folder / "onnx" / "model.onnx", base_folder() / "tokenizer.json", MAX_PIECES)
-    flat = [(n, s) for n, item in enumerate(items) for s in item.sentences]
-    rel, ans, spans = np.zeros(len(flat)), np.zeros(len(flat)), np.zeros((len(flat), 3))
-    order = sorted(range(len(flat)), key=lambda j: len(items[flat[j][0]].text) + len(flat[j][1]))
-    for i in range(0, len(order), chunk):
-        part = order[i : i + chunk]
-        pair, span, pairs = reader.logits([items[flat[j][0]].text for j in part], [flat[j][1] for j in part])
-        rel[part], ans[part] = pair[:, 0], pair[:, 1]
-        for r, j in enumerate(part):
-            spans[j] = best_span(pairs, r, span[r, :, 0], span[r, :, 1])  # type: ignore[arg-type]
-    out, at = [], 0
-    for item in items:
-        n = len(item.sentences)
-        out.append({"relevance": rel[at : at + n], "answer": ans[at : at + n], "span": spans[at : at + n]})
-        at += n
-    return out
+    return read_all(reader.logits, items)
 
 
 def write(folder: Path, decision: dict[str, Any], read: int) -> None:
